@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/axero
+export REDIS_URL_TEST ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test lint worker beat migrate clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+var/secret_key:
+	mkdir -p var
+	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
+	chmod 600 var/secret_key
+
+# Local run: SQLite in var/, DEBUG on, Celery tasks in-process, an admin account.
+run: $(STAMP) var/secret_key
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" DEBUG="$${DEBUG:-true}" \
+		IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS="$${IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS:-false}" \
+		sh -c '$(BIN)/python manage.py migrate --no-input && \
+		$(BIN)/python manage.py ensure_admin && \
+		exec $(BIN)/python manage.py runserver 127.0.0.1:8000'
+
+# Whole suite on the real PostgreSQL and Redis.
+test: $(STAMP)
+	DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" REDIS_URL="$${REDIS_URL:-$(REDIS_URL_TEST)}" \
+		SECRET_KEY=test-secret-key-not-for-production \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	SECRET_KEY=lint $(BIN)/mypy .
+	$(BIN)/lint-imports
+
+worker: $(STAMP) var/secret_key
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/celery -A axero_idp worker -l INFO
+
+beat: $(STAMP) var/secret_key
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/celery -A axero_idp beat -l INFO
+
+clean:
+	rm -rf $(VENV) var/db.sqlite3

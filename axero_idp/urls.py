@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import path
+
+from axero_idp import health
+
+admin.site.site_header = "axero-idp administration"
+admin.site.site_title = "axero-idp"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+]

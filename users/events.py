@@ -1,0 +1,85 @@
+"""The directory's domain events: the one list of what users/ announces.
+
+Services publish after their transaction commits; personas/ and media/ subscribe in
+their AppConfig.ready(). users/ never imports its listeners, so the dependency points
+one way. A failing subscriber is logged and never undoes the committed change.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UserCreated:
+    user_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class UserChanged:
+    user_id: uuid.UUID
+    fields: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class UserDeleted:
+    user_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class RoleMembersChanged:
+    role_id: uuid.UUID
+    added: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    removed: frozenset[uuid.UUID] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class RoleDeleted:
+    role_id: uuid.UUID
+    former_members: frozenset[uuid.UUID] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class PhotoUrlSet:
+    user_id: uuid.UUID
+    url: str
+
+
+Event = UserCreated | UserChanged | UserDeleted | RoleMembersChanged | RoleDeleted | PhotoUrlSet
+Handler = Callable[[Event], None]
+
+_subscribers: dict[type, list[Handler]] = defaultdict(list)
+
+
+def subscribe(event_type: type, handler: Handler) -> None:
+    """Register a listener (call from AppConfig.ready(); registering twice is a no-op)."""
+    if handler not in _subscribers[event_type]:
+        _subscribers[event_type].append(handler)
+
+
+def unsubscribe(event_type: type, handler: Handler) -> None:
+    if handler in _subscribers[event_type]:
+        _subscribers[event_type].remove(handler)
+
+
+def _dispatch(event: Event) -> None:
+    for handler in list(_subscribers[type(event)]):
+        try:
+            handler(event)
+        except Exception:
+            logger.exception(
+                "event subscriber failed", extra={"event": type(event).__name__}
+            )
+
+
+def publish_on_commit(event: Event) -> None:
+    """Deliver the event once the surrounding transaction commits (never on rollback)."""
+    transaction.on_commit(lambda: _dispatch(event))

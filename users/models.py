@@ -1,0 +1,252 @@
+"""The user directory: users, custom profile fields, roles and their members, audit.
+
+Models hold data and constraints only; every write goes through users.services.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+
+class Source(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    SAML = "saml", "SAML (just in time)"
+    SCIM = "scim", "SCIM"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        # Logins compare usernames case-insensitively, like the unique constraint.
+        return self.get(username__iexact=username)
+
+    def create_user(self, username: str, password: str | None = None, **extra: Any) -> User:
+        user = self.model(username=username, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(username, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    username = models.CharField(max_length=255, help_text="Unique, case-insensitively.")
+    email = models.EmailField(max_length=320, blank=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    display_name = models.CharField(max_length=300, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    department = models.CharField(max_length=200, blank=True)
+    employee_number = models.CharField(max_length=100, blank=True)
+    cost_center = models.CharField(max_length=200, blank=True)
+    organization = models.CharField(max_length=200, blank=True)
+    division = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    # A manager reference (id, external id, username or email) that named nobody yet;
+    # linked by user_create/user_update when that person arrives.
+    pending_manager_ref = models.CharField(max_length=320, blank=True, default="")
+    hire_date = models.DateField(null=True, blank=True)
+    custom = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+    # Bumped to end every session of the user at once (see _get_session_auth_hash).
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+    version = models.PositiveBigIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="users_user_username_ci_unique"),
+        ]
+        indexes = [
+            models.Index(Lower("email"), name="users_user_email_ci_idx"),
+            models.Index(fields=["external_id"], name="users_user_external_id_idx"),
+            models.Index(fields=["pending_manager_ref"], name="users_user_pending_mgr_idx"),
+            models.Index(fields=["hire_date"], name="users_user_hire_date_idx"),
+            models.Index(fields=["created_at", "id"], name="users_user_created_idx"),
+        ]
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    def get_full_name(self) -> str:
+        return self.display_name or self.full_name or self.username
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.username
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Sessions carry this hash; Django drops a session whose hash no longer matches,
+        # so bumping session_generation logs the user out of every web process at once.
+        key_salt = "users.User.session_auth_hash"
+        return salted_hmac(
+            key_salt,
+            f"{self.password}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+
+class CustomFieldType(models.TextChoices):
+    STRING = "string", "Text"
+    DATE = "date", "Date"
+    NUMBER = "number", "Number"
+    BOOLEAN = "boolean", "Yes/no"
+    LIST = "list", "List of text"
+
+
+class CustomField(models.Model):
+    """An admin-defined profile field; values live in User.custom[key]."""
+
+    key = models.SlugField(max_length=64, unique=True, help_text="Letters, digits, _ and -.")
+    label = models.CharField(max_length=200)
+    type = models.CharField(max_length=10, choices=CustomFieldType.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.key})"
+
+
+class Role(models.Model):
+    """A role: what SCIM calls a group and OneLogin calls a role."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    display_name = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    version = models.PositiveBigIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    members = models.ManyToManyField(  # type: ignore[var-annotated]
+        User, through="RoleMembership", related_name="roles"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("display_name"), name="users_role_name_ci_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["external_id"], name="users_role_external_id_idx"),
+            models.Index(fields=["created_at", "id"], name="users_role_created_idx"),
+        ]
+        ordering = ["display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class MembershipSource:
+    """How a membership came to be: "scim", "manual", or "saml:<idp slug>"."""
+
+    SCIM = "scim"
+    MANUAL = "manual"
+
+    @staticmethod
+    def saml(idp_slug: str) -> str:
+        return f"saml:{idp_slug}"
+
+
+class RoleMembership(models.Model):
+    """One row per (role, user, source): a SCIM replace touches only SCIM's rows, and
+    a SAML login's sync only its own IdP's, so other grants survive."""
+
+    id = models.BigAutoField(primary_key=True)
+    role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_memberships")
+    source = models.CharField(max_length=80)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            # Also the index for "members of a role [from a source]" and
+            # "is X a member": (role, user) is its prefix.
+            models.UniqueConstraint(
+                fields=["role", "user", "source"], name="users_membership_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "role"], name="users_membership_user_idx"),
+            models.Index(fields=["role", "source", "user"], name="users_membership_src_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.role_id} ({self.source})"
+
+
+class ActorKind(models.TextChoices):
+    ADMIN = "admin", "Admin user"
+    SCIM = "scim", "SCIM token"
+    IDP = "idp", "Identity provider"
+    SYSTEM = "system", "System"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("The audit trail is append-only")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every change: who, what, to what, and how it looked."""
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_name = models.CharField(max_length=255)
+    action = models.CharField(max_length=80)
+    target_type = models.CharField(max_length=40)
+    target_id = models.CharField(max_length=64, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "created_at"], name="audit_target_idx"),
+            models.Index(fields=["created_at"], name="audit_created_idx"),
+            models.Index(fields=["action", "created_at"], name="audit_action_idx"),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_type}:{self.target_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("The audit trail is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("The audit trail is append-only")

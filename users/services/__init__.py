@@ -1,0 +1,49 @@
+"""Every write to the directory goes through these functions (STYLE.md)."""
+
+from users.services.actors import Actor
+from users.services.audit import audit_record
+from users.services.custom_fields import custom_field_define
+from users.services.roles import (
+    role_create,
+    role_delete,
+    role_members_add,
+    role_members_remove,
+    role_members_replace,
+    role_rename,
+    user_roles_sync,
+)
+from users.services.users import (
+    MANAGER_BY_SAML,
+    MANAGER_BY_SCIM,
+    manager_resolve,
+    session_end_all,
+    user_create,
+    user_deactivate,
+    user_delete,
+    user_manager_set,
+    user_reactivate,
+    user_update,
+)
+
+__all__ = [
+    "MANAGER_BY_SAML",
+    "MANAGER_BY_SCIM",
+    "Actor",
+    "audit_record",
+    "custom_field_define",
+    "manager_resolve",
+    "role_create",
+    "role_delete",
+    "role_members_add",
+    "role_members_remove",
+    "role_members_replace",
+    "role_rename",
+    "session_end_all",
+    "user_create",
+    "user_deactivate",
+    "user_delete",
+    "user_manager_set",
+    "user_reactivate",
+    "user_roles_sync",
+    "user_update",
+]

@@ -1,0 +1,29 @@
+"""Who did it: every service takes an Actor and writes it into the audit trail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from users.models import ActorKind
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str
+    name: str
+
+    @classmethod
+    def admin(cls, user: object) -> Actor:
+        return cls(ActorKind.ADMIN, str(getattr(user, "username", user)))
+
+    @classmethod
+    def scim(cls, token_name: str) -> Actor:
+        return cls(ActorKind.SCIM, token_name)
+
+    @classmethod
+    def idp(cls, slug: str) -> Actor:
+        return cls(ActorKind.IDP, slug)
+
+    @classmethod
+    def system(cls, what: str = "system") -> Actor:
+        return cls(ActorKind.SYSTEM, what)

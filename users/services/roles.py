@@ -1,0 +1,266 @@
+"""Writes to roles and their members.
+
+Member changes are set operations on the membership table, keyed by (role, user,
+source): their cost depends on how many members change, never on the group's size.
+The role row is locked first, so concurrent changes to one role queue instead of
+racing, and the role's version moves once per effective change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any, Final
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from axero_idp.errors import UniquenessConflict, ValidationFailed
+from users import events
+from users.models import Role, RoleMembership, User
+from users.services.actors import Actor
+from users.services.audit import audit_record
+
+_UNSET: Final = object()
+# Audit details list changed member ids up to this many, and always the count.
+AUDIT_ID_LIMIT: Final = 200
+
+
+def _clean_name(display_name: str) -> str:
+    if not isinstance(display_name, str) or not display_name.strip():
+        raise ValidationFailed("displayName: required")
+    name = display_name.strip()
+    if len(name) > 255:
+        raise ValidationFailed("displayName: longer than 255 characters")
+    return name
+
+
+def _name_taken(name: str, *, exclude: uuid.UUID | None = None) -> bool:
+    query = Role.objects.filter(display_name__iexact=name)
+    if exclude is not None:
+        query = query.exclude(pk=exclude)
+    return query.exists()
+
+
+def _save_unique(role: Role, *, update_fields: list[str] | None = None) -> None:
+    try:
+        with transaction.atomic():
+            role.save(update_fields=update_fields)
+    except IntegrityError as exc:
+        raise UniquenessConflict(f"displayName {role.display_name!r} is already taken") from exc
+
+
+def _ids_detail(ids: Iterable[uuid.UUID]) -> dict[str, Any]:
+    as_list = sorted(str(pk) for pk in ids)
+    return {"count": len(as_list), "user_ids": as_list[:AUDIT_ID_LIMIT]}
+
+
+@transaction.atomic
+def role_create(*, actor: Actor, display_name: str, external_id: str | None = None) -> Role:
+    """Create a role; a name differing only in case from an existing one is refused."""
+    name = _clean_name(display_name)
+    if _name_taken(name):
+        raise UniquenessConflict(f"displayName {name!r} is already taken")
+    role = Role(display_name=name, external_id=external_id or None)
+    _save_unique(role)
+    audit_record(
+        actor=actor,
+        action="role.created",
+        target=role,
+        detail={"display_name": name, "external_id": role.external_id},
+    )
+    return role
+
+
+def _locked(role: Role) -> Role:
+    return Role.objects.select_for_update().get(pk=role.pk)
+
+
+def _touch(role: Role) -> None:
+    Role.objects.filter(pk=role.pk).update(version=F("version") + 1, updated_at=timezone.now())
+    role.refresh_from_db(fields=["version", "updated_at"])
+
+
+@transaction.atomic
+def role_rename(
+    *, role: Role, actor: Actor, display_name: str, external_id: Any = _UNSET
+) -> Role:
+    """Rename a role (and optionally change its external id); a repeat is a no-op."""
+    role = _locked(role)
+    name = _clean_name(display_name)
+    changes: dict[str, Any] = {}
+    if name != role.display_name:
+        if _name_taken(name, exclude=role.pk):
+            raise UniquenessConflict(f"displayName {name!r} is already taken")
+        changes["display_name"] = [role.display_name, name]
+        role.display_name = name
+    if external_id is not _UNSET and (external_id or None) != role.external_id:
+        changes["external_id"] = [role.external_id, external_id or None]
+        role.external_id = external_id or None
+    if not changes:
+        return role
+    role.updated_at = timezone.now()
+    role.version = F("version") + 1  # type: ignore[assignment]
+    _save_unique(role, update_fields=[*changes, "version", "updated_at"])
+    role.refresh_from_db(fields=["version"])
+    audit_record(actor=actor, action="role.renamed", target=role, detail={"changes": changes})
+    return role
+
+
+@transaction.atomic
+def role_delete(*, role: Role, actor: Actor) -> None:
+    """Delete a role and every membership in it."""
+    role = _locked(role)
+    member_ids = frozenset(
+        RoleMembership.objects.filter(role=role).values_list("user_id", flat=True).distinct()
+    )
+    audit_record(
+        actor=actor,
+        action="role.deleted",
+        target=role,
+        detail={"display_name": role.display_name, "members": _ids_detail(member_ids)},
+    )
+    role_id = role.pk
+    RoleMembership.objects.filter(role_id=role_id)._raw_delete(RoleMembership.objects.db)
+    role.delete()
+    events.publish_on_commit(events.RoleDeleted(role_id=role_id, former_members=member_ids))
+
+
+def _existing_users(user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    wanted = set(user_ids)
+    found = set(User.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    missing = wanted - found
+    if missing:
+        raise ValidationFailed(
+            "members: no such user: " + ", ".join(sorted(str(m) for m in missing)[:20]),
+            extra={"missing": sorted(str(m) for m in missing)},
+        )
+    return found
+
+
+def _members_changed(
+    role: Role, actor: Actor, source: str, added: set[uuid.UUID], removed: set[uuid.UUID]
+) -> None:
+    if not added and not removed:
+        return
+    _touch(role)
+    if added:
+        audit_record(
+            actor=actor,
+            action="role.members_added",
+            target=role,
+            detail={"source": source, **_ids_detail(added)},
+        )
+    if removed:
+        audit_record(
+            actor=actor,
+            action="role.members_removed",
+            target=role,
+            detail={"source": source, **_ids_detail(removed)},
+        )
+    events.publish_on_commit(
+        events.RoleMembersChanged(
+            role_id=role.pk, added=frozenset(added), removed=frozenset(removed)
+        )
+    )
+
+
+def _insert(role: Role, user_ids: set[uuid.UUID], source: str) -> set[uuid.UUID]:
+    present = set(
+        RoleMembership.objects.filter(role=role, source=source, user_id__in=user_ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    new = user_ids - present
+    now = timezone.now()
+    RoleMembership.objects.bulk_create(
+        [RoleMembership(role=role, user_id=pk, source=source, created_at=now) for pk in new],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    return new
+
+
+@transaction.atomic
+def role_members_add(
+    *, role: Role, user_ids: Iterable[uuid.UUID], source: str, actor: Actor
+) -> set[uuid.UUID]:
+    """Add members (insert-or-ignore); returns who was not already a member from source."""
+    role = _locked(role)
+    wanted = _existing_users(user_ids)
+    added = _insert(role, wanted, source)
+    _members_changed(role, actor, source, added, set())
+    return added
+
+
+@transaction.atomic
+def role_members_remove(
+    *, role: Role, user_ids: Iterable[uuid.UUID], source: str, actor: Actor
+) -> set[uuid.UUID]:
+    """Remove the memberships source granted (others survive); unknown ids are ignored."""
+    role = _locked(role)
+    wanted = set(user_ids)
+    rows = RoleMembership.objects.filter(role=role, source=source, user_id__in=wanted)
+    removed = set(rows.values_list("user_id", flat=True))
+    if removed:
+        RoleMembership.objects.filter(role=role, source=source, user_id__in=removed).delete()
+    _members_changed(role, actor, source, set(), removed)
+    return removed
+
+
+@transaction.atomic
+def role_members_replace(
+    *, role: Role, user_ids: Iterable[uuid.UUID], source: str, actor: Actor
+) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+    """Make source's memberships exactly user_ids; returns (added, removed)."""
+    role = _locked(role)
+    wanted = _existing_users(user_ids)
+    current = set(
+        RoleMembership.objects.filter(role=role, source=source).values_list("user_id", flat=True)
+    )
+    removed = current - wanted
+    if removed:
+        RoleMembership.objects.filter(role=role, source=source, user_id__in=removed).delete()
+    added = _insert(role, wanted - current, source)
+    _members_changed(role, actor, source, added, removed)
+    return added, removed
+
+
+@transaction.atomic
+def user_roles_sync(
+    *, user: User, role_names: Iterable[str], source: str, actor: Actor
+) -> tuple[set[str], set[str]]:
+    """Make the roles that source granted user exactly role_names (creating missing
+    roles); memberships from other sources are left alone. Returns (added, removed)."""
+    names = {_clean_name(n) for n in role_names if isinstance(n, str) and n.strip()}
+    by_lower = {n.lower(): n for n in names}
+    # One query on the case-insensitive unique index for every role the IdP named.
+    roles = {
+        r.display_name.lower(): r
+        for r in Role.objects.annotate(lname=Lower("display_name")).filter(lname__in=by_lower)
+    }
+    for lower in set(by_lower) - set(roles):
+        roles[lower] = _role_get_or_create(by_lower[lower], actor)
+    current = {
+        m.role_id: m.role
+        for m in RoleMembership.objects.filter(user=user, source=source).select_related("role")
+    }
+    wanted = {role.pk: role for role in roles.values()}
+    added, removed = set(), set()
+    for role_id in wanted.keys() - current.keys():
+        role_members_add(role=wanted[role_id], user_ids=[user.pk], source=source, actor=actor)
+        added.add(wanted[role_id].display_name)
+    for role_id in current.keys() - wanted.keys():
+        role_members_remove(role=current[role_id], user_ids=[user.pk], source=source, actor=actor)
+        removed.add(current[role_id].display_name)
+    return added, removed
+
+
+def _role_get_or_create(name: str, actor: Actor) -> Role:
+    try:
+        return role_create(actor=actor, display_name=name)
+    except UniquenessConflict:
+        # Another process created it a moment ago: use theirs.
+        return Role.objects.get(display_name__iexact=name)

@@ -1,0 +1,311 @@
+"""Writes to users: create, update, manager, deactivate, reactivate, delete.
+
+Every function owns its transaction and writes its audit event inside it; each is
+idempotent where an identity provider may repeat the call (a no-op writes nothing).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from axero_idp.errors import UniquenessConflict, ValidationFailed
+from users import events
+from users.models import Source, User
+from users.services.actors import Actor
+from users.services.audit import audit_record
+from users.services.values import clean_attributes, clean_custom_values
+
+# How a manager reference is resolved, in order (SCIM_DIALECTS.md: id, externalId,
+# userName). SAML passes its own order (email first).
+MANAGER_BY_SCIM: Final = ("id", "external_id", "username")
+MANAGER_BY_SAML: Final = ("email", "username", "external_id")
+
+_UNSET: Final = object()
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _username_taken(username: str, *, exclude: uuid.UUID | None = None) -> bool:
+    query = User.objects.filter(username__iexact=username)
+    if exclude is not None:
+        query = query.exclude(pk=exclude)
+    return query.exists()
+
+
+def _save_unique(user: User, *, update_fields: list[str] | None = None) -> None:
+    """Save, turning a lost race on the case-insensitive username into a 409."""
+    try:
+        with transaction.atomic():
+            user.save(update_fields=update_fields)
+    except IntegrityError as exc:
+        if "username" in str(exc):
+            raise UniquenessConflict(f"userName {user.username!r} is already taken") from exc
+        raise
+
+
+def manager_resolve(ref: str, *, order: Sequence[str] = MANAGER_BY_SCIM) -> User | None:
+    """The user a manager reference names, trying each kind of key in order."""
+    ref = ref.strip()
+    for kind in order:
+        if kind == "id":
+            try:
+                key = uuid.UUID(ref)
+            except ValueError:
+                continue
+            found = User.objects.filter(pk=key).first()
+        elif kind == "external_id":
+            found = User.objects.filter(external_id=ref).order_by("created_at").first()
+        elif kind == "username":
+            found = User.objects.filter(username__iexact=ref).first()
+        elif kind == "email":
+            found = (
+                User.objects.filter(email__iexact=ref).order_by("created_at").first()
+                if "@" in ref
+                else None
+            )
+        else:
+            raise ValueError(f"unknown manager key kind {kind!r}")
+        if found is not None:
+            return found
+    return None
+
+
+def _manager_apply(user: User, ref: str | None, order: Sequence[str]) -> dict[str, Any]:
+    """Point user at the manager ref names (or remember ref until they arrive).
+    Returns the changed fields as {name: [before, after]}."""
+    before_manager, before_pending = user.manager_id, user.pending_manager_ref
+    ref = (ref or "").strip()
+    if not ref:
+        user.manager, user.pending_manager_ref = None, ""
+    else:
+        manager = manager_resolve(ref, order=order)
+        if manager is not None and manager.pk == user.pk:
+            raise ValidationFailed("manager: a user cannot be their own manager")
+        user.manager = manager
+        user.pending_manager_ref = "" if manager else ref[:320]
+    changes: dict[str, Any] = {}
+    if user.manager_id != before_manager:
+        changes["manager"] = [
+            str(before_manager) if before_manager else None,
+            str(user.manager_id) if user.manager_id else None,
+        ]
+    if user.pending_manager_ref != before_pending:
+        changes["pending_manager_ref"] = [before_pending, user.pending_manager_ref]
+    return changes
+
+
+def _pending_reports_link(*, manager: User, actor: Actor) -> list[str]:
+    """Link every report that was waiting for this manager (the deferred link)."""
+    keys = [str(manager.pk), manager.username.lower()]
+    if manager.external_id:
+        keys.append(manager.external_id.lower())
+    if manager.email:
+        keys.append(manager.email.lower())
+    waiting = User.objects.annotate(ref=Lower("pending_manager_ref")).filter(
+        ~Q(pk=manager.pk), ref__in=keys
+    )
+    report_ids = list(waiting.values_list("pk", flat=True))
+    if not report_ids:
+        return []
+    User.objects.filter(pk__in=report_ids).update(
+        manager=manager,
+        pending_manager_ref="",
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="user.manager_linked",
+        target=manager,
+        detail={"reports": [str(pk) for pk in report_ids]},
+    )
+    for pk in report_ids:
+        events.publish_on_commit(events.UserChanged(user_id=pk, fields=frozenset({"manager"})))
+    return [str(pk) for pk in report_ids]
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: Actor,
+    source: Source | str,
+    username: str,
+    attributes: Mapping[str, Any] | None = None,
+    custom: Mapping[str, Any] | None = None,
+    manager_ref: str | None = None,
+    manager_order: Sequence[str] = MANAGER_BY_SCIM,
+    is_active: bool = True,
+    password: str | None = None,
+    is_staff: bool = False,
+) -> User:
+    """Create a user; link a manager (now or later) and any reports waiting for them."""
+    values = clean_attributes({**(attributes or {}), "username": username})
+    if _username_taken(values["username"]):
+        raise UniquenessConflict(f"userName {values['username']!r} is already taken")
+    custom_values = {
+        k: v for k, v in clean_custom_values(custom or {}).items() if v is not None
+    }
+    user = User(
+        **values,
+        custom=custom_values,
+        source=source,
+        is_active=is_active,
+        is_staff=is_staff,
+        deactivated_at=None if is_active else timezone.now(),
+    )
+    user.set_password(password) if password else user.set_unusable_password()
+    if manager_ref:
+        _manager_apply(user, manager_ref, manager_order)
+    _save_unique(user)
+    audit_record(
+        actor=actor,
+        action="user.created",
+        target=user,
+        detail={
+            "source": str(source),
+            "attributes": {k: _json_value(v) for k, v in values.items()},
+            "custom": custom_values,
+            "manager": str(user.manager_id) if user.manager_id else None,
+            "pending_manager_ref": user.pending_manager_ref or None,
+            "is_active": is_active,
+        },
+    )
+    _pending_reports_link(manager=user, actor=actor)
+    events.publish_on_commit(events.UserCreated(user_id=user.pk))
+    return user
+
+
+def _locked(user: User) -> User:
+    """Re-read the user under a row lock so concurrent writers never lose an update."""
+    return User.objects.select_for_update().get(pk=user.pk)
+
+
+def _bump(user: User, fields: list[str]) -> None:
+    user.version = F("version") + 1  # type: ignore[assignment]
+    user.updated_at = timezone.now()
+    _save_unique(user, update_fields=[*fields, "version", "updated_at"])
+    user.refresh_from_db(fields=["version"])
+
+
+@transaction.atomic
+def user_update(
+    *,
+    user: User,
+    actor: Actor,
+    attributes: Mapping[str, Any] | None = None,
+    custom: Mapping[str, Any] | None = None,
+    manager_ref: Any = _UNSET,
+    manager_order: Sequence[str] = MANAGER_BY_SCIM,
+) -> User:
+    """Change attributes, custom fields (None removes a key) and the manager reference.
+
+    Only what differs is written; an identical repeat writes nothing and records nothing.
+    """
+    user = _locked(user)
+    values = clean_attributes(attributes or {})
+    changes: dict[str, Any] = {}
+    for name, value in values.items():
+        if getattr(user, name) != value:
+            changes[name] = [_json_value(getattr(user, name)), _json_value(value)]
+            setattr(user, name, value)
+    if "username" in changes and _username_taken(user.username, exclude=user.pk):
+        raise UniquenessConflict(f"userName {user.username!r} is already taken")
+    if custom:
+        merged = dict(user.custom)
+        for key, value in clean_custom_values(custom).items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        if merged != user.custom:
+            changes["custom"] = [user.custom, merged]
+            user.custom = merged
+    if manager_ref is not _UNSET:
+        changes.update(_manager_apply(user, manager_ref, manager_order))
+    if not changes:
+        return user
+    _bump(user, list(changes))
+    audit_record(actor=actor, action="user.updated", target=user, detail={"changes": changes})
+    if {"username", "external_id", "email"} & changes.keys():
+        _pending_reports_link(manager=user, actor=actor)
+    events.publish_on_commit(
+        events.UserChanged(user_id=user.pk, fields=frozenset(changes) - {"pending_manager_ref"})
+    )
+    return user
+
+
+def user_manager_set(
+    *,
+    user: User,
+    actor: Actor,
+    ref: str | None,
+    order: Sequence[str] = MANAGER_BY_SCIM,
+) -> User:
+    """Set the manager by id, external id, username or email; linked later if absent."""
+    return user_update(user=user, actor=actor, manager_ref=ref, manager_order=order)
+
+
+def session_end_all(*, user: User) -> None:
+    """End every session of the user in every web process (the session hash changes)."""
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, actor: Actor, reason: str = "") -> User:
+    """Deactivate a user, end their sessions, and record who did it."""
+    user = _locked(user)
+    if not user.is_active:
+        return user  # idempotent: IdPs replay deprovisioning
+    user.is_active = False
+    user.deactivated_at = timezone.now()
+    _bump(user, ["is_active", "deactivated_at"])
+    session_end_all(user=user)
+    audit_record(actor=actor, action="user.deactivated", target=user, detail={"reason": reason})
+    events.publish_on_commit(events.UserChanged(user_id=user.pk, fields=frozenset({"is_active"})))
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, user: User, actor: Actor, reason: str = "") -> User:
+    """Let a deactivated user log in again."""
+    user = _locked(user)
+    if user.is_active:
+        return user
+    user.is_active = True
+    user.deactivated_at = None
+    _bump(user, ["is_active", "deactivated_at"])
+    audit_record(actor=actor, action="user.reactivated", target=user, detail={"reason": reason})
+    events.publish_on_commit(events.UserChanged(user_id=user.pk, fields=frozenset({"is_active"})))
+    return user
+
+
+@transaction.atomic
+def user_delete(*, user: User, actor: Actor) -> None:
+    """Delete a user for good; their reports keep their place, without a manager."""
+    user = _locked(user)
+    report_ids = [str(pk) for pk in user.reports.values_list("pk", flat=True)]
+    snapshot = {
+        "username": user.username,
+        "email": user.email,
+        "external_id": user.external_id,
+        "source": user.source,
+        "reports_unlinked": report_ids,
+    }
+    if report_ids:
+        User.objects.filter(manager=user).update(
+            manager=None, version=F("version") + 1, updated_at=timezone.now()
+        )
+    user_id = user.pk
+    audit_record(actor=actor, action="user.deleted", target=user, detail=snapshot)
+    user.delete()
+    events.publish_on_commit(events.UserDeleted(user_id=user_id))

@@ -1,0 +1,171 @@
+"""Turning what identity providers send into the directory's typed values.
+
+One place for it, so a SAML attribute and a SCIM value that mean the same thing are
+read the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+
+from axero_idp.errors import ValidationFailed
+from users.models import CustomField, CustomFieldType, User
+
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_SLASH_ISO_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
+_TRUE = {"true", "1", "yes", "y", "on"}
+_FALSE = {"false", "0", "no", "n", "off"}
+
+# The plain text attributes a service may set directly (everything else has its own
+# rules: manager, custom fields, active state, password).
+TEXT_FIELDS = (
+    "username",
+    "email",
+    "first_name",
+    "last_name",
+    "display_name",
+    "title",
+    "department",
+    "employee_number",
+    "cost_center",
+    "organization",
+    "division",
+    "external_id",
+)
+ATTRIBUTE_FIELDS = (*TEXT_FIELDS, "hire_date")
+
+
+def parse_date(value: Any, *, field: str) -> dt.date | None:
+    """A date from ISO (`2024-03-01`, `2024-03-01T00:00:00Z`) or US (`3/1/2024`) text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{field}: expected a date, got {type(value).__name__}")
+    text = value.strip()
+    try:
+        if "T" in text or " " in text:
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    for pattern, order in ((_US_DATE, (3, 1, 2)), (_SLASH_ISO_DATE, (1, 2, 3))):
+        match = pattern.match(text)
+        if match:
+            year, month, day = (int(match.group(i)) for i in order)
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                break
+    raise ValidationFailed(f"{field}: {value!r} is not a date (use YYYY-MM-DD)")
+
+
+def parse_bool(value: Any, *, field: str) -> bool:
+    """A boolean, also from the strings IdPs send ("True", "false", "1")."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValidationFailed(f"{field}: {value!r} is not a boolean")
+
+
+def _parse_number(value: Any, *, field: str) -> int | float:
+    if isinstance(value, bool):
+        raise ValidationFailed(f"{field}: {value!r} is not a number")
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            pass
+        else:
+            if number.is_finite():
+                return int(number) if number == number.to_integral_value() else float(number)
+    raise ValidationFailed(f"{field}: {value!r} is not a number")
+
+
+def _parse_list(value: Any, *, field: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):
+        return [str(v) for v in value]
+    raise ValidationFailed(f"{field}: expected a list of text values")
+
+
+def clean_custom_value(definition: CustomField, value: Any) -> Any:
+    """Normalise one custom field value into its JSON form (dates as ISO text)."""
+    name = f"custom.{definition.key}"
+    if definition.type == CustomFieldType.STRING:
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return str(value)
+        raise ValidationFailed(f"{name}: expected text")
+    if definition.type == CustomFieldType.DATE:
+        parsed = parse_date(value, field=name)
+        return parsed.isoformat() if parsed else None
+    if definition.type == CustomFieldType.NUMBER:
+        return _parse_number(value, field=name)
+    if definition.type == CustomFieldType.BOOLEAN:
+        return parse_bool(value, field=name)
+    return _parse_list(value, field=name)
+
+
+def clean_custom_values(
+    values: Mapping[str, Any], *, definitions: Mapping[str, CustomField] | None = None
+) -> dict[str, Any]:
+    """Validate custom values against their definitions; None means "remove"."""
+    if definitions is None:
+        definitions = {f.key: f for f in CustomField.objects.filter(key__in=list(values))}
+    cleaned: dict[str, Any] = {}
+    for key, value in values.items():
+        definition = definitions.get(key)
+        if definition is None:
+            raise ValidationFailed(f"custom.{key}: no such custom profile field")
+        cleaned[key] = None if value is None or value == "" else clean_custom_value(definition, value)
+    return cleaned
+
+
+def clean_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the plain attributes a service sets: known names, lengths, email, dates."""
+    cleaned: dict[str, Any] = {}
+    for name, value in attributes.items():
+        if name not in ATTRIBUTE_FIELDS:
+            raise ValidationFailed(f"{name}: not a directory attribute")
+        if name == "hire_date":
+            cleaned[name] = parse_date(value, field=name)
+            continue
+        if value is None:
+            if name == "username":
+                raise ValidationFailed("username: required")
+            cleaned[name] = None if name == "external_id" else ""
+            continue
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise ValidationFailed(f"{name}: expected text")
+        text = str(value).strip()
+        max_length = User._meta.get_field(name).max_length or 0
+        if len(text) > max_length:
+            raise ValidationFailed(f"{name}: longer than {max_length} characters")
+        if name == "username" and not text:
+            raise ValidationFailed("username: required")
+        if name == "email" and text:
+            try:
+                validate_email(text)
+            except DjangoValidationError as exc:
+                raise ValidationFailed(f"email: {text!r} is not an email address") from exc
+        if name == "external_id" and not text:
+            cleaned[name] = None
+            continue
+        cleaned[name] = text
+    return cleaned

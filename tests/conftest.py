@@ -1,0 +1,40 @@
+"""Shared fixtures. The suite runs on the real PostgreSQL and Redis (make test)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from users.services import Actor
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor.system("tests")
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser("root", "correct-horse-battery-1", email="root@example.com")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run on_commit callbacks (domain events) as the code under test commits."""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        yield callbacks
+
+
+def ci_requires(tool: str) -> None:
+    """Under CI=true a missing tool fails the test instead of skipping it."""
+    message = f"{tool} is not installed"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + " (CI must install it: see .ci/run)")
+    pytest.skip(message)

@@ -1,0 +1,43 @@
+"""factory_boy factories for the directory."""
+
+from __future__ import annotations
+
+import factory
+
+from users.models import CustomField, Role, RoleMembership, User
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"user{n}@example.com")
+    email = factory.LazyAttribute(lambda u: u.username)
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password(None)
+
+
+class RoleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Role
+
+    display_name = factory.Sequence(lambda n: f"Role {n}")
+
+
+class RoleMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RoleMembership
+
+    role = factory.SubFactory(RoleFactory)
+    user = factory.SubFactory(UserFactory)
+    source = "manual"
+
+
+class CustomFieldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomField
+
+    key = factory.Sequence(lambda n: f"field{n}")
+    label = factory.LazyAttribute(lambda f: f.key.title())
+    type = "string"

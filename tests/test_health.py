@@ -1,0 +1,47 @@
+import pytest
+from django.db import connection
+
+@pytest.mark.django_db
+def test_healthz_answers_without_touching_anything(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert len(response["X-Request-ID"]) == 32
+
+@pytest.mark.django_db
+def test_readyz_reports_database_and_broker_ok(client, settings):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+
+@pytest.mark.django_db
+def test_readyz_is_503_naming_the_broker_when_redis_is_down(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["broker"].startswith("fail: ConnectionError")
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_is_503_naming_the_database_when_it_is_down(client, monkeypatch):
+
+    connection.close()
+    # Point the connection at a port where no PostgreSQL listens.
+    monkeypatch.setitem(connection.settings_dict, "PORT", "1")
+    monkeypatch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
+    response = client.get("/readyz")
+    connection.close()
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"] == "fail: OperationalError"
+    assert response.json()["checks"]["broker"] == "ok"
+
+def test_request_id_from_a_proxy_is_kept_when_it_is_a_plain_token(client):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="lb-1234567890abcdef")
+    assert response["X-Request-ID"] == "lb-1234567890abcdef"
+
+def test_request_id_with_free_text_is_replaced(client):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="<script>alert(1)</script>")
+    assert response["X-Request-ID"] != "<script>alert(1)</script>"
+    assert len(response["X-Request-ID"]) == 32

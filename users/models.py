@@ -62,6 +62,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # linked by user_create/user_update when that person arrives.
     pending_manager_ref = models.CharField(max_length=320, blank=True, default="")
     hire_date = models.DateField(null=True, blank=True)
+    # Where the identity provider says the photo is; the image pipeline fetches it.
+    photo_url = models.URLField(max_length=2000, blank=True, default="")
     custom = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)

@@ -181,6 +181,8 @@ def user_create(
     )
     _pending_reports_link(manager=user, actor=actor)
     events.publish_on_commit(events.UserCreated(user_id=user.pk))
+    if user.photo_url:
+        events.publish_on_commit(events.PhotoUrlSet(user_id=user.pk, url=user.photo_url))
     return user
 
 
@@ -240,6 +242,8 @@ def user_update(
     events.publish_on_commit(
         events.UserChanged(user_id=user.pk, fields=frozenset(changes) - {"pending_manager_ref"})
     )
+    if "photo_url" in changes and user.photo_url:
+        events.publish_on_commit(events.PhotoUrlSet(user_id=user.pk, url=user.photo_url))
     return user
 
 

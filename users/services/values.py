@@ -39,7 +39,7 @@ TEXT_FIELDS = (
     "division",
     "external_id",
 )
-ATTRIBUTE_FIELDS = (*TEXT_FIELDS, "hire_date")
+ATTRIBUTE_FIELDS = (*TEXT_FIELDS, "hire_date", "photo_url")
 
 
 def parse_date(value: Any, *, field: str) -> dt.date | None:
@@ -164,6 +164,8 @@ def clean_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
                 validate_email(text)
             except DjangoValidationError as exc:
                 raise ValidationFailed(f"email: {text!r} is not an email address") from exc
+        if name == "photo_url" and text and not text.lower().startswith(("https://", "http://")):
+            raise ValidationFailed("photo_url: must be an http(s) URL")
         if name == "external_id" and not text:
             cleaned[name] = None
             continue

@@ -43,9 +43,9 @@ NS = {
     "ds": "http://www.w3.org/2000/09/xmldsig#",
     "md": "urn:oasis:names:tc:SAML:2.0:metadata",
 }
-SAMLP = "{%s}" % NS["samlp"]
-SAML = "{%s}" % NS["saml"]
-DS = "{%s}" % NS["ds"]
+SAMLP = "{{{}}}".format(NS["samlp"])
+SAML = "{{{}}}".format(NS["saml"])
+DS = "{{{}}}".format(NS["ds"])
 
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
@@ -296,7 +296,9 @@ class IdpPeer:
             "</md:IDPSSODescriptor></md:EntityDescriptor>"
         )
 
-    def write_metadata(self, path: Path | None = None, keys: Sequence[KeyPair] | None = None) -> Path:
+    def write_metadata(
+        self, path: Path | None = None, keys: Sequence[KeyPair] | None = None
+    ) -> Path:
         path = path or self.directory / "idp-metadata.xml"
         path.write_text(self.metadata_xml(keys))
         return path
@@ -335,7 +337,8 @@ class IdpPeer:
         return self.sp
 
     def _need_sp(self) -> tuple[SpView, Server]:
-        assert self.sp is not None and self.server is not None, "call trust_sp() first"
+        assert self.sp is not None, "call trust_sp() first"
+        assert self.server is not None
         return self.sp, self.server
 
     # -- login ------------------------------------------------------------------
@@ -629,7 +632,7 @@ def post_form_html(action: str, fields: Mapping[str, str]) -> str:
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}"/>' for k, v in fields.items()
     )
     return (
-        "<!DOCTYPE html><html><body onload=\"document.forms[0].submit()\">"
+        '<!DOCTYPE html><html><body onload="document.forms[0].submit()">'
         f'<form method="post" action="{escape(action)}">{inputs}'
         '<noscript><button type="submit">Continue</button></noscript></form></body></html>'
     )
@@ -727,7 +730,8 @@ def name_id_comment_inject(xml: str, visible_prefix: str) -> str:
     visible_prefix. The NameID must start with visible_prefix."""
     root = _parse(xml)
     name_id = root.find("saml:Assertion/saml:Subject/saml:NameID", NS)
-    assert name_id is not None and (name_id.text or "").startswith(visible_prefix)
+    assert name_id is not None
+    assert (name_id.text or "").startswith(visible_prefix)
     rest = (name_id.text or "")[len(visible_prefix) :]
     name_id.text = visible_prefix
     comment = etree.Comment("")

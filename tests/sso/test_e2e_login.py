@@ -1,0 +1,355 @@
+"""End-to-end SAML login against the independent pysaml2 IdP: SP- and IdP-initiated
+login, just-in-time provisioning, attribute and role mapping, refusals of people."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sso.models import IdentityProvider, SamlIdentity, SamlSession
+from tests.factories import RoleFactory, RoleMembershipFactory, UserFactory
+from tests.sso.conftest import SLUG, Browser, assert_refused, idp_import, idp_update, roles_of
+from tests.sso.idp_peer import IdpPeer, post_form
+from users.models import AuditEvent, MembershipSource, User
+from users.services import Actor, custom_field_define, user_deactivate
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+ME = "/api/v1/me/"
+ANN = "ann@example.com"
+
+
+def _identity_user(name_id: str, slug: str = SLUG) -> User:
+    return SamlIdentity.objects.select_related("user").get(idp__slug=slug, name_id=name_id).user
+
+
+def test_sp_initiated_login_creates_the_user_rotates_the_session_and_lands_on_next(browser):
+    started = browser.start(next_path=ME)
+    assert started.request.acs_url == "http://testserver/sso/onelogin/acs/"
+    assert started.request.issuer == "http://testserver/sso/onelogin/metadata/"
+    assert started.session_key_before  # the request ID is bound to this browser's session
+    xml = browser.peer.response_xml(
+        name_id=ANN,
+        in_response_to=started.request.id,
+        attributes={"User.email": ANN, "User.FirstName": "Ann", "User.LastName": "Lee"},
+    )
+
+    response = browser.post(xml, started.request.relay_state)
+
+    assert response.status_code == 200, response.content[:500]
+    assert response.redirect_chain[-1][0] == ME
+    user = _identity_user(ANN)
+    assert response.json()["userName"] == user.username
+    assert response.json()["email"] == ANN
+    assert (user.email, user.first_name, user.last_name, user.source) == (ANN, "Ann", "Lee", "saml")
+    assert browser.logged_in_user_id() == str(user.pk)
+    assert browser.client.session.session_key != started.session_key_before
+    assert AuditEvent.objects.filter(action="saml.login", target_id=str(user.pk)).count() == 1
+    session = SamlSession.objects.get(user=user)
+    assert session.session_key == browser.client.session.session_key
+    assert session.name_id == ANN
+    assert session.session_index
+
+
+def test_login_without_next_lands_on_a_same_site_page(browser):
+    response = browser.login(ANN)
+
+    assert response.status_code == 200
+    final = response.redirect_chain[-1][0]
+    assert final.startswith("/")
+    assert not final.startswith("//")
+    assert browser.logged_in_user_id() == str(_identity_user(ANN).pk)
+
+
+@pytest.mark.parametrize(
+    "unsafe_next",
+    ["https://evil.example/steal", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"],
+)
+def test_an_offsite_next_is_replaced_by_a_same_site_landing(browser, unsafe_next):
+    response = browser.login(ANN, next_path=unsafe_next)
+
+    assert browser.logged_in_user_id() is not None
+    for url, _status in response.redirect_chain:
+        assert "evil.example" not in url
+        assert not url.startswith("javascript:")
+
+
+def test_idp_initiated_login_is_refused_unless_allowed(browser, client):
+    xml = browser.peer.response_xml(name_id=ANN, attributes={"User.email": ANN})
+
+    response = browser.post(xml)
+
+    assert_refused(response, client, "idp_initiated_not_allowed", status=403)
+    assert not User.objects.filter(email=ANN).exists()
+
+
+def test_idp_initiated_login_works_where_allowed(browser):
+    idp_update(SLUG, allow_idp_initiated=True)
+    xml = browser.peer.response_xml(name_id=ANN, attributes={"User.email": ANN})
+
+    response = browser.post(xml, relay_state=ME)
+
+    assert response.status_code == 200
+    assert browser.logged_in_user_id() == str(_identity_user(ANN).pk)
+
+
+def test_import_flag_allow_idp_initiated_turns_it_on(peer):
+    idp_import(peer, "okta", "--allow-idp-initiated")
+
+    idp = IdentityProvider.objects.get(slug="okta")
+    assert idp.allow_idp_initiated is True
+    assert idp.entity_id == peer.entity_id
+    assert idp.sso_url == peer.sso_url
+    assert idp.slo_url == peer.slo_url
+    assert idp.want_assertions_signed is True
+    assert idp.clock_skew_seconds == 120
+
+
+def test_jit_off_refuses_an_unknown_user(browser, client):
+    idp_update(SLUG, jit_create=False)
+
+    response = browser.login(ANN)
+
+    assert_refused(response, client, "jit_disabled", status=400)
+    assert not User.objects.filter(email=ANN).exists()
+
+
+def test_jit_off_still_lets_a_linked_user_in(browser, client):
+    browser.login(ANN)
+    client.logout()
+    idp_update(SLUG, jit_create=False)
+
+    browser.login(ANN)
+
+    assert browser.logged_in_user_id() == str(_identity_user(ANN).pk)
+
+
+def test_link_by_email_attaches_the_existing_account(browser):
+    existing = UserFactory(username="ann", email=ANN)
+    idp_update(SLUG, link_by_email=True)
+
+    browser.login(ANN)
+
+    assert browser.logged_in_user_id() == str(existing.pk)
+    assert _identity_user(ANN) == existing
+    assert User.objects.filter(email__iexact=ANN).count() == 1
+
+
+def test_without_link_by_email_an_existing_email_is_not_taken_over(browser):
+    existing = UserFactory(username="ann", email=ANN)
+
+    browser.login(ANN)
+
+    assert browser.logged_in_user_id() != str(existing.pk)
+
+
+def test_second_login_updates_mapped_attributes(browser, client):
+    browser.login(ANN, {"User.email": ANN, "User.FirstName": "Ann", "title": "Engineer"})
+    client.logout()
+
+    browser.login(
+        ANN, {"User.email": ANN, "User.FirstName": "Annie", "title": "Lead", "department": "R&D"}
+    )
+
+    user = _identity_user(ANN)
+    assert (user.first_name, user.title, user.department) == ("Annie", "Lead", "R&D")
+    assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("2024-03-15", dt.date(2024, 3, 15)),
+        ("3/15/2024", dt.date(2024, 3, 15)),
+        ("2023-11-02T00:00:00Z", dt.date(2023, 11, 2)),
+    ],
+)
+def test_hire_date_in_iso_and_us_format(browser, sent, stored):
+    browser.login(ANN, {"User.email": ANN, "hireDate": sent})
+
+    assert _identity_user(ANN).hire_date == stored
+
+
+def test_custom_field_and_photo_url_are_mapped(browser):
+    custom_field_define(key="persona", type="string", label="Persona", actor=Actor.system("tests"))
+
+    browser.login(
+        ANN, {"User.email": ANN, "persona": "builder", "photo": "https://img.example/ann.png"}
+    )
+
+    user = _identity_user(ANN)
+    assert user.custom == {"persona": "builder"}
+    assert user.photo_url == "https://img.example/ann.png"
+
+
+def test_manager_by_email_links_an_existing_manager(browser):
+    boss = UserFactory(username="boss", email="boss@example.com")
+
+    browser.login(ANN, {"User.email": ANN, "manager": "boss@example.com"})
+
+    assert _identity_user(ANN).manager == boss
+
+
+def test_manager_arriving_later_is_linked_when_they_first_log_in(browser, client):
+    browser.login(ANN, {"User.email": ANN, "manager": "boss@example.com"})
+    ann = _identity_user(ANN)
+    assert ann.manager is None
+    assert ann.pending_manager_ref == "boss@example.com"
+    client.logout()
+
+    browser.login("boss@example.com", {"User.email": "boss@example.com"})
+
+    ann.refresh_from_db()
+    assert ann.manager == _identity_user("boss@example.com")
+
+
+def test_roles_from_a_multi_valued_attribute_are_synced_and_others_survive(browser, client):
+    browser.login(ANN, {"User.email": ANN, "memberOf": ["Engineering", "Staff"]})
+    ann = _identity_user(ANN)
+    scim_role, manual_role = RoleFactory(display_name="Payroll"), RoleFactory(display_name="Admins")
+    RoleMembershipFactory(role=scim_role, user=ann, source=MembershipSource.SCIM)
+    RoleMembershipFactory(role=manual_role, user=ann, source=MembershipSource.MANUAL)
+    # The same role granted by SCIM too: the SAML removal must leave the SCIM row.
+    RoleMembershipFactory(role=ann.roles.get(display_name="Staff"), user=ann, source="scim")
+    client.logout()
+
+    browser.login(ANN, {"User.email": ANN, "memberOf": ["Engineering", "Berlin"]})
+
+    saml = MembershipSource.saml(SLUG)
+    assert roles_of(ann) == {
+        "Engineering": {saml},
+        "Berlin": {saml},
+        "Staff": {"scim"},
+        "Payroll": {"scim"},
+        "Admins": {"manual"},
+    }
+
+
+def test_roles_from_one_semicolon_joined_value(browser, client):
+    browser.login(ANN, {"User.email": ANN, "memberOf": "Engineering;Staff; Berlin"})
+
+    saml = MembershipSource.saml(SLUG)
+    assert roles_of(_identity_user(ANN)) == {
+        "Engineering": {saml},
+        "Staff": {saml},
+        "Berlin": {saml},
+    }
+
+
+def test_no_roles_attribute_removes_the_roles_this_idp_granted(browser, client):
+    browser.login(ANN, {"User.email": ANN, "memberOf": ["Engineering"]})
+    client.logout()
+
+    browser.login(ANN, {"User.email": ANN, "memberOf": []})
+
+    assert roles_of(_identity_user(ANN)) == {}
+
+
+def test_deactivated_user_is_refused_and_jit_does_not_reactivate(browser, client):
+    browser.login(ANN)
+    ann = _identity_user(ANN)
+    client.logout()
+    user_deactivate(user=ann, actor=Actor.system("tests"), reason="left")
+
+    response = browser.login(ANN)
+
+    assert_refused(response, client, "user_inactive", status=403)
+    ann.refresh_from_db()
+    assert ann.is_active is False
+    assert User.objects.count() == 1
+
+
+def test_deactivated_user_found_by_email_link_is_refused(browser, client):
+    gone = UserFactory(username="ann", email=ANN, is_active=False)
+    idp_update(SLUG, link_by_email=True)
+
+    response = browser.login(ANN)
+
+    assert_refused(response, client, "user_inactive", status=403)
+    gone.refresh_from_db()
+    assert gone.is_active is False
+
+
+def test_certificate_rollover_accepts_either_published_certificate(peer, peer_keys, client):
+    idp_import(peer, SLUG, keys=[peer_keys["idp-signing"], peer_keys["idp-next"]])
+    browser = Browser(client, peer)
+
+    browser.login(ANN)
+    assert browser.logged_in_user_id() is not None
+    client.logout()
+    browser.login(ANN, signer=peer_keys["idp-next"])
+
+    assert browser.logged_in_user_id() == str(_identity_user(ANN).pk)
+
+
+def test_a_certificate_dropped_from_metadata_is_no_longer_accepted(peer, peer_keys, client):
+    idp_import(peer, SLUG, keys=[peer_keys["idp-next"]])
+    browser = Browser(client, peer)
+
+    response = browser.login(ANN, signer=peer_keys["idp-signing"])
+
+    assert_refused(response, client, "signature")
+
+
+@pytest.mark.parametrize(
+    "signing",
+    [
+        {"sign_assertion": True, "sign_response": True},
+        {"sign_assertion": True, "sign_response": False},
+    ],
+)
+def test_signed_assertion_with_or_without_signed_response_is_accepted(browser, signing):
+    browser.login(ANN, **signing)
+
+    assert browser.logged_in_user_id() is not None
+
+
+def test_signed_response_with_unsigned_assertion_is_accepted_when_the_idp_allows_it(browser):
+    idp_update(SLUG, want_assertions_signed=False)
+
+    browser.login(ANN, sign_assertion=False, sign_response=True)
+
+    assert browser.logged_in_user_id() is not None
+
+
+def test_two_idps_side_by_side_keep_their_own_identities_and_roles(
+    peer, peer_keys, client, tmp_path
+):
+    other = IdpPeer(
+        tmp_path / "other",
+        entity_id="https://okta.example.test/app/exk1",
+        base_url="https://okta.example.test/app",
+        key=peer_keys["other-idp"],
+    )
+    idp_import(other, "okta")
+    other.trust_sp(client.get("/sso/okta/metadata/").content)
+    Browser(client, peer).login(ANN, {"User.email": ANN, "memberOf": ["A"]})
+    client.logout()
+
+    # The other IdP's response posted to the first IdP's ACS is refused (issuer/signature).
+    wrong = Browser(client, other, slug="okta")
+    started = wrong.start()
+    xml = other.response_xml(
+        name_id=ANN, in_response_to=started.request.id, attributes={"memberOf": ["B"]}
+    )
+    refused = client.post(f"/sso/{SLUG}/acs/", post_form(xml), follow=True)
+    assert refused.status_code == 400
+    assert "_auth_user_id" not in client.session
+
+    wrong.login("ann.okta@example.com", {"User.email": "ann.okta@example.com", "memberOf": ["B"]})
+    okta_user = _identity_user("ann.okta@example.com", "okta")
+    assert roles_of(okta_user) == {"B": {MembershipSource.saml("okta")}}
+    assert roles_of(_identity_user(ANN)) == {"A": {MembershipSource.saml(SLUG)}}
+
+
+def test_unknown_idp_is_a_404(client, site, db):
+    assert client.get("/sso/nobody/login/").status_code == 404
+    assert client.post("/sso/nobody/acs/", {"SAMLResponse": "eA=="}).status_code == 404
+
+
+def test_me_requires_a_session(client, db):
+    response = client.get(ME)
+
+    assert response.status_code in (401, 403)
+    assert response["Content-Type"].startswith("application/json")

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "axero_idp",
     "users.apps.UsersConfig",
+    "sso.apps.SsoConfig",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+SAML_METADATA_ALLOW_PRIVATE_NETWORKS: bool = env.bool(
+    "SAML_METADATA_ALLOW_PRIVATE_NETWORKS", default=False
+)
 IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS: bool = env.bool(
     "IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS", default=False
 )
@@ -171,7 +175,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "socket_connect_timeout": 2}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "sso-idp-metadata-refresh": {"task": "sso.tasks.idp_metadata_refresh_all", "schedule": 86400.0},
+    "sso-saml-state-purge": {"task": "sso.tasks.saml_state_purge", "schedule": 3600.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from axero_idp import health
+from users.api import me as me_view
 
 admin.site.site_header = "axero-idp administration"
 admin.site.site_title = "axero-idp"
@@ -10,4 +11,6 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("sso/", include("sso.urls")),
+    path("api/v1/me/", me_view, name="api-me"),
 ]

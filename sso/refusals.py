@@ -65,3 +65,105 @@ HTTP_STATUS: Final[dict[str, int]] = {
 
 def http_status(reason: str) -> int:
     return HTTP_STATUS.get(reason, 400)
+
+
+# What the person in front of the browser reads (short; the full reason goes to the
+# log and the audit trail with the same reference).
+USER_MESSAGES: Final[dict[str, str]] = {
+    MALFORMED: "The sign-in message from your identity provider could not be read.",
+    SIGNATURE: "The sign-in message was not signed by your identity provider.",
+    UNSIGNED_ASSERTION: "The sign-in message was not signed the way this site requires.",
+    DEPRECATED_ALGORITHM: "The sign-in message uses an outdated signature algorithm (SHA-1).",
+    AUDIENCE: "The sign-in message was meant for a different application.",
+    DESTINATION: "The sign-in message was addressed to a different URL.",
+    RECIPIENT: "The sign-in message was addressed to a different URL.",
+    EXPIRED: "The sign-in message has expired. Please sign in again.",
+    NOT_YET_VALID: "The sign-in message is not valid yet. Check the clocks and sign in again.",
+    REPLAY: "This sign-in message was already used. Please sign in again.",
+    IN_RESPONSE_TO_MISSING: "The sign-in answer does not match the sign-in you started.",
+    IN_RESPONSE_TO_UNKNOWN: "The sign-in answer does not match a sign-in this browser started. "
+    "Please sign in again.",
+    IDP_INITIATED_NOT_ALLOWED: "Sign-in must start at this site, not at the identity provider.",
+    ISSUER: "The sign-in message came from an identity provider this site does not trust.",
+    STATUS: "Your identity provider reported that the sign-in failed.",
+    NO_NAMEID: "The sign-in message does not say who you are.",
+    USER_INACTIVE: "Your account is deactivated. Contact your administrator.",
+    JIT_DISABLED: "You do not have an account here yet. Contact your administrator.",
+    UNKNOWN_IDP: "This sign-in link is not configured.",
+    VALIDATION: "The sign-in message was refused.",
+}
+
+
+class SamlRefused(Exception):  # noqa: N818 - a refusal, not a programming error
+    """A refused SAML message: `reason` is one of the codes above, `message` the full
+    technical reason (logged and audited, never shown in full to the user)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        if reason not in ALL_REASONS:
+            raise ValueError(f"unknown refusal reason {reason!r}")
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        return http_status(self.reason)
+
+    @property
+    def user_message(self) -> str:
+        return USER_MESSAGES[self.reason]
+
+
+def _validation_codes() -> dict[int, str]:
+    from onelogin.saml2.errors import OneLogin_Saml2_ValidationError as E
+
+    return {
+        E.UNSUPPORTED_SAML_VERSION: MALFORMED,
+        E.MISSING_ID: MALFORMED,
+        E.MISSING_STATUS: MALFORMED,
+        E.MISSING_STATUS_CODE: MALFORMED,
+        E.INVALID_XML_FORMAT: MALFORMED,
+        E.STATUS_CODE_IS_NOT_SUCCESS: STATUS,
+        # More than one assertion is the shape of a signature-wrapping attack.
+        E.WRONG_NUMBER_OF_ASSERTIONS: SIGNATURE,
+        E.WRONG_SIGNED_ELEMENT: SIGNATURE,
+        E.ID_NOT_FOUND_IN_SIGNED_ELEMENT: SIGNATURE,
+        E.DUPLICATED_ID_IN_SIGNED_ELEMENTS: SIGNATURE,
+        E.INVALID_SIGNED_ELEMENT: SIGNATURE,
+        E.DUPLICATED_REFERENCE_IN_SIGNED_ELEMENTS: SIGNATURE,
+        E.UNEXPECTED_SIGNED_ELEMENTS: SIGNATURE,
+        E.WRONG_NUMBER_OF_SIGNATURES_IN_RESPONSE: SIGNATURE,
+        E.WRONG_NUMBER_OF_SIGNATURES_IN_ASSERTION: SIGNATURE,
+        E.WRONG_NUMBER_OF_SIGNATURES: SIGNATURE,
+        E.NO_SIGNATURE_FOUND: SIGNATURE,
+        E.INVALID_SIGNATURE: SIGNATURE,
+        E.NO_SIGNED_MESSAGE: SIGNATURE,
+        E.NO_SIGNED_ASSERTION: UNSIGNED_ASSERTION,
+        E.DEPRECATED_SIGNATURE_METHOD: DEPRECATED_ALGORITHM,
+        E.DEPRECATED_DIGEST_METHOD: DEPRECATED_ALGORITHM,
+        E.WRONG_INRESPONSETO: IN_RESPONSE_TO_UNKNOWN,
+        E.ASSERTION_TOO_EARLY: NOT_YET_VALID,
+        E.ASSERTION_EXPIRED: EXPIRED,
+        E.SESSION_EXPIRED: EXPIRED,
+        E.RESPONSE_EXPIRED: EXPIRED,
+        E.WRONG_DESTINATION: DESTINATION,
+        E.EMPTY_DESTINATION: DESTINATION,
+        E.WRONG_AUDIENCE: AUDIENCE,
+        E.SP_NAME_QUALIFIER_NAME_MISMATCH: AUDIENCE,
+        E.ISSUER_MULTIPLE_IN_RESPONSE: ISSUER,
+        E.ISSUER_NOT_FOUND_IN_ASSERTION: ISSUER,
+        E.WRONG_ISSUER: ISSUER,
+        E.NO_NAMEID: NO_NAMEID,
+        E.EMPTY_NAMEID: NO_NAMEID,
+    }
+
+
+_CODES: dict[int, str] | None = None
+
+
+def reason_for_validation_error(code: int) -> str:
+    """The refusal reason for a python3-saml OneLogin_Saml2_ValidationError code."""
+    global _CODES
+    if _CODES is None:
+        _CODES = _validation_codes()
+    return _CODES.get(code, VALIDATION)

@@ -47,9 +47,27 @@ def user_is_member(*, role: Role, user: User) -> bool:
 
 def user_role_names(user: User) -> list[str]:
     return sorted(
-        Role.objects.filter(memberships__user=user).distinct().values_list("display_name", flat=True)
+        Role.objects.filter(memberships__user=user)
+        .distinct()
+        .values_list("display_name", flat=True)
     )
 
 
 def custom_fields_by_key() -> dict[str, CustomField]:
     return {f.key: f for f in CustomField.objects.all()}
+
+
+# --- The logged-in user's own profile (/api/v1/me/) ---------------------------------
+
+
+def user_profile(user_id: uuid.UUID) -> tuple[User, list[str]] | None:
+    """A user with their manager, and the names of their roles: two queries."""
+    user = User.objects.select_related("manager").filter(pk=user_id).first()
+    if user is None:
+        return None
+    roles = sorted(
+        Role.objects.filter(memberships__user_id=user_id)
+        .values_list("display_name", flat=True)
+        .distinct()
+    )
+    return user, roles

@@ -1,0 +1,100 @@
+"""Admin for identity providers (with their recent refused logins), SP keys (never
+the private key), SAML identities and sessions."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from sso.keys import keys_cache_clear
+from sso.models import IdentityProvider, SamlIdentity, SamlSession, SPKey
+from users.models import AuditEvent
+
+RECENT_FAILURES = 20
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(admin.ModelAdmin):
+    list_display = (
+        "slug",
+        "name",
+        "entity_id",
+        "is_active",
+        "allow_idp_initiated",
+        "jit_create",
+        "updated_at",
+    )
+    list_filter = ("is_active", "allow_idp_initiated", "jit_create", "link_by_email")
+    search_fields = ("slug", "name", "entity_id")
+    readonly_fields = ("metadata_refreshed_at", "created_at", "updated_at", "recent_failures")
+
+    @admin.display(description="Recent refused logins")
+    def recent_failures(self, obj: IdentityProvider) -> SafeString | str:
+        if obj.pk is None:
+            return "-"
+        events = AuditEvent.objects.filter(
+            target_type="identityprovider",
+            target_id=obj.slug,
+            action__in=["saml.login_refused", "saml.logout_refused"],
+        ).order_by("-created_at", "-id")[:RECENT_FAILURES]
+        rows = [
+            (
+                f"{e.created_at:%Y-%m-%d %H:%M:%S}",
+                e.detail.get("reason", ""),
+                e.detail.get("message", ""),
+                e.detail.get("reference", ""),
+            )
+            for e in events
+        ]
+        if not rows:
+            return "None"
+        body = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", rows
+        )
+        return format_html(
+            "<table><tr><th>when</th><th>reason</th><th>detail</th><th>reference</th></tr>{}</table>",
+            body,
+        )
+
+
+@admin.register(SPKey)
+class SPKeyAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_active", "created_at")
+    fields = ("name", "is_active", "certificate_pem", "created_at")
+    readonly_fields = ("name", "certificate_pem", "created_at")
+    exclude = ("private_key_encrypted",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Keys are generated (sso.keys.sp_key_create), never pasted in.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: SPKey, form: object, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        keys_cache_clear()
+
+
+@admin.register(SamlIdentity)
+class SamlIdentityAdmin(admin.ModelAdmin):
+    list_display = ("name_id", "idp", "user", "created_at", "last_login_at")
+    list_filter = ("idp",)
+    search_fields = ("name_id", "user__username", "user__email")
+    raw_id_fields = ("user",)
+
+
+@admin.register(SamlSession)
+class SamlSessionAdmin(admin.ModelAdmin):
+    list_display = ("user", "idp", "session_index", "created")
+    list_filter = ("idp",)
+    search_fields = ("name_id", "user__username")
+    readonly_fields = (
+        "idp",
+        "user",
+        "session_key",
+        "name_id",
+        "name_id_format",
+        "session_index",
+        "created",
+    )
+    exclude = ()

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class SsoConfig(AppConfig):
+    name = "sso"
+    verbose_name = "Single sign-on (SAML)"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # python3-saml recompiles the SAML XSD schemas on every message; compile once.
+        from sso import schema_cache
+
+        schema_cache.install()

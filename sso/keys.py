@@ -1,0 +1,139 @@
+"""This service provider's key pairs: generated on first use, shared by every web
+process through the database, private keys encrypted at rest with SECRET_KEY."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from sso.models import SPKey
+
+logger = logging.getLogger(__name__)
+
+FIRST_KEY_NAME = "sp-key-1"
+KEY_VALIDITY = dt.timedelta(days=3650)
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    """A decrypted SP key pair, ready for python3-saml (PEM text)."""
+
+    id: int
+    certificate_pem: str
+    private_key_pem: str
+
+
+def _fernet() -> Fernet:
+    # A dedicated derivation, so the key encrypting SP keys is not SECRET_KEY itself.
+    digest = hashlib.sha256(b"axero-idp sso.keys v1:" + settings.SECRET_KEY.encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def private_key_encrypt(pem: str) -> str:
+    return _fernet().encrypt(pem.encode()).decode()
+
+
+def private_key_decrypt(token: str) -> str:
+    return _fernet().decrypt(token.encode()).decode()
+
+
+def key_pair_generate(common_name: str) -> tuple[str, str]:
+    """A new RSA 2048 key and a self-signed certificate valid for ten years (PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + KEY_VALIDITY)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return cert_pem, key_pem
+
+
+def sp_key_create(*, name: str) -> SPKey:
+    """Generate and store a new active SP key (rollover: both are then published)."""
+    cert_pem, key_pem = key_pair_generate(urlsplit_host(settings.SITE_URL))
+    sp_key = SPKey.objects.create(
+        name=name, certificate_pem=cert_pem, private_key_encrypted=private_key_encrypt(key_pem)
+    )
+    logger.info("SP key created", extra={"sp_key": sp_key.pk})
+    return sp_key
+
+
+def urlsplit_host(url: str) -> str:
+    return urlsplit(url).hostname or "axero-idp"
+
+
+def _active_keys() -> list[SPKey]:
+    return list(SPKey.objects.filter(is_active=True).order_by("-created_at", "-id"))
+
+
+def sp_keys_active() -> list[SPKey]:
+    """Every active SP key, newest first; the first one is created on first use.
+
+    Several processes may start at once: the unique name makes exactly one insert win
+    and the others read the winner's key."""
+    keys = _active_keys()
+    if keys:
+        return keys
+    if SPKey.objects.exists():
+        raise RuntimeError("every SP key is retired; activate or create one in admin")
+    try:
+        with transaction.atomic():
+            sp_key_create(name=FIRST_KEY_NAME)
+    except IntegrityError:
+        logger.info("another process created the first SP key")
+    return _active_keys()
+
+
+# Derived, immutable data (the truth stays in the database): a rollover reaches every
+# process within this many seconds.
+_KEYS_TTL = 60.0
+_keys_cache: tuple[float, KeyPair, tuple[str, ...]] | None = None
+
+
+def signing_key_pair() -> tuple[KeyPair, tuple[str, ...]]:
+    """The newest active key pair (decrypted) and every active certificate (PEM)."""
+    global _keys_cache
+    now = time.monotonic()
+    if _keys_cache is not None and now - _keys_cache[0] < _KEYS_TTL:
+        return _keys_cache[1], _keys_cache[2]
+    keys = sp_keys_active()
+    newest = keys[0]
+    pair = KeyPair(
+        id=newest.pk,
+        certificate_pem=newest.certificate_pem,
+        private_key_pem=private_key_decrypt(newest.private_key_encrypted),
+    )
+    certs = tuple(k.certificate_pem for k in keys)
+    _keys_cache = (now, pair, certs)
+    return pair, certs
+
+
+def keys_cache_clear() -> None:
+    global _keys_cache
+    _keys_cache = None

@@ -1,0 +1,189 @@
+"""SAML service provider state: identity providers, our own key pairs, the link of a
+NameID to a user, the SAML sessions (for single logout), and the short-lived one-time
+records every web process must share (request IDs, seen assertions, pending responses).
+
+Models hold data and constraints only; writes go through sso.services.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+
+
+def default_attribute_map() -> dict[str, list[str]]:
+    from sso.mapping import DEFAULT_ATTRIBUTE_MAP
+
+    return {key: list(names) for key, names in DEFAULT_ATTRIBUTE_MAP.items()}
+
+
+def default_certificates() -> list[str]:
+    return []
+
+
+class SsoBinding(models.TextChoices):
+    REDIRECT = "redirect", "HTTP-Redirect"
+    POST = "post", "HTTP-POST"
+
+
+slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,49}$", "Lower-case letters, digits and -.")
+
+
+class IdentityProvider(models.Model):
+    """A SAML identity provider this service trusts (several may work side by side)."""
+
+    slug = models.CharField(max_length=50, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200, blank=True)
+    entity_id = models.CharField(max_length=1024)
+    sso_url = models.URLField(max_length=2000)
+    sso_binding = models.CharField(
+        max_length=10, choices=SsoBinding.choices, default=SsoBinding.REDIRECT
+    )
+    slo_url = models.URLField(max_length=2000, blank=True)
+    # Base64 DER bodies (no PEM armour) of every certificate the IdP may sign with;
+    # more than one during a certificate rollover.
+    signing_certificates = models.JSONField(default=default_certificates, blank=True)
+    attribute_map = models.JSONField(default=default_attribute_map, blank=True)
+    allow_idp_initiated = models.BooleanField(
+        default=False, help_text="Accept responses the IdP sends without our request."
+    )
+    want_assertions_signed = models.BooleanField(
+        default=True,
+        help_text="Require the assertion itself to be signed (otherwise a signed response "
+        "is enough).",
+    )
+    # python3-saml itself tolerates at most 300 s, so more could never take effect.
+    clock_skew_seconds = models.PositiveIntegerField(
+        default=120, validators=[MinValueValidator(0), MaxValueValidator(300)]
+    )
+    jit_create = models.BooleanField(default=True, help_text="Create unknown users at login.")
+    link_by_email = models.BooleanField(
+        default=False,
+        help_text="Link a first login to an existing account with the same email. Only for "
+        "IdPs that verify email addresses.",
+    )
+    metadata_url = models.URLField(max_length=2000, blank=True)
+    metadata_refreshed_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = "identity provider"
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+
+class SPKey(models.Model):
+    """One key pair of this service provider. Active keys are published in metadata;
+    the newest active one signs. Rollover: add a key, let IdPs fetch metadata, retire
+    the old one."""
+
+    name = models.CharField(max_length=50, unique=True)
+    certificate_pem = models.TextField()
+    # Fernet token (key derived from SECRET_KEY) of the PEM private key.
+    private_key_encrypted = models.TextField()
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "SP key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({'active' if self.is_active else 'retired'})"
+
+
+class SamlIdentity(models.Model):
+    """The NameID an IdP uses for a user: the stable key a login is matched by."""
+
+    idp = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="identities")
+    name_id = models.CharField(max_length=1024)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saml_identities"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["idp", "name_id"], name="sso_identity_unique"),
+        ]
+        indexes = [models.Index(fields=["user", "idp"], name="sso_identity_user_idx")]
+        verbose_name_plural = "SAML identities"
+
+    def __str__(self) -> str:
+        return f"{self.idp_id}:{self.name_id}"
+
+
+class SamlSession(models.Model):
+    """A Django session opened by a SAML login: what single logout ends."""
+
+    idp = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="sessions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saml_sessions"
+    )
+    session_key = models.CharField(max_length=40, unique=True)
+    name_id = models.CharField(max_length=1024)
+    name_id_format = models.CharField(max_length=255, blank=True)
+    session_index = models.CharField(max_length=255, blank=True)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["idp", "name_id"], name="sso_session_nameid_idx"),
+            models.Index(fields=["created"], name="sso_session_created_idx"),
+        ]
+        verbose_name = "SAML session"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} via {self.idp_id}"
+
+
+class OutstandingRequest(models.Model):
+    """An AuthnRequest or LogoutRequest we sent and whose answer we still expect.
+
+    Bound to the browser by a hash of its session key; consumed once (deleted)."""
+
+    request_id = models.CharField(max_length=100, unique=True)
+    idp = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10)  # "authn" | "logout"
+    browser = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.request_id}"
+
+
+class SeenAssertion(models.Model):
+    """An accepted assertion ID, kept until it could no longer be valid (replay cache)."""
+
+    idp = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="+")
+    assertion_id = models.CharField(max_length=255)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["idp", "assertion_id"], name="sso_seen_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.assertion_id
+
+
+class PendingResponse(models.Model):
+    """A SAMLResponse posted to the ACS, waiting for the same browser's first-party GET
+    (the session cookie is SameSite=Lax, so the cross-site POST carries none)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    idp = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="+")
+    saml_response = models.TextField()
+    relay_state = models.CharField(max_length=2000, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"pending response for {self.idp_id}"

@@ -1,0 +1,166 @@
+"""A verified login, turned into a directory user through users.services: the same
+service functions a SCIM push uses, so both paths validate and audit the same way.
+
+Cost per login is a handful of queries whatever the number of attributes or roles:
+one lookup, one user_update (one write), one role sync (one query for all roles).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from axero_idp.errors import ApplicationError, UniquenessConflict
+from sso import refusals
+from sso.mapping import MappedProfile, profile_from_attributes
+from sso.models import IdentityProvider, SamlIdentity
+from sso.refusals import SamlRefused
+from users.models import CustomFieldType, MembershipSource, Source, User
+from users.selectors import custom_fields_by_key
+from users.services import (
+    MANAGER_BY_SAML,
+    Actor,
+    user_create,
+    user_roles_sync,
+    user_update,
+)
+from users.services.values import clean_attributes, clean_custom_values
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ProvisionResult:
+    user: User
+    created: bool = False
+    linked_by: str = "name_id"  # "name_id" | "email" | "created"
+    ignored: dict[str, str] = field(default_factory=dict)
+    roles_added: set[str] = field(default_factory=set)
+    roles_removed: set[str] = field(default_factory=set)
+
+
+def _clean_profile(profile: MappedProfile) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Validate each mapped value on its own: one bad attribute (a hire date nobody
+    can read) is skipped and reported, it does not lock the person out."""
+    attributes: dict[str, Any] = {}
+    ignored: dict[str, str] = {}
+    for name, value in profile.attributes.items():
+        try:
+            attributes.update(clean_attributes({name: value}))
+        except ApplicationError as exc:
+            ignored[name] = exc.detail
+    custom: dict[str, Any] = {}
+    if profile.custom:
+        definitions = custom_fields_by_key()
+        for key, value in profile.custom.items():
+            try:
+                custom.update(clean_custom_values({key: value}, definitions=definitions))
+            except ApplicationError as exc:
+                ignored[f"custom.{key}"] = exc.detail
+    return attributes, custom, ignored
+
+
+def _list_custom_keys() -> frozenset[str]:
+    return frozenset(k for k, f in custom_fields_by_key().items() if f.type == CustomFieldType.LIST)
+
+
+def _find(idp: IdentityProvider, name_id: str, email: str | None) -> tuple[User | None, str]:
+    identity = SamlIdentity.objects.select_related("user").filter(idp=idp, name_id=name_id).first()
+    if identity is not None:
+        return identity.user, "name_id"
+    if idp.link_by_email and email:
+        user = User.objects.filter(email__iexact=email).order_by("created_at").first()
+        if user is not None:
+            return user, "email"
+    return None, ""
+
+
+def _username_for(name_id: str, email: str | None) -> str:
+    # OneLogin and Entra send an email or UPN as NameID: a natural username. Other
+    # IdPs send opaque ids; then the email, if any, reads better.
+    if "@" in name_id or not email:
+        return name_id
+    return email
+
+
+def identity_link(*, idp: IdentityProvider, name_id: str, user: User) -> None:
+    """Remember that idp calls user name_id (exact, case-sensitive comparison)."""
+    try:
+        with transaction.atomic():
+            SamlIdentity.objects.create(idp=idp, name_id=name_id, user=user)
+    except IntegrityError:
+        pass  # a concurrent first login linked it already
+
+
+def user_provision_from_login(
+    *,
+    idp: IdentityProvider,
+    name_id: str,
+    attributes: Mapping[str, Sequence[Any]],
+) -> ProvisionResult:
+    """Find (by NameID, then email if allowed), create (if allowed) and refresh the user
+    an assertion describes. Refuses deactivated users; never reactivates anyone."""
+    actor = Actor.idp(idp.slug)
+    profile = profile_from_attributes(
+        attributes, idp.attribute_map, list_custom_keys=_list_custom_keys()
+    )
+    values, custom, ignored = _clean_profile(profile)
+    user, linked_by = _find(idp, name_id, values.get("email"))
+    if user is not None and not user.is_active:
+        raise SamlRefused(refusals.USER_INACTIVE, f"user {user.pk} is deactivated")
+    created = False
+    if user is None:
+        if not idp.jit_create:
+            raise SamlRefused(
+                refusals.JIT_DISABLED, "no account for this NameID and JIT creation is off"
+            )
+        try:
+            user = user_create(
+                actor=actor,
+                source=Source.SAML,
+                username=_username_for(name_id, values.get("email")),
+                attributes=values,
+                custom={k: v for k, v in custom.items() if v is not None},
+                manager_ref=profile.manager_ref if profile.has_manager else None,
+                manager_order=MANAGER_BY_SAML,
+            )
+        except UniquenessConflict as exc:
+            raise SamlRefused(
+                refusals.VALIDATION,
+                f"an account with this username exists but is not linked to {idp.slug}: "
+                f"{exc.detail} (turn on linking by email, or link it in admin)",
+            ) from exc
+        created, linked_by = True, "created"
+    else:
+        update: dict[str, Any] = {"attributes": values, "custom": custom}
+        if profile.has_manager:
+            update["manager_ref"] = profile.manager_ref
+        try:
+            user = user_update(user=user, actor=actor, manager_order=MANAGER_BY_SAML, **update)
+        except ApplicationError as exc:
+            # A value that clashes with the directory (a manager cycle, a taken
+            # username) must not lock the person out; it is reported instead.
+            ignored["update"] = exc.detail
+    if linked_by != "name_id":
+        identity_link(idp=idp, name_id=name_id, user=user)
+    result = ProvisionResult(user=user, created=created, linked_by=linked_by, ignored=ignored)
+    # An assertion without the roles attribute grants no roles: what this IdP granted
+    # before is removed (other sources' memberships stay).
+    result.roles_added, result.roles_removed = user_roles_sync(
+        user=user,
+        role_names=profile.roles or [],
+        source=MembershipSource.saml(idp.slug),
+        actor=actor,
+    )
+    SamlIdentity.objects.filter(idp=idp, name_id=name_id).update(last_login_at=timezone.now())
+    if ignored:
+        logger.warning(
+            "SAML attributes ignored",
+            extra={"idp": idp.slug, "user_id": str(user.pk), "ignored": ignored},
+        )
+    return result

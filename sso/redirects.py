@@ -1,0 +1,39 @@
+"""Where a browser may be sent after login or logout: only our own relative paths."""
+
+from __future__ import annotations
+
+from typing import Final
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.utils.http import url_has_allowed_host_and_scheme
+
+MAX_NEXT_LENGTH: Final = 1000
+
+
+def default_landing() -> str:
+    """Where a login lands when no (safe) next path was given: the profile API for now,
+    until the intranet's own home page is served by this site."""
+    return getattr(settings, "SSO_DEFAULT_NEXT", "/api/v1/me/")
+
+
+def safe_next(value: str | None) -> str:
+    """value if it is a same-site relative path (an absolute URL on SITE_URL is reduced
+    to its path), else the default landing. Never an open redirect."""
+    if not value or len(value) > MAX_NEXT_LENGTH:
+        return default_landing()
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value) or "\\" in value:
+        return default_landing()
+    site = urlsplit(settings.SITE_URL)
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        if (parts.scheme.lower(), parts.netloc.lower()) != (site.scheme, site.netloc.lower()):
+            return default_landing()
+        value = parts.path or "/"
+        if parts.query:
+            value += "?" + parts.query
+    if not value.startswith("/") or value.startswith("//"):
+        return default_landing()
+    if not url_has_allowed_host_and_scheme(value, allowed_hosts=set(), require_https=False):
+        return default_landing()
+    return value

@@ -1,0 +1,86 @@
+"""Writes to the SSO configuration: importing and refreshing identity providers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from axero_idp.errors import ValidationFailed
+from sso.mapping import attribute_map_merge
+from sso.metadata import IdpMetadata, idp_metadata_fetch, idp_metadata_parse
+from sso.models import IdentityProvider
+from users.services import Actor, audit_record
+
+logger = logging.getLogger(__name__)
+
+
+def _apply(idp: IdentityProvider, parsed: IdpMetadata) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for name in ("entity_id", "sso_url", "sso_binding", "slo_url", "signing_certificates"):
+        value = getattr(parsed, name)
+        if getattr(idp, name) != value:
+            changes[name] = (
+                value if name != "signing_certificates" else f"{len(value)} certificate(s)"
+            )
+            setattr(idp, name, value)
+    return changes
+
+
+@transaction.atomic
+def idp_import(
+    *,
+    slug: str,
+    metadata_xml: bytes,
+    actor: Actor,
+    metadata_url: str | None = None,
+    attribute_map: Mapping[str, Any] | None = None,
+    allow_idp_initiated: bool | None = None,
+) -> tuple[IdentityProvider, bool]:
+    """Create or update the IdP slug from its metadata; returns (idp, created)."""
+    parsed = idp_metadata_parse(metadata_xml)
+    idp = IdentityProvider.objects.select_for_update().filter(slug=slug).first()
+    created = idp is None
+    if idp is None:
+        idp = IdentityProvider(slug=slug, name=slug)
+    changes = _apply(idp, parsed)
+    if attribute_map is not None:
+        merged = attribute_map_merge(attribute_map)
+        if merged != idp.attribute_map:
+            idp.attribute_map, changes["attribute_map"] = merged, merged
+    if allow_idp_initiated is not None and allow_idp_initiated != idp.allow_idp_initiated:
+        idp.allow_idp_initiated = changes["allow_idp_initiated"] = allow_idp_initiated
+    if metadata_url is not None and metadata_url != idp.metadata_url:
+        idp.metadata_url = changes["metadata_url"] = metadata_url
+    idp.metadata_refreshed_at = timezone.now()
+    try:
+        idp.full_clean()
+    except DjangoValidationError as exc:
+        raise ValidationFailed(f"identity provider: {exc.message_dict}") from exc
+    idp.save()
+    if created or changes:
+        audit_record(
+            actor=actor,
+            action="sso.idp_created" if created else "sso.idp_updated",
+            target=idp,
+            detail={"changes": changes},
+        )
+    return idp, created
+
+
+def idp_metadata_refresh(*, idp_id: int) -> bool:
+    """Re-read an IdP's metadata from its URL (daily); returns whether anything changed.
+    The old configuration stays when the fetch or the metadata is bad."""
+    idp = (
+        IdentityProvider.objects.filter(pk=idp_id, is_active=True).exclude(metadata_url="").first()
+    )
+    if idp is None:
+        return False
+    before = idp.updated_at
+    body = idp_metadata_fetch(idp.metadata_url)
+    idp, _ = idp_import(slug=idp.slug, metadata_xml=body, actor=Actor.system("metadata refresh"))
+    return idp.updated_at != before

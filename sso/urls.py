@@ -1,0 +1,14 @@
+from django.urls import path
+
+from sso import views
+
+app_name = "sso"
+
+urlpatterns = [
+    path("<slug:slug>/login/", views.login, name="login"),
+    path("<slug:slug>/acs/", views.acs, name="acs"),
+    path("<slug:slug>/acs/complete/", views.acs_complete, name="acs_complete"),
+    path("<slug:slug>/sls/", views.sls, name="sls"),
+    path("<slug:slug>/metadata/", views.metadata, name="metadata"),
+    path("<slug:slug>/logout/", views.logout, name="logout"),
+]

@@ -1,0 +1,124 @@
+"""Thin SAML endpoints (INTERFACES.md §4). Every refusal becomes a short page with a
+support reference, one log line and one audit event (sso.outcomes)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from axero_idp.errors import ApplicationError
+from sso import refusals
+from sso.inbound import MAX_POST_BYTES
+from sso.login import authn_request_start, login_complete, pending_response_park
+from sso.logout import sls_handle, sp_logout_start
+from sso.metadata import sp_metadata_xml
+from sso.models import IdentityProvider
+from sso.outcomes import refusal_record
+from sso.refusals import SamlRefused
+
+logger = logging.getLogger(__name__)
+
+View = Callable[..., HttpResponse]
+
+
+def refusal_page(
+    request: HttpRequest, slug: str, refused: SamlRefused, action: str
+) -> HttpResponse:
+    reference = refusal_record(slug=slug, refused=refused, action=action)
+    context = {
+        "message": refused.user_message,
+        "reason": refused.reason,
+        "reference": reference,
+        "retry_url": reverse("sso:login", args=[slug])
+        if refused.reason != refusals.UNKNOWN_IDP
+        else "/",
+    }
+    return render(request, "sso/refused.html", context, status=refused.http_status)
+
+
+def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
+    """Resolve the active IdP of the URL and turn every SamlRefused into a refusal page."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                idp = IdentityProvider.objects.filter(slug=slug, is_active=True).first()
+                if idp is None:
+                    raise SamlRefused(refusals.UNKNOWN_IDP, f"no active identity provider {slug!r}")
+                return view(request, idp, *args, **kwargs)
+            except SamlRefused as refused:
+                return refusal_page(request, slug, refused, action)
+            except ApplicationError as exc:
+                # A directory rule the assertion broke (an over-long username, ...).
+                return refusal_page(
+                    request, slug, SamlRefused(refusals.VALIDATION, exc.detail), action
+                )
+
+        return wrapper
+
+    return decorate
+
+
+@require_GET
+@with_idp()
+def login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    start = authn_request_start(idp=idp, session=request.session, next_path=request.GET.get("next"))
+    if start.redirect_url:
+        return HttpResponseRedirect(start.redirect_url)
+    return render(
+        request, "sso/autopost.html", {"action": start.post_url, "fields": start.post_fields}
+    )
+
+
+@csrf_exempt  # The IdP's cross-site POST: the only CSRF-exempt view; it changes no session.
+@require_POST
+@with_idp()
+def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    saml_response = request.POST.get("SAMLResponse", "")
+    if not saml_response.strip():
+        raise SamlRefused(refusals.MALFORMED, "no SAMLResponse in the POST")
+    if len(saml_response) > MAX_POST_BYTES * 4 // 3 + 1024:
+        raise SamlRefused(refusals.MALFORMED, "SAMLResponse too large")
+    key = pending_response_park(
+        idp=idp, saml_response=saml_response, relay_state=request.POST.get("RelayState", "")
+    )
+    url = reverse("sso:acs_complete", args=[idp.slug]) + "?" + urlencode({"k": key})
+    return HttpResponseRedirect(url, status=303)
+
+
+@require_GET
+@with_idp()
+def acs_complete(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    done = login_complete(request=request, idp=idp, key=request.GET.get("k", "")[:100])
+    return HttpResponseRedirect(done.next_path)
+
+
+@require_GET
+@with_idp()
+def metadata(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    return HttpResponse(sp_metadata_xml(idp), content_type="application/samlmetadata+xml")
+
+
+# The IdP's logout messages arrive cross-site like the ACS POST; they are accepted only
+# with a valid IdP signature, which is what protects this endpoint.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+@with_idp(action="saml.logout_refused")
+def sls(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    return HttpResponseRedirect(sls_handle(request=request, idp=idp))
+
+
+@require_http_methods(["GET", "POST"])
+@with_idp(action="saml.logout_refused")
+def logout(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    return HttpResponseRedirect(sp_logout_start(request=request, idp=idp))

@@ -1,0 +1,399 @@
+"""SAML login benchmark: our full login against a bare python3-saml ACS, in one run.
+
+    .venv/bin/python bench/saml_bench.py [--logins 300] [--users 50] [--clients 4] [--rounds 2]
+
+Run by hand, never in the suite. Loopback only, bounded loops. It:
+1. creates (if needed) and migrates the bench database `axero_bench_saml`, imports the
+   IdP peer (tests/sso/idp_peer.py) as `bench` with `saml_idp import`, defines the
+   custom field `persona`;
+2. serves `gunicorn axero_idp.wsgi` (2 workers, DEBUG off, REDIS_URL set, SITE_URL
+   http://127.0.0.1:PORT), then `gunicorn bench.bare_acs.wsgi` the same way;
+3. for each, logs every user in once (warm-up: JIT creation, caches), then, untimed,
+   opens N logins (GET the login URL, capture the AuthnRequest ID bound to that cookie
+   jar) and signs N responses with xmlsec1 (pysaml2 signing is slow), and finally, timed,
+   lets 4 client threads POST them to the ACS and follow the SP's own redirects up to
+   the landing redirect: logins/s, p50/p99 ACS latency (for ours: the POST plus the
+   first-party `acs/complete` hop, which is part of the login).
+
+Every response carries 6 attributes and 5 roles (2 of them change between logins), a
+manager, a hire date and a custom field, so provisioning and role sync do real work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import queue
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+DB_NAME = "axero_bench_saml"
+DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+SLUG = "bench"
+BIN = ROOT / ".venv" / "bin"
+
+
+def base_env(port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=DB_URL,
+        REDIS_URL=REDIS_URL,
+        SECRET_KEY="bench-secret-key-not-for-production",
+        DEBUG="false",
+        SITE_URL=f"http://127.0.0.1:{port}",
+        LOG_LEVEL="WARNING",
+        CELERY_TASK_ALWAYS_EAGER="true",
+    )
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def database_prepare(workdir: Path, peer) -> None:
+    """Create and migrate the bench database; import the IdP; define `persona`."""
+    import psycopg2
+
+    connection = psycopg2.connect("dbname=postgres user=postgres host=127.0.0.1")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME])
+        if cursor.fetchone() is None:
+            cursor.execute(f"CREATE DATABASE {DB_NAME}")
+    connection.close()
+    env = base_env(0)
+    manage = [str(BIN / "python"), str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=ROOT)
+    metadata = peer.write_metadata(workdir / "idp-metadata.xml")
+    subprocess.run(
+        [*manage, "saml_idp", "import", "--slug", SLUG, "--metadata-file", str(metadata)],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    script = (
+        "from users.services import Actor, custom_field_define;"
+        "custom_field_define(key='persona', type='string', label='Persona', actor=Actor.system('bench'))"
+    )
+    subprocess.run([*manage, "shell", "-c", script], env=env, check=True, cwd=ROOT)
+
+
+@contextlib.contextmanager
+def gunicorn(app: str, port: int, extra_env: dict[str, str] | None = None):
+    env = base_env(port) | (extra_env or {})
+    log = open(Path(tempfile.gettempdir()) / f"saml-bench-gunicorn-{port}.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), app, "-w", "2", "-b", f"127.0.0.1:{port}", "--access-logfile", "-"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"gunicorn {app} did not start; see {log.name}")
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@dataclass
+class Target:
+    name: str
+    login_path: str
+    acs_path: str
+    # Ours answers the POST with a 303 to a same-site completion step (SameSite hop).
+    follow_hops: int
+    landing: str
+
+
+@dataclass
+class Result:
+    name: str
+    logins: int
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    failures: int = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.logins / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def attributes_for(user: int, round_no: int) -> dict[str, object]:
+    email = f"bench{user}@example.com"
+    return {
+        "User.email": email,
+        "User.FirstName": f"First{user}",
+        "User.LastName": f"Last{user}",
+        "title": "Engineer",
+        "department": f"Dept{user % 5}",
+        "hireDate": "3/15/2024",
+        "persona": "builder",
+        "manager": "bench0@example.com" if user else "",
+        "memberOf": [
+            "Everyone",
+            "Staff",
+            f"Team{user % 7}",
+            f"Round{round_no % 2}",
+            f"Odd{(user + round_no) % 3}",
+        ],
+    }
+
+
+def open_login(base: str, target: Target, peer) -> tuple[requests.Session, str]:
+    session = requests.Session()
+    response = session.get(base + target.login_path, allow_redirects=False, timeout=10)
+    assert response.status_code == 302, (response.status_code, response.text[:300])
+    return session, peer.authn_request_read(response.headers["Location"]).id
+
+
+def complete_login(base: str, target: Target, session: requests.Session, xml: str) -> bool:
+    from tests.sso.idp_peer import post_form
+
+    response = session.post(
+        base + target.acs_path, data=post_form(xml), allow_redirects=False, timeout=30
+    )
+    for _ in range(target.follow_hops):
+        if response.status_code not in (302, 303):
+            return False
+        response = session.get(
+            urljoin(base + target.acs_path, response.headers["Location"]),
+            allow_redirects=False,
+            timeout=30,
+        )
+    return response.status_code == 302 and response.headers["Location"].endswith(target.landing)
+
+
+def prepare(base: str, target: Target, peer, count: int, users: int, round_no: int):
+    """Untimed: open `count` logins and sign a fresh response for each."""
+    opened = [open_login(base, target, peer) for _ in range(count)]
+
+    def sign(item: tuple[int, tuple[requests.Session, str]]):
+        index, (session, request_id) = item
+        user = index % users
+        xml = peer.response_xml(
+            name_id=f"bench{user}@example.com",
+            in_response_to=request_id,
+            attributes=attributes_for(user, round_no),
+        )
+        return session, xml
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(sign, enumerate(opened)))
+
+
+def run(base: str, target: Target, prepared, clients: int) -> Result:
+    work: queue.Queue = queue.Queue()
+    for item in prepared:
+        work.put(item)
+    result = Result(target.name, len(prepared), 0.0)
+    lock = threading.Lock()
+
+    def client() -> None:
+        while True:
+            try:
+                session, xml = work.get_nowait()
+            except queue.Empty:
+                return
+            started = time.perf_counter()
+            ok = complete_login(base, target, session, xml)
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                result.latencies_ms.append(elapsed)
+                result.failures += 0 if ok else 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def bench_target(base, target, peer, args, sp_metadata_path: str, rounds_done: int) -> Result:
+    peer.trust_sp(requests.get(base + sp_metadata_path, timeout=10).content)
+    # Warm-up (untimed): every user logs in once; each worker builds its caches.
+    warm = prepare(base, target, peer, args.users, args.users, rounds_done + 1)
+    warm_result = run(base, target, warm, args.clients)
+    if warm_result.failures:
+        raise RuntimeError(f"{target.name}: {warm_result.failures} warm-up logins failed")
+    prepared = prepare(base, target, peer, args.logins, args.users, rounds_done)
+    return run(base, target, prepared, args.clients)
+
+
+def bare_settings(workdir: Path, port: int, peer, sp_key) -> Path:
+    from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
+
+    base = f"http://127.0.0.1:{port}/bare"
+    settings = {
+        "strict": True,
+        "debug": False,
+        "sp": {
+            "entityId": base + "/metadata/",
+            "assertionConsumerService": {
+                "url": base + "/acs/",
+                "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+            },
+            "singleLogoutService": {
+                "url": base + "/sls/",
+                "binding": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+            },
+            "NameIDFormat": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+            "x509cert": sp_key.cert_pem.decode(),
+            "privateKey": sp_key.key_pem.decode(),
+        },
+        "idp": OneLogin_Saml2_IdPMetadataParser.parse(peer.metadata_xml())["idp"],
+        "security": {
+            "authnRequestsSigned": True,
+            "wantAssertionsSigned": True,
+            "rejectDeprecatedAlgorithm": True,
+            "signatureAlgorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            "digestAlgorithm": "http://www.w3.org/2001/04/xmlenc#sha256",
+        },
+    }
+    path = workdir / "bare-settings.json"
+    path.write_text(json.dumps(settings))
+    return path
+
+
+def bare_sp_metadata(settings_path: Path) -> str:
+    from onelogin.saml2.settings import OneLogin_Saml2_Settings
+
+    return OneLogin_Saml2_Settings(json.loads(settings_path.read_text())).get_sp_metadata().decode()
+
+
+def machine() -> str:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--logins", type=int, default=300, help="timed logins per target per round")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="alternating rounds (ours, bare, ...)"
+    )
+    parser.add_argument("--port", type=int, default=8931)
+    parser.add_argument("--targets", default="ours,bare", help="comma-separated: ours, bare")
+    args = parser.parse_args()
+    if not (
+        0 < args.logins <= 5000
+        and 0 < args.users <= 1000
+        and 0 < args.clients <= 16
+        and 0 < args.rounds <= 5
+    ):
+        parser.error("bounded runs only: logins <= 5000, users <= 1000, clients <= 16, rounds <= 5")
+    if shutil.which("xmlsec1") is None:
+        sys.exit("xmlsec1 is required (apt-get install xmlsec1)")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "axero_idp.settings")
+    os.environ.setdefault("SECRET_KEY", "bench")
+
+    from tests.sso.idp_peer import IdpPeer, KeyPair
+
+    workdir = Path(tempfile.mkdtemp(prefix="saml-bench-"))
+    peer = IdpPeer(workdir)
+    bare_key = KeyPair.generate(workdir, "bare-sp")
+    database_prepare(workdir, peer)
+    ours = Target(
+        "ours (full login)",
+        f"/sso/{SLUG}/login/?next=/api/v1/me/",
+        f"/sso/{SLUG}/acs/",
+        1,
+        "/api/v1/me/",
+    )
+    bare = Target("bare python3-saml ACS", "/bare/login/", "/bare/acs/", 0, "/bare/done/")
+    wanted = set(args.targets.split(","))
+    results: dict[str, list[Result]] = {
+        t.name: [] for t, key in ((ours, "ours"), (bare, "bare")) if key in wanted
+    }
+    for round_no in range(args.rounds):
+        if "ours" in wanted:
+            with gunicorn("axero_idp.wsgi", args.port) as base:
+                results[ours.name].append(
+                    bench_target(base, ours, peer, args, f"/sso/{SLUG}/metadata/", round_no)
+                )
+        if "bare" not in wanted:
+            continue
+        settings_path = bare_settings(workdir, args.port, peer, bare_key)
+        extra = {
+            "DJANGO_SETTINGS_MODULE": "bench.bare_acs.settings",
+            "BARE_SAML_SETTINGS": str(settings_path),
+        }
+        with gunicorn("bench.bare_acs.wsgi", args.port, extra) as base:
+            bare_peer_metadata = workdir / "bare-sp-metadata.xml"
+            bare_peer_metadata.write_text(bare_sp_metadata(settings_path))
+            peer.trust_sp(bare_peer_metadata.read_text())
+            results[bare.name].append(bench_bare(base, bare, peer, args, round_no))
+
+    print(f"\nmachine: {machine()}")
+    print(
+        f"run: {args.rounds} rounds x {args.logins} timed logins per target, {args.users} users, {args.clients} clients, gunicorn -w 2, PostgreSQL, Redis\n"
+    )
+    print("| target | round | logins/s | p50 ACS ms | p99 ACS ms | failures |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, rows in results.items():
+        for index, row in enumerate(rows, 1):
+            print(
+                f"| {name} | {index} | {row.per_second:.1f} | {row.percentile(50):.1f} | "
+                f"{row.percentile(99):.1f} | {row.failures} |"
+            )
+    best = {name: statistics.median(r.per_second for r in rows) for name, rows in results.items()}
+    if len(best) == 2:
+        print(f"\nratio ours/bare (median logins/s): {best[ours.name] / best[bare.name]:.2f}x")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def bench_bare(base, target, peer, args, round_no) -> Result:
+    """Like bench_target, with the SP metadata already loaded (the bare SP serves none)."""
+    warm = prepare(base, target, peer, args.users, args.users, round_no + 1)
+    warm_result = run(base, target, warm, args.clients)
+    if warm_result.failures:
+        raise RuntimeError(f"{target.name}: {warm_result.failures} warm-up logins failed")
+    prepared = prepare(base, target, peer, args.logins, args.users, round_no)
+    return run(base, target, prepared, args.clients)
+
+
+if __name__ == "__main__":
+    main()

@@ -64,10 +64,15 @@ def inflate_capped(data: bytes, *, limit: int = MAX_INFLATED_BYTES) -> bytes:
     return out
 
 
-def xml_parse(data: bytes, *, root_tag: str) -> etree._Element:
+def xml_parse(data: bytes, *, root_tag: str, allow_comments: bool = False) -> etree._Element:
     """Parse with python3-saml's hardened parser (no DTD, no entities, no network)."""
     if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
         raise SamlRefused(refusals.MALFORMED, "DOCTYPE or entity declaration in the message")
+    if not allow_comments and b"<!--" in data:
+        # Comments inside signed text are the classic NameID truncation trick
+        # (exclusive c14n drops them, so the signature stays valid). The parser removes
+        # them before we could look, so the raw bytes are checked; IdPs send none.
+        raise SamlRefused(refusals.MALFORMED, "XML comment inside the message")
     try:
         root = OneLogin_Saml2_XML.to_etree(data)
     except Exception as exc:

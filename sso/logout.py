@@ -18,6 +18,7 @@ from django.contrib.auth import logout as django_logout
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
@@ -42,7 +43,7 @@ from sso.login import (
     outstanding_request_remember,
 )
 from sso.models import IdentityProvider, SamlSession
-from sso.redirects import default_landing, safe_next
+from sso.redirects import safe_next
 from sso.refusals import SamlRefused
 from sso.saml_settings import BuiltSettings, request_data_for, saml_settings
 from users.services import Actor, audit_record
@@ -74,7 +75,7 @@ def sp_logout_start(*, request: HttpRequest, idp: IdentityProvider) -> str:
             detail={"idp": idp.slug, "initiated_by": "sp"},
         )
     if saml_session is None or not idp.slo_url:
-        return default_landing()
+        return logged_out_path(idp)
     assert browser is not None
     request.session[BROWSER_KEY] = browser  # the same browser id survives the flush
     built = saml_settings(idp)
@@ -87,7 +88,7 @@ def sp_logout_start(*, request: HttpRequest, idp: IdentityProvider) -> str:
     outstanding_request_remember(
         idp=idp, request_id=logout_request.id, kind=LOGOUT, browser=browser
     )
-    parameters = {"SAMLRequest": logout_request.get_request(), "RelayState": default_landing()}
+    parameters = {"SAMLRequest": logout_request.get_request(), "RelayState": logged_out_path(idp)}
     auth = OneLogin_Saml2_Auth(request_data_for(built.urls.sls), old_settings=built.login)
     auth.add_request_signature(parameters, C.RSA_SHA256)
     return OneLogin_Saml2_Utils.redirect(idp.slo_url, parameters)
@@ -98,6 +99,14 @@ class InboundLogout:
     root: etree._Element
     raw: bytes
     relay_state: str
+
+
+def _kind(saml_type: str) -> str:
+    return "request" if saml_type == "SAMLRequest" else "response"
+
+
+def logged_out_path(idp: IdentityProvider) -> str:
+    return reverse("sso:logged_out", args=[idp.slug])
 
 
 def _deprecated_check(root: etree._Element) -> None:
@@ -122,7 +131,7 @@ def _read_redirect(
         raw, root_tag=LOGOUT_REQUEST if saml_type == "SAMLRequest" else LOGOUT_RESPONSE
     )
     if "Signature" not in params:
-        raise SamlRefused(refusals.SIGNATURE, f"the {saml_type} is not signed")
+        raise SamlRefused(refusals.SIGNATURE, f"the logout {_kind(saml_type)} is not signed")
     if params.get("SigAlg") in C.DEPRECATED_ALGORITHMS:
         raise SamlRefused(refusals.DEPRECATED_ALGORITHM, f"{params.get('SigAlg')} is deprecated")
     request_data = request_data_for(built.urls.sls, get=params, query_string=query_string)
@@ -143,7 +152,7 @@ def _read_post(built: BuiltSettings, params: dict[str, str]) -> InboundLogout:
     root = xml_parse(raw, root_tag=root_tag)
     signature_shape_check(root)
     if root.find("ds:Signature", C.NSMAP) is None:
-        raise SamlRefused(refusals.SIGNATURE, f"the {saml_type} is not signed")
+        raise SamlRefused(refusals.SIGNATURE, f"the logout {_kind(saml_type)} is not signed")
     _deprecated_check(root)
     certs = built.login.get_idp_data()["x509certMulti"]["signing"]
     try:
@@ -180,7 +189,7 @@ def sls_handle(*, request: HttpRequest, idp: IdentityProvider) -> str:
     built = saml_settings(idp)
     params = dict((request.GET if request.method == "GET" else request.POST).items())
     if "SAMLRequest" not in params and "SAMLResponse" not in params:
-        raise SamlRefused(refusals.MALFORMED, "no SAMLRequest or SAMLResponse")
+        raise SamlRefused(refusals.MALFORMED, "no logout request or response in the message")
     if request.method == "GET":
         inbound = _read_redirect(built, params, request.META.get("QUERY_STRING", ""))
     else:
@@ -222,7 +231,7 @@ def _logout_response_accept(
         raise SamlRefused(
             refusals.STATUS, f"the IdP reported logout status {response.get_status()!r}"
         )
-    return safe_next(inbound.relay_state)
+    return safe_next(inbound.relay_state, default=logged_out_path(idp))
 
 
 def _logout_request_accept(
@@ -240,7 +249,7 @@ def _logout_request_accept(
         raise SamlRefused(refusals.NO_NAMEID, "LogoutRequest without NameID")
     ended = saml_sessions_end(idp=idp, name_id=name_id, session_indexes=session_indexes)
     if not idp.slo_url:
-        return default_landing()
+        return logged_out_path(idp)
     response_builder = OneLogin_Saml2_Logout_Response(built.login)
     response_builder.build(logout_request.id)
     parameters = {"SAMLResponse": response_builder.get_response()}

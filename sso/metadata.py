@@ -51,7 +51,7 @@ def idp_metadata_parse(xml: bytes | str) -> IdpMetadata:
     if len(data) > METADATA_MAX_BYTES:
         raise ValidationFailed(f"metadata larger than {METADATA_MAX_BYTES} bytes")
     try:
-        xml_parse(data, root_tag=f"{{{C.NS_MD}}}EntityDescriptor")
+        xml_parse(data, allow_comments=True, root_tag=f"{{{C.NS_MD}}}EntityDescriptor")
     except SamlRefused as exc:
         raise ValidationFailed(f"metadata: {exc.message}") from exc
     binding, parsed = SsoBinding.REDIRECT, _parse(data, C.BINDING_HTTP_REDIRECT)

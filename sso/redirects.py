@@ -17,23 +17,29 @@ def default_landing() -> str:
     return getattr(settings, "SSO_DEFAULT_NEXT", "/api/v1/me/")
 
 
-def safe_next(value: str | None) -> str:
+def safe_next(value: str | None, *, default: str | None = None) -> str:
     """value if it is a same-site relative path (an absolute URL on SITE_URL is reduced
     to its path), else the default landing. Never an open redirect."""
+    fallback = default or default_landing()
+    value = _safe(value)
+    return value if value is not None else fallback
+
+
+def _safe(value: str | None) -> str | None:
     if not value or len(value) > MAX_NEXT_LENGTH:
-        return default_landing()
+        return None
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value) or "\\" in value:
-        return default_landing()
+        return None
     site = urlsplit(settings.SITE_URL)
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
         if (parts.scheme.lower(), parts.netloc.lower()) != (site.scheme, site.netloc.lower()):
-            return default_landing()
+            return None
         value = parts.path or "/"
         if parts.query:
             value += "?" + parts.query
     if not value.startswith("/") or value.startswith("//"):
-        return default_landing()
+        return None
     if not url_has_allowed_host_and_scheme(value, allowed_hosts=set(), require_https=False):
-        return default_landing()
+        return None
     return value

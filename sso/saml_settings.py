@@ -1,8 +1,8 @@
 """python3-saml settings for one IdP, built from the database and SITE_URL.
 
 Building OneLogin_Saml2_Settings parses and checks every certificate; it is derived,
-immutable configuration, so each process keeps the built object per (IdP id, IdP
-updated_at, SP key id, SITE_URL) and rebuilds it when any of those changes.
+immutable configuration, so each process keeps the built object per (IdP fields it is
+built from, SP key id, SITE_URL) and rebuilds it when any of those changes.
 """
 
 from __future__ import annotations
@@ -135,7 +135,21 @@ _lock = threading.Lock()
 def saml_settings(idp: IdentityProvider) -> BuiltSettings:
     """The built python3-saml settings for idp, from this process's cache."""
     key, all_certs = signing_key_pair()
-    cache_key = (idp.pk, idp.updated_at, key.id, all_certs, settings.SITE_URL)
+    # Keyed by every field the settings are built from (not updated_at: a queryset
+    # update() does not move it).
+    cache_key = (
+        idp.pk,
+        idp.slug,
+        idp.entity_id,
+        idp.sso_url,
+        idp.sso_binding,
+        idp.slo_url,
+        tuple(idp.signing_certificates),
+        idp.want_assertions_signed,
+        key.id,
+        all_certs,
+        settings.SITE_URL,
+    )
     built = _cache.get(cache_key)
     if built is None:
         urls = SpUrls.for_idp(idp.slug)

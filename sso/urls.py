@@ -11,4 +11,5 @@ urlpatterns = [
     path("<slug:slug>/sls/", views.sls, name="sls"),
     path("<slug:slug>/metadata/", views.metadata, name="metadata"),
     path("<slug:slug>/logout/", views.logout, name="logout"),
+    path("<slug:slug>/logged-out/", views.logged_out, name="logged_out"),
 ]

@@ -86,9 +86,9 @@ def login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
 def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
     saml_response = request.POST.get("SAMLResponse", "")
     if not saml_response.strip():
-        raise SamlRefused(refusals.MALFORMED, "no SAMLResponse in the POST")
+        raise SamlRefused(refusals.MALFORMED, "the POST carries no SAML response")
     if len(saml_response) > MAX_POST_BYTES * 4 // 3 + 1024:
-        raise SamlRefused(refusals.MALFORMED, "SAMLResponse too large")
+        raise SamlRefused(refusals.MALFORMED, "the posted SAML response is too large")
     key = pending_response_park(
         idp=idp, saml_response=saml_response, relay_state=request.POST.get("RelayState", "")
     )
@@ -122,3 +122,8 @@ def sls(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
 @with_idp(action="saml.logout_refused")
 def logout(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
     return HttpResponseRedirect(sp_logout_start(request=request, idp=idp))
+
+
+@require_GET
+def logged_out(request: HttpRequest, slug: str) -> HttpResponse:
+    return render(request, "sso/logged_out.html", {"login_url": reverse("sso:login", args=[slug])})

@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,113 +17,270 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='IdentityProvider',
+            name="IdentityProvider",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.CharField(max_length=50, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9-]{0,49}$', 'Lower-case letters, digits and -.')])),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('entity_id', models.CharField(max_length=1024)),
-                ('sso_url', models.URLField(max_length=2000)),
-                ('sso_binding', models.CharField(choices=[('redirect', 'HTTP-Redirect'), ('post', 'HTTP-POST')], default='redirect', max_length=10)),
-                ('slo_url', models.URLField(blank=True, max_length=2000)),
-                ('signing_certificates', models.JSONField(blank=True, default=sso.models.default_certificates)),
-                ('attribute_map', models.JSONField(blank=True, default=sso.models.default_attribute_map)),
-                ('allow_idp_initiated', models.BooleanField(default=False, help_text='Accept responses the IdP sends without our request.')),
-                ('want_assertions_signed', models.BooleanField(default=True, help_text='Require the assertion itself to be signed (otherwise a signed response is enough).')),
-                ('clock_skew_seconds', models.PositiveIntegerField(default=120, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(300)])),
-                ('jit_create', models.BooleanField(default=True, help_text='Create unknown users at login.')),
-                ('link_by_email', models.BooleanField(default=False, help_text='Link a first login to an existing account with the same email. Only for IdPs that verify email addresses.')),
-                ('metadata_url', models.URLField(blank=True, max_length=2000)),
-                ('metadata_refreshed_at', models.DateTimeField(blank=True, null=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slug",
+                    models.CharField(
+                        max_length=50,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z0-9][a-z0-9-]{0,49}$", "Lower-case letters, digits and -."
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("entity_id", models.CharField(max_length=1024)),
+                ("sso_url", models.URLField(max_length=2000)),
+                (
+                    "sso_binding",
+                    models.CharField(
+                        choices=[("redirect", "HTTP-Redirect"), ("post", "HTTP-POST")],
+                        default="redirect",
+                        max_length=10,
+                    ),
+                ),
+                ("slo_url", models.URLField(blank=True, max_length=2000)),
+                (
+                    "signing_certificates",
+                    models.JSONField(blank=True, default=sso.models.default_certificates),
+                ),
+                (
+                    "attribute_map",
+                    models.JSONField(blank=True, default=sso.models.default_attribute_map),
+                ),
+                (
+                    "allow_idp_initiated",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Accept responses the IdP sends without our request.",
+                    ),
+                ),
+                (
+                    "want_assertions_signed",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Require the assertion itself to be signed (otherwise a signed response is enough).",
+                    ),
+                ),
+                (
+                    "clock_skew_seconds",
+                    models.PositiveIntegerField(
+                        default=120,
+                        validators=[
+                            django.core.validators.MinValueValidator(0),
+                            django.core.validators.MaxValueValidator(300),
+                        ],
+                    ),
+                ),
+                (
+                    "jit_create",
+                    models.BooleanField(default=True, help_text="Create unknown users at login."),
+                ),
+                (
+                    "link_by_email",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Link a first login to an existing account with the same email. Only for IdPs that verify email addresses.",
+                    ),
+                ),
+                ("metadata_url", models.URLField(blank=True, max_length=2000)),
+                ("metadata_refreshed_at", models.DateTimeField(blank=True, null=True)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'identity provider',
-                'ordering': ['slug'],
+                "verbose_name": "identity provider",
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='SPKey',
+            name="SPKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, unique=True)),
-                ('certificate_pem', models.TextField()),
-                ('private_key_encrypted', models.TextField()),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, unique=True)),
+                ("certificate_pem", models.TextField()),
+                ("private_key_encrypted", models.TextField()),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
             ],
             options={
-                'verbose_name': 'SP key',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "SP key",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='OutstandingRequest',
+            name="OutstandingRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('request_id', models.CharField(max_length=100, unique=True)),
-                ('kind', models.CharField(max_length=10)),
-                ('browser', models.CharField(max_length=64)),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('idp', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sso.identityprovider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("request_id", models.CharField(max_length=100, unique=True)),
+                ("kind", models.CharField(max_length=10)),
+                ("browser", models.CharField(max_length=64)),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                (
+                    "idp",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="sso.identityprovider",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PendingResponse',
+            name="PendingResponse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=64, unique=True)),
-                ('saml_response', models.TextField()),
-                ('relay_state', models.CharField(blank=True, max_length=2000)),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('idp', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sso.identityprovider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=64, unique=True)),
+                ("saml_response", models.TextField()),
+                ("relay_state", models.CharField(blank=True, max_length=2000)),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                (
+                    "idp",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="sso.identityprovider",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SamlIdentity',
+            name="SamlIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_id', models.CharField(max_length=1024)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('last_login_at', models.DateTimeField(blank=True, null=True)),
-                ('idp', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identities', to='sso.identityprovider')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saml_identities', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_id", models.CharField(max_length=1024)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("last_login_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "idp",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="identities",
+                        to="sso.identityprovider",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="saml_identities",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'SAML identities',
-                'indexes': [models.Index(fields=['user', 'idp'], name='sso_identity_user_idx')],
-                'constraints': [models.UniqueConstraint(fields=('idp', 'name_id'), name='sso_identity_unique')],
+                "verbose_name_plural": "SAML identities",
+                "indexes": [models.Index(fields=["user", "idp"], name="sso_identity_user_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("idp", "name_id"), name="sso_identity_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SamlSession',
+            name="SamlSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_key', models.CharField(max_length=40, unique=True)),
-                ('name_id', models.CharField(max_length=1024)),
-                ('name_id_format', models.CharField(blank=True, max_length=255)),
-                ('session_index', models.CharField(blank=True, max_length=255)),
-                ('created', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('idp', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sessions', to='sso.identityprovider')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saml_sessions', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("session_key", models.CharField(max_length=40, unique=True)),
+                ("name_id", models.CharField(max_length=1024)),
+                ("name_id_format", models.CharField(blank=True, max_length=255)),
+                ("session_index", models.CharField(blank=True, max_length=255)),
+                (
+                    "created",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "idp",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sessions",
+                        to="sso.identityprovider",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="saml_sessions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SAML session',
-                'indexes': [models.Index(fields=['idp', 'name_id'], name='sso_session_nameid_idx'), models.Index(fields=['created'], name='sso_session_created_idx')],
+                "verbose_name": "SAML session",
+                "indexes": [
+                    models.Index(fields=["idp", "name_id"], name="sso_session_nameid_idx"),
+                    models.Index(fields=["created"], name="sso_session_created_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SeenAssertion',
+            name="SeenAssertion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('assertion_id', models.CharField(max_length=255)),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('idp', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sso.identityprovider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("assertion_id", models.CharField(max_length=255)),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                (
+                    "idp",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="sso.identityprovider",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('idp', 'assertion_id'), name='sso_seen_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("idp", "assertion_id"), name="sso_seen_unique")
+                ],
             },
         ),
     ]

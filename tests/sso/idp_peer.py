@@ -262,6 +262,7 @@ class IdpPeer:
         key: KeyPair | None = None,
     ) -> None:
         self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
         self.entity_id = entity_id
         self.sso_url = f"{base_url}/sso"
         self.slo_url = f"{base_url}/slo"

@@ -81,6 +81,8 @@ def sp_key_create(*, name: str) -> SPKey:
         name=name, certificate_pem=cert_pem, private_key_encrypted=private_key_encrypt(key_pem)
     )
     logger.info("SP key created", extra={"sp_key": sp_key.pk})
+    transaction.on_commit(keys_cache_clear)
+    keys_cache_clear()
     return sp_key
 
 

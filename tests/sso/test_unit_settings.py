@@ -1,0 +1,135 @@
+"""The python3-saml settings builder, its per-process cache, and the SP keys."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError
+from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
+
+from sso import keys
+from sso.keys import (
+    keys_cache_clear,
+    private_key_decrypt,
+    private_key_encrypt,
+    signing_key_pair,
+    sp_keys_active,
+)
+from sso.models import IdentityProvider, SPKey
+from sso.saml_settings import saml_settings, settings_cache_clear, settings_dict
+
+pytestmark = pytest.mark.django_db
+
+CERT = "MIIBfake"
+
+
+@pytest.fixture(autouse=True)
+def _fresh(settings):
+    settings.SITE_URL = "https://intranet.example.com"
+    keys_cache_clear()
+    settings_cache_clear()
+    yield
+    keys_cache_clear()
+    settings_cache_clear()
+
+
+@pytest.fixture
+def idp(peer_cert):
+    return IdentityProvider.objects.create(
+        slug="onelogin",
+        entity_id="https://app.onelogin.com/saml/metadata/1",
+        sso_url="https://acme.onelogin.com/trust/saml2/http-redirect/sso/1",
+        slo_url="https://acme.onelogin.com/trust/saml2/http-redirect/slo/1",
+        signing_certificates=[peer_cert],
+    )
+
+
+@pytest.fixture(scope="module")
+def peer_cert():
+    cert_pem, _key = keys.key_pair_generate("idp.example.com")
+    return "".join(cert_pem.splitlines()[1:-1])
+
+
+def test_settings_dict_is_strict_and_refuses_sha1(idp):
+    key, _ = signing_key_pair()
+    urls = saml_settings(idp).urls
+
+    data = settings_dict(idp, urls, key)
+
+    assert data["strict"] is True
+    assert data["security"]["rejectDeprecatedAlgorithm"] is True
+    assert data["security"]["wantAssertionsSigned"] is True
+    assert data["security"]["signatureAlgorithm"] == C.RSA_SHA256
+    assert data["security"]["digestAlgorithm"] == C.SHA256
+    assert data["security"]["authnRequestsSigned"] is True
+    assert data["security"]["logoutRequestSigned"] is True
+    assert data["security"]["logoutResponseSigned"] is True
+    assert data["security"]["allowRepeatAttributeName"] is True
+    assert data["idp"]["x509certMulti"] == {"signing": idp.signing_certificates}
+    assert data["sp"]["entityId"] == "https://intranet.example.com/sso/onelogin/metadata/"
+    assert data["sp"]["assertionConsumerService"]["url"] == "https://intranet.example.com/sso/onelogin/acs/"
+    assert data["sp"]["singleLogoutService"]["url"] == "https://intranet.example.com/sso/onelogin/sls/"
+
+
+def test_logout_settings_demand_signed_messages(idp):
+    built = saml_settings(idp)
+
+    assert built.login.get_security_data()["wantMessagesSigned"] is False
+    assert built.logout.get_security_data()["wantMessagesSigned"] is True
+
+
+def test_built_settings_are_reused_until_the_idp_changes(idp, settings):
+    first = saml_settings(idp)
+    assert saml_settings(idp) is first
+
+    IdentityProvider.objects.filter(pk=idp.pk).update(want_assertions_signed=False)
+    idp.refresh_from_db()
+    changed = saml_settings(idp)
+    assert changed is not first
+    assert changed.login.get_security_data()["wantAssertionsSigned"] is False
+
+    settings.SITE_URL = "https://other.example.com"
+    assert saml_settings(idp).urls.acs == "https://other.example.com/sso/onelogin/acs/"
+
+
+def test_private_key_is_encrypted_at_rest():
+    token = private_key_encrypt("-----BEGIN PRIVATE KEY-----x")
+
+    assert "PRIVATE KEY" not in token
+    assert private_key_decrypt(token) == "-----BEGIN PRIVATE KEY-----x"
+
+
+def test_first_use_creates_one_key_and_reuses_it():
+    first = sp_keys_active()
+    second = sp_keys_active()
+
+    assert [k.pk for k in first] == [k.pk for k in second]
+    assert SPKey.objects.count() == 1
+    assert "PRIVATE KEY" not in first[0].private_key_encrypted
+
+
+def test_losing_the_creation_race_reads_the_winners_key(monkeypatch):
+    winner = keys.sp_key_create(name="sp-key-1")
+    calls = []
+
+    def racing_active_keys():
+        calls.append(1)
+        return [] if len(calls) == 1 else [winner]
+
+    def lose(*, name):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(keys, "_active_keys", racing_active_keys)
+    monkeypatch.setattr(keys.SPKey.objects, "exists", lambda: False)
+    monkeypatch.setattr(keys, "sp_key_create", lose)
+
+    assert keys.sp_keys_active() == [winner]
+
+
+def test_rollover_publishes_every_active_certificate(idp):
+    sp_keys_active()
+    keys.sp_key_create(name="sp-key-2")
+
+    built = saml_settings(idp)
+
+    assert len(built.sp_certificates) == 2
+    assert built.login.get_sp_data()["x509cert"].strip() == SPKey.objects.get(name="sp-key-2").certificate_pem.strip()

@@ -1,0 +1,163 @@
+"""Provisioning from a verified login (no XML here): lookup, JIT, updates, roles, dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sso.mapping import attribute_map_merge
+from sso.models import IdentityProvider, SamlIdentity
+from sso.provisioning import user_provision_from_login
+from sso.refusals import SamlRefused
+from tests.factories import CustomFieldFactory, RoleFactory, RoleMembershipFactory, UserFactory
+from users.models import RoleMembership, User
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def idp():
+    return IdentityProvider.objects.create(
+        slug="onelogin",
+        entity_id="https://app.onelogin.com/saml/metadata/1",
+        sso_url="https://acme.onelogin.com/sso",
+        signing_certificates=["MIIB"],
+        attribute_map=attribute_map_merge(None),
+    )
+
+
+def provision(idp, name_id="ann@example.com", **attributes):
+    return user_provision_from_login(idp=idp, name_id=name_id, attributes=attributes)
+
+
+def _roles(user, source="saml:onelogin"):
+    return sorted(
+        RoleMembership.objects.filter(user=user, source=source).values_list("role__display_name", flat=True)
+    )
+
+
+def test_first_login_creates_the_user_with_mapped_attributes(idp):
+    CustomFieldFactory(key="persona", type="string")
+
+    result = provision(
+        idp,
+        **{
+            "User.email": ["ann@example.com"],
+            "User.FirstName": ["Ann"],
+            "User.LastName": ["Lee"],
+            "hireDate": ["3/1/2024"],
+            "persona": ["engineer"],
+            "memberOf": ["Engineering;Managers"],
+        },
+    )
+
+    user = result.user
+    assert result.created is True
+    assert (user.username, user.email, user.first_name, user.last_name) == (
+        "ann@example.com",
+        "ann@example.com",
+        "Ann",
+        "Lee",
+    )
+    assert user.source == "saml"
+    assert user.hire_date == dt.date(2024, 3, 1)
+    assert user.custom == {"persona": "engineer"}
+    assert _roles(user) == ["Engineering", "Managers"]
+    assert SamlIdentity.objects.filter(idp=idp, name_id="ann@example.com", user=user).exists()
+
+
+def test_iso_hire_date_is_read_and_an_unreadable_one_is_skipped(idp):
+    assert provision(idp, hireDate=["2024-03-01T00:00:00Z"]).user.hire_date == dt.date(2024, 3, 1)
+
+    result = provision(idp, hireDate=["next tuesday"])
+
+    assert result.user.hire_date == dt.date(2024, 3, 1)
+    assert result.ignored == {"hire_date": "hire_date: 'next tuesday' is not a date (use YYYY-MM-DD)"}
+
+
+def test_role_sync_removes_roles_the_idp_no_longer_sends_and_keeps_other_sources(idp):
+    user = provision(idp, memberOf=["Engineering", "Berlin"]).user
+    manual = RoleFactory(display_name="Admins")
+    RoleMembershipFactory(role=manual, user=user, source="manual")
+    RoleMembershipFactory(role=manual, user=user, source="scim")
+
+    result = provision(idp, memberOf=["Engineering"])
+
+    assert result.roles_removed == {"Berlin"}
+    assert _roles(user) == ["Engineering"]
+    assert _roles(user, "manual") == ["Admins"]
+    assert _roles(user, "scim") == ["Admins"]
+
+
+def test_manager_is_found_by_email(idp):
+    boss = UserFactory(username="boss", email="boss@example.com")
+
+    assert provision(idp, manager=["boss@example.com"]).user.manager_id == boss.pk
+
+
+def test_nameid_comparison_is_exact(idp):
+    ann = provision(idp, name_id="ann@example.com").user
+
+    # Not matched to Ann's identity; the new account it would need clashes with her
+    # (case-insensitive) username, so the login is refused rather than merged.
+    with pytest.raises(SamlRefused) as caught:
+        provision(idp, name_id="ANN@example.com")
+
+    assert caught.value.reason == "validation"
+    assert list(SamlIdentity.objects.values_list("name_id", "user_id")) == [("ann@example.com", ann.pk)]
+
+
+def test_deactivated_user_is_refused_and_never_reactivated(idp):
+    user = provision(idp).user
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    with pytest.raises(SamlRefused) as caught:
+        provision(idp)
+
+    assert caught.value.reason == "user_inactive"
+    assert User.objects.get(pk=user.pk).is_active is False
+
+
+def test_without_jit_an_unknown_user_is_refused(idp):
+    idp.jit_create = False
+
+    with pytest.raises(SamlRefused) as caught:
+        provision(idp)
+
+    assert caught.value.reason == "jit_disabled"
+    assert not User.objects.exists()
+
+
+def test_link_by_email_attaches_an_existing_account_only_when_allowed(idp):
+    existing = UserFactory(username="ann", email="ann@example.com")
+
+    separate = provision(idp, name_id="00u1abc", **{"User.email": ["ann@example.com"]})
+    assert (separate.created, separate.user.pk != existing.pk) == (True, True)
+
+    idp.link_by_email = True
+    result = provision(idp, name_id="00u9xyz", **{"User.email": ["ann@example.com"]})
+
+    assert (result.user.pk, result.linked_by, result.created) == (existing.pk, "email", False)
+    assert SamlIdentity.objects.get(idp=idp, name_id="00u9xyz").user_id == existing.pk
+
+
+def _repeat_login_queries(idp, name_id, roles, django_assert_max_num_queries):
+    attributes = {"memberOf": roles, "User.FirstName": ["Ann"], "title": ["Dev"], "department": ["R&D"]}
+    provision(idp, name_id=name_id, **attributes)
+    with django_assert_max_num_queries(100) as captured:
+        provision(idp, name_id=name_id, **attributes)
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_a_repeat_login_costs_the_same_for_3_or_30_roles_and_writes_nothing(
+    idp, django_assert_max_num_queries
+):
+    few = _repeat_login_queries(idp, "a@example.com", ["R1", "R2", "R3"], django_assert_max_num_queries)
+    many = _repeat_login_queries(
+        idp, "b@example.com", [f"Role {n}" for n in range(30)], django_assert_max_num_queries
+    )
+
+    assert len(few) == len(many)
+    writes = [q for q in many if q.startswith(("INSERT", "DELETE")) or q.startswith('UPDATE "users_user"')]
+    assert writes == []

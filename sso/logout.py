@@ -187,7 +187,8 @@ def _common_checks(
 def sls_handle(*, request: HttpRequest, idp: IdentityProvider) -> str:
     """Handle a logout message at /sls/ (either binding); returns the redirect URL."""
     built = saml_settings(idp)
-    params = dict((request.GET if request.method == "GET" else request.POST).items())
+    source = request.GET if request.method == "GET" else request.POST
+    params: dict[str, str] = {key: str(source.get(key, "")) for key in source}
     if "SAMLRequest" not in params and "SAMLResponse" not in params:
         raise SamlRefused(refusals.MALFORMED, "no logout request or response in the message")
     if request.method == "GET":

@@ -46,7 +46,7 @@ def me_representation(user: User, roles: list[str]) -> dict[str, Any]:
 @api_view(["GET"])
 def me(request: Request) -> Response:
     """The logged-in user's profile (session authentication; 403 JSON when anonymous)."""
-    found = user_profile(request.user.pk)
+    found = user_profile(request.user.pk) if request.user.pk else None
     if found is None:
         raise NotFound("the logged-in user no longer exists")
     user, roles = found

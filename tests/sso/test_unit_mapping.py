@@ -15,7 +15,11 @@ from sso.mapping import (
 
 
 def test_split_roles_reads_one_semicolon_delimited_value():
-    assert split_roles(["Engineering; Managers;;  Berlin "]) == ["Engineering", "Managers", "Berlin"]
+    assert split_roles(["Engineering; Managers;;  Berlin "]) == [
+        "Engineering",
+        "Managers",
+        "Berlin",
+    ]
 
 
 def test_split_roles_reads_a_multi_valued_attribute_and_drops_case_duplicates():

@@ -63,4 +63,9 @@ def test_profile_without_manager_or_hire_date(client):
 
     body = client.get("/api/v1/me/").json()
 
-    assert (body["manager"], body["hireDate"], body["roles"], body["displayName"]) == (None, None, [], "solo")
+    assert (body["manager"], body["hireDate"], body["roles"], body["displayName"]) == (
+        None,
+        None,
+        [],
+        "solo",
+    )

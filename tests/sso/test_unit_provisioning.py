@@ -33,7 +33,9 @@ def provision(idp, name_id="ann@example.com", **attributes):
 
 def _roles(user, source="saml:onelogin"):
     return sorted(
-        RoleMembership.objects.filter(user=user, source=source).values_list("role__display_name", flat=True)
+        RoleMembership.objects.filter(user=user, source=source).values_list(
+            "role__display_name", flat=True
+        )
     )
 
 
@@ -73,7 +75,9 @@ def test_iso_hire_date_is_read_and_an_unreadable_one_is_skipped(idp):
     result = provision(idp, hireDate=["next tuesday"])
 
     assert result.user.hire_date == dt.date(2024, 3, 1)
-    assert result.ignored == {"hire_date": "hire_date: 'next tuesday' is not a date (use YYYY-MM-DD)"}
+    assert result.ignored == {
+        "hire_date": "hire_date: 'next tuesday' is not a date (use YYYY-MM-DD)"
+    }
 
 
 def test_role_sync_removes_roles_the_idp_no_longer_sends_and_keeps_other_sources(idp):
@@ -105,7 +109,9 @@ def test_nameid_comparison_is_exact(idp):
         provision(idp, name_id="ANN@example.com")
 
     assert caught.value.reason == "validation"
-    assert list(SamlIdentity.objects.values_list("name_id", "user_id")) == [("ann@example.com", ann.pk)]
+    assert list(SamlIdentity.objects.values_list("name_id", "user_id")) == [
+        ("ann@example.com", ann.pk)
+    ]
 
 
 def test_deactivated_user_is_refused_and_never_reactivated(idp):
@@ -143,7 +149,12 @@ def test_link_by_email_attaches_an_existing_account_only_when_allowed(idp):
 
 
 def _repeat_login_queries(idp, name_id, roles, django_assert_max_num_queries):
-    attributes = {"memberOf": roles, "User.FirstName": ["Ann"], "title": ["Dev"], "department": ["R&D"]}
+    attributes = {
+        "memberOf": roles,
+        "User.FirstName": ["Ann"],
+        "title": ["Dev"],
+        "department": ["R&D"],
+    }
     provision(idp, name_id=name_id, **attributes)
     with django_assert_max_num_queries(100) as captured:
         provision(idp, name_id=name_id, **attributes)
@@ -153,11 +164,15 @@ def _repeat_login_queries(idp, name_id, roles, django_assert_max_num_queries):
 def test_a_repeat_login_costs_the_same_for_3_or_30_roles_and_writes_nothing(
     idp, django_assert_max_num_queries
 ):
-    few = _repeat_login_queries(idp, "a@example.com", ["R1", "R2", "R3"], django_assert_max_num_queries)
+    few = _repeat_login_queries(
+        idp, "a@example.com", ["R1", "R2", "R3"], django_assert_max_num_queries
+    )
     many = _repeat_login_queries(
         idp, "b@example.com", [f"Role {n}" for n in range(30)], django_assert_max_num_queries
     )
 
     assert len(few) == len(many)
-    writes = [q for q in many if q.startswith(("INSERT", "DELETE")) or q.startswith('UPDATE "users_user"')]
+    writes = [
+        q for q in many if q.startswith(("INSERT", "DELETE")) or q.startswith('UPDATE "users_user"')
+    ]
     assert writes == []

@@ -35,7 +35,9 @@ def test_safe_next_allows_only_same_site_paths(value, expected):
 
 
 def test_safe_next_uses_the_given_fallback():
-    assert safe_next("https://evil.example.com/", default="/sso/x/logged-out/") == "/sso/x/logged-out/"
+    assert (
+        safe_next("https://evil.example.com/", default="/sso/x/logged-out/") == "/sso/x/logged-out/"
+    )
 
 
 def test_default_landing_is_configurable(settings):

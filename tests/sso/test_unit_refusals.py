@@ -15,7 +15,12 @@ def test_every_reason_has_a_user_message():
 
 @pytest.mark.parametrize(
     ("reason", "status"),
-    [("user_inactive", 403), ("idp_initiated_not_allowed", 403), ("unknown_idp", 404), ("replay", 400)],
+    [
+        ("user_inactive", 403),
+        ("idp_initiated_not_allowed", 403),
+        ("unknown_idp", 404),
+        ("replay", 400),
+    ],
 )
 def test_http_status_of_a_refusal(reason, status):
     assert SamlRefused(reason, "x").http_status == status

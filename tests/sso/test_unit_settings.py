@@ -66,8 +66,13 @@ def test_settings_dict_is_strict_and_refuses_sha1(idp):
     assert data["security"]["allowRepeatAttributeName"] is True
     assert data["idp"]["x509certMulti"] == {"signing": idp.signing_certificates}
     assert data["sp"]["entityId"] == "https://intranet.example.com/sso/onelogin/metadata/"
-    assert data["sp"]["assertionConsumerService"]["url"] == "https://intranet.example.com/sso/onelogin/acs/"
-    assert data["sp"]["singleLogoutService"]["url"] == "https://intranet.example.com/sso/onelogin/sls/"
+    assert (
+        data["sp"]["assertionConsumerService"]["url"]
+        == "https://intranet.example.com/sso/onelogin/acs/"
+    )
+    assert (
+        data["sp"]["singleLogoutService"]["url"] == "https://intranet.example.com/sso/onelogin/sls/"
+    )
 
 
 def test_logout_settings_demand_signed_messages(idp):
@@ -132,4 +137,7 @@ def test_rollover_publishes_every_active_certificate(idp):
     built = saml_settings(idp)
 
     assert len(built.sp_certificates) == 2
-    assert built.login.get_sp_data()["x509cert"].strip() == SPKey.objects.get(name="sp-key-2").certificate_pem.strip()
+    assert (
+        built.login.get_sp_data()["x509cert"].strip()
+        == SPKey.objects.get(name="sp-key-2").certificate_pem.strip()
+    )

@@ -67,15 +67,15 @@ def base_env(port: int) -> dict[str, str]:
 
 
 def database_prepare(workdir: Path, peer) -> None:
-    """Create and migrate the bench database; import the IdP; define `persona`."""
+    """Recreate and migrate the bench database; import the IdP; define `persona`."""
     import psycopg2
 
     connection = psycopg2.connect("dbname=postgres user=postgres host=127.0.0.1")
     connection.autocommit = True
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME])
-        if cursor.fetchone() is None:
-            cursor.execute(f"CREATE DATABASE {DB_NAME}")
+        # A fresh database each run: the numbers do not depend on earlier runs.
+        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {DB_NAME}")
     connection.close()
     env = base_env(0)
     manage = [str(BIN / "python"), str(ROOT / "manage.py")]
@@ -98,7 +98,7 @@ def database_prepare(workdir: Path, peer) -> None:
 @contextlib.contextmanager
 def gunicorn(app: str, port: int, extra_env: dict[str, str] | None = None):
     env = base_env(port) | (extra_env or {})
-    log = open(Path(tempfile.gettempdir()) / f"saml-bench-gunicorn-{port}.log", "w")  # noqa: SIM115
+    log = open(Path(tempfile.gettempdir()) / f"saml-bench-{app.split('.')[0]}-{port}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), app, "-w", "2", "-b", f"127.0.0.1:{port}", "--access-logfile", "-"],
         env=env,
@@ -133,6 +133,7 @@ class Target:
     # Ours answers the POST with a 303 to a same-site completion step (SameSite hop).
     follow_hops: int
     landing: str
+    user_prefix: str
 
 
 @dataclass
@@ -142,6 +143,7 @@ class Result:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     failures: int = 0
+    errors: list[str] = field(default_factory=list)
 
     @property
     def per_second(self) -> float:
@@ -152,8 +154,8 @@ class Result:
         return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def attributes_for(user: int, round_no: int) -> dict[str, object]:
-    email = f"bench{user}@example.com"
+def attributes_for(prefix: str, user: int, round_no: int) -> dict[str, object]:
+    email = f"{prefix}{user}@example.com"
     return {
         "User.email": email,
         "User.FirstName": f"First{user}",
@@ -162,7 +164,7 @@ def attributes_for(user: int, round_no: int) -> dict[str, object]:
         "department": f"Dept{user % 5}",
         "hireDate": "3/15/2024",
         "persona": "builder",
-        "manager": "bench0@example.com" if user else "",
+        "manager": f"{prefix}0@example.com" if user else "",
         "memberOf": [
             "Everyone",
             "Staff",
@@ -180,7 +182,9 @@ def open_login(base: str, target: Target, peer) -> tuple[requests.Session, str]:
     return session, peer.authn_request_read(response.headers["Location"]).id
 
 
-def complete_login(base: str, target: Target, session: requests.Session, xml: str) -> bool:
+def complete_login(base: str, target: Target, session: requests.Session, xml: str) -> str:
+    """Post the response and follow the SP's own hops; "" when the login landed, else
+    what went wrong."""
     from tests.sso.idp_peer import post_form
 
     response = session.post(
@@ -188,13 +192,15 @@ def complete_login(base: str, target: Target, session: requests.Session, xml: st
     )
     for _ in range(target.follow_hops):
         if response.status_code not in (302, 303):
-            return False
+            break
         response = session.get(
             urljoin(base + target.acs_path, response.headers["Location"]),
             allow_redirects=False,
             timeout=30,
         )
-    return response.status_code == 302 and response.headers["Location"].endswith(target.landing)
+    if response.status_code == 302 and response.headers["Location"].endswith(target.landing):
+        return ""
+    return f"{response.status_code} {response.text[:300]!r}"
 
 
 def prepare(base: str, target: Target, peer, count: int, users: int, round_no: int):
@@ -205,9 +211,9 @@ def prepare(base: str, target: Target, peer, count: int, users: int, round_no: i
         index, (session, request_id) = item
         user = index % users
         xml = peer.response_xml(
-            name_id=f"bench{user}@example.com",
+            name_id=f"{target.user_prefix}{user}@example.com",
             in_response_to=request_id,
-            attributes=attributes_for(user, round_no),
+            attributes=attributes_for(target.user_prefix, user, round_no),
         )
         return session, xml
 
@@ -229,11 +235,13 @@ def run(base: str, target: Target, prepared, clients: int) -> Result:
             except queue.Empty:
                 return
             started = time.perf_counter()
-            ok = complete_login(base, target, session, xml)
+            error = complete_login(base, target, session, xml)
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
                 result.latencies_ms.append(elapsed)
-                result.failures += 0 if ok else 1
+                if error:
+                    result.failures += 1
+                    result.errors.append(error)
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     started = time.perf_counter()
@@ -251,7 +259,9 @@ def bench_target(base, target, peer, args, sp_metadata_path: str, rounds_done: i
     warm = prepare(base, target, peer, args.users, args.users, rounds_done + 1)
     warm_result = run(base, target, warm, args.clients)
     if warm_result.failures:
-        raise RuntimeError(f"{target.name}: {warm_result.failures} warm-up logins failed")
+        raise RuntimeError(
+            f"{target.name}: {warm_result.failures} warm-up logins failed: {warm_result.errors[:3]}"
+        )
     prepared = prepare(base, target, peer, args.logins, args.users, rounds_done)
     return run(base, target, prepared, args.clients)
 
@@ -342,8 +352,9 @@ def main() -> None:
         f"/sso/{SLUG}/acs/",
         1,
         "/api/v1/me/",
+        "ours",
     )
-    bare = Target("bare python3-saml ACS", "/bare/login/", "/bare/acs/", 0, "/bare/done/")
+    bare = Target("bare python3-saml ACS", "/bare/login/", "/bare/acs/", 0, "/bare/done/", "bare")
     wanted = set(args.targets.split(","))
     results: dict[str, list[Result]] = {
         t.name: [] for t, key in ((ours, "ours"), (bare, "bare")) if key in wanted
@@ -379,6 +390,10 @@ def main() -> None:
                 f"| {name} | {index} | {row.per_second:.1f} | {row.percentile(50):.1f} | "
                 f"{row.percentile(99):.1f} | {row.failures} |"
             )
+    for name, rows in results.items():
+        for row in rows:
+            for error in row.errors[:3]:
+                print(f"failure ({name}): {error}")
     best = {name: statistics.median(r.per_second for r in rows) for name, rows in results.items()}
     if len(best) == 2:
         print(f"\nratio ours/bare (median logins/s): {best[ours.name] / best[bare.name]:.2f}x")
@@ -390,7 +405,9 @@ def bench_bare(base, target, peer, args, round_no) -> Result:
     warm = prepare(base, target, peer, args.users, args.users, round_no + 1)
     warm_result = run(base, target, warm, args.clients)
     if warm_result.failures:
-        raise RuntimeError(f"{target.name}: {warm_result.failures} warm-up logins failed")
+        raise RuntimeError(
+            f"{target.name}: {warm_result.failures} warm-up logins failed: {warm_result.errors[:3]}"
+        )
     prepared = prepare(base, target, peer, args.logins, args.users, round_no)
     return run(base, target, prepared, args.clients)
 

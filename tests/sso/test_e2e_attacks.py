@@ -43,6 +43,7 @@ def test_reason_codes_asserted_here_exist():
         "not_yet_valid",
         "replay",
         "in_response_to_unknown",
+        "in_response_to_missing",
         "idp_initiated_not_allowed",
         "issuer",
         "status",
@@ -76,6 +77,13 @@ def test_replay_into_a_fresh_login_of_another_browser_is_refused(browser, client
 
     assert response.status_code == 400
     assert "_auth_user_id" not in other.session
+
+
+def test_unsolicited_response_while_a_login_is_pending_is_refused(browser, client):
+    browser.start()
+    xml = browser.peer.response_xml(name_id=ANN, attributes={"User.email": ANN})
+
+    assert_refused(browser.post(xml), client, "in_response_to_missing")
 
 
 def test_replay_is_refused_even_where_idp_initiated_login_is_allowed(browser, client):
@@ -236,8 +244,7 @@ def test_oversize_post_is_refused_without_a_500(browser, client):
 
     response = client.post(browser.acs, {"SAMLResponse": huge}, follow=True)
 
-    assert response.status_code == 400
-    assert "_auth_user_id" not in client.session
+    assert_refused(response, client, "malformed")
 
 
 def test_get_on_the_acs_is_not_a_login(browser, client):

@@ -35,9 +35,7 @@ def _alive(key: str) -> bool:
 
 def _logout_refusal() -> AuditEvent:
     events = AuditEvent.objects.filter(
-        action__in=("saml.logout_refused", "saml.login_refused"),
-        target_type="identityprovider",
-        target_id=SLUG,
+        action="saml.logout_refused", target_type="identityprovider", target_id=SLUG
     ).order_by("-id")
     assert events.exists()
     return events[0]

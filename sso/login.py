@@ -17,9 +17,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Final
 
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import login as django_login
 from django.contrib.sessions.backends.base import SessionBase
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
@@ -146,35 +147,52 @@ def pending_response_park(*, idp: IdentityProvider, saml_response: str, relay_st
 
 def pending_response_take(*, idp: IdentityProvider, key: str) -> PendingResponse:
     """The parked response, once; a second use or a late one is refused."""
-    with transaction.atomic():
-        pending = PendingResponse.objects.select_for_update().filter(key=key, idp=idp).first()
-        if pending is not None:
-            pending.delete()
-    if pending is None:
+    table = PendingResponse._meta.db_table
+    with connection.cursor() as cursor:
+        # One statement takes it and makes sure nobody else can (DELETE ... RETURNING).
+        cursor.execute(
+            f"DELETE FROM {table} WHERE key = %s AND idp_id = %s "  # noqa: S608 - our table name
+            "RETURNING saml_response, relay_state, expires_at",
+            [key, idp.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise SamlRefused(
             refusals.REPLAY, "the posted response was already processed (or never posted)"
         )
+    pending = PendingResponse(
+        key=key, idp=idp, saml_response=row[0], relay_state=row[1], expires_at=_aware(row[2])
+    )
     if pending.expires_at <= timezone.now():
         raise SamlRefused(refusals.EXPIRED, "the posted response waited too long for the browser")
     return pending
 
 
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    # SQLite hands raw text back from a cursor; PostgreSQL an aware datetime.
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
+
+
 def assertion_remember(*, idp: IdentityProvider, valid: ValidLogin) -> None:
-    """One-time use of each assertion ID, in the database all processes share."""
+    """One-time use of each assertion ID, in the database all processes share: the
+    unique (idp, assertion_id) row decides, whichever process gets there first."""
     if valid.not_on_or_after:
         until = dt.datetime.fromtimestamp(valid.not_on_or_after, dt.UTC)
     else:
         until = timezone.now() + DEFAULT_REPLAY_WINDOW
     until += dt.timedelta(seconds=idp.clock_skew_seconds)
-    try:
-        with transaction.atomic():
-            SeenAssertion.objects.create(
-                idp=idp, assertion_id=valid.assertion_id[:255], expires_at=until
-            )
-    except IntegrityError as exc:
-        raise SamlRefused(
-            refusals.REPLAY, f"assertion {valid.assertion_id} was already used"
-        ) from exc
+    table = SeenAssertion._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (idp_id, assertion_id, expires_at) VALUES (%s, %s, %s) "  # noqa: S608
+            "ON CONFLICT (idp_id, assertion_id) DO NOTHING RETURNING id",
+            [idp.pk, valid.assertion_id[:255], until],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
+        raise SamlRefused(refusals.REPLAY, f"assertion {valid.assertion_id} was already used")
 
 
 def _in_response_to_check(*, idp: IdentityProvider, valid: ValidLogin, browser: str | None) -> None:
@@ -229,27 +247,41 @@ def login_complete(*, request: HttpRequest, idp: IdentityProvider, key: str) -> 
     assertion_remember(idp=idp, valid=valid)
     _in_response_to_check(idp=idp, valid=valid, browser=browser_id(request.session, create=False))
     result = user_provision_from_login(idp=idp, name_id=valid.name_id, attributes=valid.attributes)
+    previous_key = request.session.session_key if SESSION_KEY in request.session else None
+    if previous_key:
+        # Django keeps the key when the same user logs in again; we rotate at every login.
+        request.session.cycle_key()
     django_login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
-    saml_session_record(request=request, idp=idp, valid=valid, result=result)
+    saml_session_record(
+        request=request, idp=idp, valid=valid, result=result, previous_key=previous_key
+    )
     return LoginDone(result=result, next_path=safe_next(pending.relay_state))
 
 
 @transaction.atomic
 def saml_session_record(
-    *, request: HttpRequest, idp: IdentityProvider, valid: ValidLogin, result: ProvisionResult
+    *,
+    request: HttpRequest,
+    idp: IdentityProvider,
+    valid: ValidLogin,
+    result: ProvisionResult,
+    previous_key: str | None = None,
 ) -> None:
     """Remember the session for single logout and audit the login."""
+    if previous_key:
+        SamlSession.objects.filter(session_key=previous_key).delete()
     if request.session.session_key is None:
         request.session.save()
-    SamlSession.objects.update_or_create(
-        session_key=request.session.session_key,
-        defaults={
-            "idp": idp,
-            "user": result.user,
-            "name_id": valid.name_id,
-            "name_id_format": valid.name_id_format or "",
-            "session_index": valid.session_index[:255],
-        },
+    session_key = request.session.session_key
+    assert session_key is not None
+    # The key is brand new (login() rotated it), so this is always an insert.
+    SamlSession.objects.create(
+        session_key=session_key,
+        idp=idp,
+        user=result.user,
+        name_id=valid.name_id,
+        name_id_format=valid.name_id_format or "",
+        session_index=valid.session_index[:255],
     )
     audit_record(
         actor=Actor.idp(idp.slug),

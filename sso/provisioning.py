@@ -2,11 +2,13 @@
 service functions a SCIM push uses, so both paths validate and audit the same way.
 
 Cost per login is a handful of queries whatever the number of attributes or roles:
-one lookup, one user_update (one write), one role sync (one query for all roles).
+one lookup, one user_update (one write), one set-based role sync (a fixed number of
+queries however many roles change).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,21 +19,23 @@ from django.utils import timezone
 
 from axero_idp.errors import ApplicationError, UniquenessConflict
 from sso import refusals
-from sso.mapping import MappedProfile, profile_from_attributes
+from sso.mapping import CUSTOM_PREFIX, MappedProfile, profile_from_attributes
 from sso.models import IdentityProvider, SamlIdentity
 from sso.refusals import SamlRefused
-from users.models import CustomFieldType, MembershipSource, Source, User
+from users.models import CustomField, CustomFieldType, MembershipSource, Source, User
 from users.selectors import custom_fields_by_key
 from users.services import (
     MANAGER_BY_SAML,
     Actor,
     user_create,
-    user_roles_sync,
     user_update,
 )
+from users.services.role_sync import user_roles_sync_bulk
 from users.services.values import clean_attributes, clean_custom_values
 
 logger = logging.getLogger(__name__)
+
+LAST_LOGIN_PRECISION = dt.timedelta(minutes=10)
 
 
 @dataclass
@@ -44,7 +48,9 @@ class ProvisionResult:
     roles_removed: set[str] = field(default_factory=set)
 
 
-def _clean_profile(profile: MappedProfile) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+def _clean_profile(
+    profile: MappedProfile, definitions: Mapping[str, CustomField]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """Validate each mapped value on its own: one bad attribute (a hire date nobody
     can read) is skipped and reported, it does not lock the person out."""
     attributes: dict[str, Any] = {}
@@ -56,7 +62,6 @@ def _clean_profile(profile: MappedProfile) -> tuple[dict[str, Any], dict[str, An
             ignored[name] = exc.detail
     custom: dict[str, Any] = {}
     if profile.custom:
-        definitions = custom_fields_by_key()
         for key, value in profile.custom.items():
             try:
                 custom.update(clean_custom_values({key: value}, definitions=definitions))
@@ -65,19 +70,21 @@ def _clean_profile(profile: MappedProfile) -> tuple[dict[str, Any], dict[str, An
     return attributes, custom, ignored
 
 
-def _list_custom_keys() -> frozenset[str]:
-    return frozenset(k for k, f in custom_fields_by_key().items() if f.type == CustomFieldType.LIST)
+def _maps_custom_fields(idp: IdentityProvider) -> bool:
+    return any(key.startswith(CUSTOM_PREFIX) and names for key, names in idp.attribute_map.items())
 
 
-def _find(idp: IdentityProvider, name_id: str, email: str | None) -> tuple[User | None, str]:
+def _find(
+    idp: IdentityProvider, name_id: str, email: str | None
+) -> tuple[User | None, str, SamlIdentity | None]:
     identity = SamlIdentity.objects.select_related("user").filter(idp=idp, name_id=name_id).first()
     if identity is not None:
-        return identity.user, "name_id"
+        return identity.user, "name_id", identity
     if idp.link_by_email and email:
         user = User.objects.filter(email__iexact=email).order_by("created_at").first()
         if user is not None:
-            return user, "email"
-    return None, ""
+            return user, "email", None
+    return None, "", None
 
 
 def _username_for(name_id: str, email: str | None) -> str:
@@ -106,11 +113,11 @@ def user_provision_from_login(
     """Find (by NameID, then email if allowed), create (if allowed) and refresh the user
     an assertion describes. Refuses deactivated users; never reactivates anyone."""
     actor = Actor.idp(idp.slug)
-    profile = profile_from_attributes(
-        attributes, idp.attribute_map, list_custom_keys=_list_custom_keys()
-    )
-    values, custom, ignored = _clean_profile(profile)
-    user, linked_by = _find(idp, name_id, values.get("email"))
+    definitions = custom_fields_by_key() if _maps_custom_fields(idp) else {}
+    list_keys = frozenset(k for k, f in definitions.items() if f.type == CustomFieldType.LIST)
+    profile = profile_from_attributes(attributes, idp.attribute_map, list_custom_keys=list_keys)
+    values, custom, ignored = _clean_profile(profile, definitions)
+    user, linked_by, identity = _find(idp, name_id, values.get("email"))
     if user is not None and not user.is_active:
         raise SamlRefused(refusals.USER_INACTIVE, f"user {user.pk} is deactivated")
     created = False
@@ -151,13 +158,20 @@ def user_provision_from_login(
     result = ProvisionResult(user=user, created=created, linked_by=linked_by, ignored=ignored)
     # An assertion without the roles attribute grants no roles: what this IdP granted
     # before is removed (other sources' memberships stay).
-    result.roles_added, result.roles_removed = user_roles_sync(
+    result.roles_added, result.roles_removed = user_roles_sync_bulk(
         user=user,
         role_names=profile.roles or [],
         source=MembershipSource.saml(idp.slug),
         actor=actor,
     )
-    SamlIdentity.objects.filter(idp=idp, name_id=name_id).update(last_login_at=timezone.now())
+    now = timezone.now()
+    if (
+        identity is None
+        or identity.last_login_at is None
+        or now - identity.last_login_at > LAST_LOGIN_PRECISION
+    ):
+        # Coarse on purpose: one write less per login in a login storm.
+        SamlIdentity.objects.filter(idp=idp, name_id=name_id).update(last_login_at=now)
     if ignored:
         logger.warning(
             "SAML attributes ignored",

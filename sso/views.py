@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -58,6 +59,11 @@ def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
                 return view(request, idp, *args, **kwargs)
             except SamlRefused as refused:
                 return refusal_page(request, slug, refused, action)
+            except RequestDataTooBig:
+                too_big = SamlRefused(
+                    refusals.MALFORMED, "the POST is larger than the server accepts"
+                )
+                return refusal_page(request, slug, too_big, action)
             except ApplicationError as exc:
                 # A directory rule the assertion broke (an over-long username, ...).
                 return refusal_page(

@@ -176,3 +176,30 @@ def test_a_repeat_login_costs_the_same_for_3_or_30_roles_and_writes_nothing(
         q for q in many if q.startswith(("INSERT", "DELETE")) or q.startswith('UPDATE "users_user"')
     ]
     assert writes == []
+
+
+def test_role_sync_audits_and_announces_each_changed_role(idp, django_capture_on_commit_callbacks):
+    from users import events
+    from users.models import AuditEvent, Role
+
+    seen = []
+    events.subscribe(events.RoleMembersChanged, seen.append)
+    try:
+        user = provision(idp, memberOf=["Engineering", "Berlin"]).user
+        berlin = Role.objects.get(display_name="Berlin")
+        version = berlin.version
+        with django_capture_on_commit_callbacks(execute=True):
+            provision(idp, memberOf=["Engineering", "Paris"])
+    finally:
+        events.unsubscribe(events.RoleMembersChanged, seen.append)
+
+    paris = Role.objects.get(display_name="Paris")
+    removed = AuditEvent.objects.get(action="role.members_removed", target_id=str(berlin.pk))
+    assert removed.detail == {"source": "saml:onelogin", "count": 1, "user_ids": [str(user.pk)]}
+    assert removed.actor_name == "onelogin"
+    assert (
+        AuditEvent.objects.filter(action="role.members_added", target_id=str(paris.pk)).count() == 1
+    )
+    assert Role.objects.get(pk=berlin.pk).version == version + 1
+    assert events.RoleMembersChanged(role_id=berlin.pk, removed=frozenset({user.pk})) in seen
+    assert events.RoleMembersChanged(role_id=paris.pk, added=frozenset({user.pk})) in seen

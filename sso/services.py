@@ -31,7 +31,6 @@ def _apply(idp: IdentityProvider, parsed: IdpMetadata) -> dict[str, Any]:
     return changes
 
 
-@transaction.atomic
 def idp_import(
     *,
     slug: str,
@@ -42,6 +41,27 @@ def idp_import(
     allow_idp_initiated: bool | None = None,
 ) -> tuple[IdentityProvider, bool]:
     """Create or update the IdP slug from its metadata; returns (idp, created)."""
+    idp, created, _changes = _idp_import(
+        slug=slug,
+        metadata_xml=metadata_xml,
+        actor=actor,
+        metadata_url=metadata_url,
+        attribute_map=attribute_map,
+        allow_idp_initiated=allow_idp_initiated,
+    )
+    return idp, created
+
+
+@transaction.atomic
+def _idp_import(
+    *,
+    slug: str,
+    metadata_xml: bytes,
+    actor: Actor,
+    metadata_url: str | None,
+    attribute_map: Mapping[str, Any] | None,
+    allow_idp_initiated: bool | None,
+) -> tuple[IdentityProvider, bool, dict[str, Any]]:
     parsed = idp_metadata_parse(metadata_xml)
     idp = IdentityProvider.objects.select_for_update().filter(slug=slug).first()
     created = idp is None
@@ -69,7 +89,7 @@ def idp_import(
             target=idp,
             detail={"changes": changes},
         )
-    return idp, created
+    return idp, created, changes
 
 
 def idp_metadata_refresh(*, idp_id: int) -> bool:
@@ -80,7 +100,15 @@ def idp_metadata_refresh(*, idp_id: int) -> bool:
     )
     if idp is None:
         return False
-    before = idp.updated_at
     body = idp_metadata_fetch(idp.metadata_url)
-    idp, _ = idp_import(slug=idp.slug, metadata_xml=body, actor=Actor.system("metadata refresh"))
-    return idp.updated_at != before
+    _idp, _created, changes = _idp_import(
+        slug=idp.slug,
+        metadata_xml=body,
+        actor=Actor.system("metadata refresh"),
+        metadata_url=None,
+        attribute_map=None,
+        allow_idp_initiated=None,
+    )
+    if changes:
+        logger.info("IdP metadata changed", extra={"idp": idp.slug, "fields": sorted(changes)})
+    return bool(changes)

@@ -5,10 +5,17 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from sso.metadata import MetadataFetchFailed
-from sso.models import IdentityProvider, OutstandingRequest, PendingResponse, SeenAssertion
+from sso.models import (
+    IdentityProvider,
+    OutstandingRequest,
+    PendingResponse,
+    SamlSession,
+    SeenAssertion,
+)
 from sso.services import idp_metadata_refresh as idp_metadata_refresh_service
 
 logger = logging.getLogger(__name__)
@@ -42,10 +49,13 @@ def idp_metadata_refresh_all() -> int:
 
 @shared_task(acks_late=True, time_limit=120)
 def saml_state_purge() -> int:
-    """Delete expired request IDs, parked responses and replay-cache entries (hourly)."""
+    """Delete expired request IDs, parked responses and replay-cache entries, and the
+    SAML session records whose Django session is gone (hourly)."""
     now = timezone.now()
     deleted = 0
     for model in (OutstandingRequest, PendingResponse, SeenAssertion):
         count, _ = model.objects.filter(expires_at__lte=now).delete()
         deleted += count
-    return deleted
+    live = Session.objects.filter(expire_date__gt=now).values("session_key")
+    count, _ = SamlSession.objects.exclude(session_key__in=live).delete()
+    return deleted + count

@@ -4,6 +4,7 @@ the private key), SAML identities and sessions."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -29,6 +30,7 @@ class IdentityProviderAdmin(admin.ModelAdmin):
     list_filter = ("is_active", "allow_idp_initiated", "jit_create", "link_by_email")
     search_fields = ("slug", "name", "entity_id")
     readonly_fields = ("metadata_refreshed_at", "created_at", "updated_at", "recent_failures")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="Recent refused logins")
     def recent_failures(self, obj: IdentityProvider) -> SafeString | str:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 
 from sso.models import SPKey
@@ -47,7 +48,13 @@ def private_key_encrypt(pem: str) -> str:
 
 
 def private_key_decrypt(token: str) -> str:
-    return _fernet().decrypt(token.encode()).decode()
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "An SP private key cannot be decrypted: SECRET_KEY changed since it was made. "
+            "Retire that key in admin (a new one is generated) and re-send SP metadata."
+        ) from exc
 
 
 def key_pair_generate(common_name: str) -> tuple[str, str]:
@@ -95,20 +102,20 @@ def _active_keys() -> list[SPKey]:
 
 
 def sp_keys_active() -> list[SPKey]:
-    """Every active SP key, newest first; the first one is created on first use.
+    """Every active SP key, newest first; one is created when none is active (first use,
+    or after the last one was retired).
 
-    Several processes may start at once: the unique name makes exactly one insert win
-    and the others read the winner's key."""
+    Several processes may get here at once: the unique name makes exactly one insert
+    win and the others read the winner's key."""
     keys = _active_keys()
     if keys:
         return keys
-    if SPKey.objects.exists():
-        raise RuntimeError("every SP key is retired; activate or create one in admin")
+    name = FIRST_KEY_NAME if not SPKey.objects.exists() else f"sp-key-{SPKey.objects.count() + 1}"
     try:
         with transaction.atomic():
-            sp_key_create(name=FIRST_KEY_NAME)
+            sp_key_create(name=name)
     except IntegrityError:
-        logger.info("another process created the first SP key")
+        logger.info("another process created the SP key")
     return _active_keys()
 
 

@@ -8,6 +8,7 @@ Models hold data and constraints only; writes go through sso.services.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -76,6 +77,28 @@ class IdentityProvider(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.slug
+
+    def clean(self) -> None:
+        certs = self.signing_certificates
+        if (
+            not isinstance(certs, list)
+            or not certs
+            or not all(isinstance(c, str) and c.strip() for c in certs)
+        ):
+            raise ValidationError(
+                {"signing_certificates": "A list of one or more certificates (PEM or base64)."}
+            )
+        from axero_idp.errors import ValidationFailed
+        from sso.mapping import attribute_map_merge
+
+        try:
+            attribute_map_merge(
+                self.attribute_map if isinstance(self.attribute_map, dict) else None
+            )
+        except ValidationFailed as exc:
+            raise ValidationError({"attribute_map": exc.detail}) from exc
+        if not isinstance(self.attribute_map, dict):
+            raise ValidationError({"attribute_map": "A JSON object: product field -> names."})
 
 
 class SPKey(models.Model):

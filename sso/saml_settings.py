@@ -15,10 +15,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.urls import reverse
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
+from onelogin.saml2.errors import OneLogin_Saml2_Error
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
+from sso import refusals
 from sso.keys import KeyPair, signing_key_pair
 from sso.models import IdentityProvider, SsoBinding
+from sso.refusals import SamlRefused
 
 _BINDINGS: Final = {
     SsoBinding.REDIRECT: C.BINDING_HTTP_REDIRECT,
@@ -155,12 +158,19 @@ def saml_settings(idp: IdentityProvider) -> BuiltSettings:
         urls = SpUrls.for_idp(idp.slug)
         data = settings_dict(idp, urls, key)
         logout_data = {**data, "security": {**data["security"], "wantMessagesSigned": True}}
-        built = BuiltSettings(
-            login=OneLogin_Saml2_Settings(data),
-            logout=OneLogin_Saml2_Settings(logout_data),
-            urls=urls,
-            sp_certificates=all_certs,
-        )
+        try:
+            built = BuiltSettings(
+                login=OneLogin_Saml2_Settings(data),
+                logout=OneLogin_Saml2_Settings(logout_data),
+                urls=urls,
+                sp_certificates=all_certs,
+            )
+        except OneLogin_Saml2_Error as exc:
+            # An IdP saved without a certificate or with a broken URL: the admin reads
+            # this in the refusal's audit event and on the IdP's admin page.
+            raise SamlRefused(
+                refusals.VALIDATION, f"identity provider misconfigured: {exc}"
+            ) from exc
         with _lock:
             if len(_cache) >= _CACHE_LIMIT:
                 _cache.clear()

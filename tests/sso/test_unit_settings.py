@@ -124,7 +124,6 @@ def test_losing_the_creation_race_reads_the_winners_key(monkeypatch):
         raise IntegrityError("duplicate key value violates unique constraint")
 
     monkeypatch.setattr(keys, "_active_keys", racing_active_keys)
-    monkeypatch.setattr(keys.SPKey.objects, "exists", lambda: False)
     monkeypatch.setattr(keys, "sp_key_create", lose)
 
     assert keys.sp_keys_active() == [winner]
@@ -141,3 +140,54 @@ def test_rollover_publishes_every_active_certificate(idp):
         built.login.get_sp_data()["x509cert"].strip()
         == SPKey.objects.get(name="sp-key-2").certificate_pem.strip()
     )
+
+
+def test_retiring_the_last_key_makes_a_new_one():
+    first = sp_keys_active()[0]
+    SPKey.objects.filter(pk=first.pk).update(is_active=False)
+
+    replacement = sp_keys_active()
+
+    assert [k.name for k in replacement] == ["sp-key-2"]
+
+
+def test_a_key_made_under_another_secret_key_is_a_clear_configuration_error(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    token = private_key_encrypt("pem")
+    settings.SECRET_KEY = "rotated"
+
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY changed"):
+        private_key_decrypt(token)
+
+
+def test_an_idp_without_certificates_is_refused_not_a_500(client):
+    IdentityProvider.objects.create(slug="bare", entity_id="e", sso_url="https://i.example.com/")
+
+    response = client.get("/sso/bare/login/")
+
+    assert response.status_code == 400
+    from users.models import AuditEvent
+
+    message = AuditEvent.objects.get(action="saml.login_refused").detail["message"]
+    assert message.startswith("identity provider misconfigured: Invalid dict settings")
+
+
+def test_admin_validation_requires_a_certificate_and_a_valid_map():
+    from django.core.exceptions import ValidationError
+
+    idp = IdentityProvider(
+        slug="x", entity_id="e", sso_url="https://i.example.com/", attribute_map={"pw": "x"}
+    )
+    with pytest.raises(ValidationError) as caught:
+        idp.full_clean()
+
+    assert caught.value.message_dict == {
+        "signing_certificates": ["A list of one or more certificates (PEM or base64)."],
+    }
+    idp.signing_certificates = ["MIIB"]
+    with pytest.raises(ValidationError) as caught:
+        idp.full_clean()
+    assert caught.value.message_dict == {
+        "attribute_map": ["attribute map: 'pw' is not a product field"]
+    }

@@ -26,10 +26,10 @@ def admin_client(client, admin_user):
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run on_commit callbacks (domain events) as the code under test commits."""
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        yield callbacks
+def committing(django_capture_on_commit_callbacks):
+    """`with committing():` runs the on_commit callbacks (domain events) of the code
+    inside it when the block ends, as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def ci_requires(tool: str) -> None:

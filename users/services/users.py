@@ -258,6 +258,25 @@ def user_manager_set(
     return user_update(user=user, actor=actor, manager_ref=ref, manager_order=order)
 
 
+@transaction.atomic
+def user_access_set(*, user: User, actor: Actor, is_staff: bool, is_superuser: bool) -> User:
+    """Grant or withdraw admin-site access; only superusers may call this from admin."""
+    user = _locked(user)
+    changes = {
+        name: [getattr(user, name), value]
+        for name, value in (("is_staff", is_staff), ("is_superuser", is_superuser))
+        if getattr(user, name) != value
+    }
+    if not changes:
+        return user
+    user.is_staff, user.is_superuser = is_staff, is_superuser
+    _bump(user, list(changes))
+    if not is_staff:
+        session_end_all(user=user)
+    audit_record(actor=actor, action="user.access_changed", target=user, detail={"changes": changes})
+    return user
+
+
 def session_end_all(*, user: User) -> None:
     """End every session of the user in every web process (the session hash changes)."""
     User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)

@@ -206,4 +206,3 @@ LOGGING = {
 # User.username is unique case-insensitively by a functional unique constraint
 # (users_user_username_ci_unique), which Django's check does not recognise.
 SILENCED_SYSTEM_CHECKS = ["auth.E003"]
-FORMS_URLFIELD_ASSUME_HTTPS = True

@@ -83,7 +83,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("username"), name="users_user_username_ci_unique"),
+            models.UniqueConstraint(
+                Lower("username"),
+                name="users_user_username_ci_unique",
+                violation_error_message="A user with this user name exists already (user names ignore case).",
+            ),
         ]
         indexes = [
             models.Index(Lower("email"), name="users_user_email_ci_idx"),
@@ -157,7 +161,11 @@ class Role(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("display_name"), name="users_role_name_ci_unique"),
+            models.UniqueConstraint(
+                Lower("display_name"),
+                name="users_role_name_ci_unique",
+                violation_error_message="A role with this name exists already (names ignore case).",
+            ),
         ]
         indexes = [
             models.Index(fields=["external_id"], name="users_role_external_id_idx"),

@@ -9,8 +9,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.admin import UserAdmin as AuthUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -60,10 +62,17 @@ def _username_clean(form: forms.ModelForm) -> str:
     return username
 
 
+def _formfield(db_field: models.Field, **kwargs: Any) -> forms.Field | None:
+    if isinstance(db_field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return db_field.formfield(**kwargs)
+
+
 class DirectoryUserChangeForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
+        formfield_callback = _formfield
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -158,6 +167,7 @@ class UserAdmin(AuthUserAdmin):
     autocomplete_fields = ("manager",)
     ordering = ("username",)
     show_full_result_count = False
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ("deactivate_selected", "reactivate_selected")
     readonly_fields = (
         "id",
@@ -207,6 +217,13 @@ class UserAdmin(AuthUserAdmin):
             return fieldsets
         custom = [CUSTOM_PREFIX + key for key in CustomField.objects.values_list("key", flat=True)]
         return (*fieldsets, ("Custom profile fields", {"fields": custom})) if custom else fieldsets
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        # Custom profile fields are not model fields: the form adds them itself.
+        if obj is not None:
+            fields = kwargs.get("fields") or flatten_fieldsets(self.get_fieldsets(request, obj))
+            kwargs["fields"] = [f for f in fields if not f.startswith(CUSTOM_PREFIX)]
+        return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = list(super().get_readonly_fields(request, obj))

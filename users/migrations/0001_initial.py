@@ -142,7 +142,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='user',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('username'), name='users_user_username_ci_unique'),
+            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('username'), name='users_user_username_ci_unique', violation_error_message='A user with this user name exists already (user names ignore case).'),
         ),
         migrations.AddIndex(
             model_name='rolemembership',
@@ -166,6 +166,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='role',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('display_name'), name='users_role_name_ci_unique'),
+            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('display_name'), name='users_role_name_ci_unique', violation_error_message='A role with this name exists already (names ignore case).'),
         ),
     ]

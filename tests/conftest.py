@@ -16,7 +16,9 @@ def actor() -> Actor:
 
 @pytest.fixture
 def admin_user(django_user_model):
-    return django_user_model.objects.create_superuser("root", "correct-horse-battery-1", email="root@example.com")
+    return django_user_model.objects.create_superuser(
+        "root", "correct-horse-battery-1", email="root@example.com"
+    )
 
 
 @pytest.fixture

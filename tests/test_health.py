@@ -1,6 +1,7 @@
 import pytest
 from django.db import connection
 
+
 @pytest.mark.django_db
 def test_healthz_answers_without_touching_anything(client):
     response = client.get("/healthz")
@@ -8,11 +9,13 @@ def test_healthz_answers_without_touching_anything(client):
     assert response.json() == {"status": "ok"}
     assert len(response["X-Request-ID"]) == 32
 
+
 @pytest.mark.django_db
 def test_readyz_reports_database_and_broker_ok(client, settings):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+
 
 @pytest.mark.django_db
 def test_readyz_is_503_naming_the_broker_when_redis_is_down(client, settings):
@@ -23,6 +26,7 @@ def test_readyz_is_503_naming_the_broker_when_redis_is_down(client, settings):
     assert body["status"] == "unavailable"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["broker"].startswith("fail: ConnectionError")
+
 
 @pytest.mark.django_db(transaction=True)
 def test_readyz_is_503_naming_the_database_when_it_is_down(client, monkeypatch):
@@ -37,9 +41,11 @@ def test_readyz_is_503_naming_the_database_when_it_is_down(client, monkeypatch):
     assert response.json()["checks"]["database"] == "fail: OperationalError"
     assert response.json()["checks"]["broker"] == "ok"
 
+
 def test_request_id_from_a_proxy_is_kept_when_it_is_a_plain_token(client):
     response = client.get("/healthz", HTTP_X_REQUEST_ID="lb-1234567890abcdef")
     assert response["X-Request-ID"] == "lb-1234567890abcdef"
+
 
 def test_request_id_with_free_text_is_replaced(client):
     response = client.get("/healthz", HTTP_X_REQUEST_ID="<script>alert(1)</script>")

@@ -54,7 +54,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     cost_center = models.CharField(max_length=200, blank=True)
     organization = models.CharField(max_length=200, blank=True)
     division = models.CharField(max_length=200, blank=True)
-    external_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": SCIM distinguishes "no externalId" from any value.
+    external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     manager = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
@@ -151,7 +152,8 @@ class Role(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     display_name = models.CharField(max_length=255)
-    external_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": SCIM distinguishes "no externalId" from any value.
+    external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     version = models.PositiveBigIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -244,14 +246,18 @@ class AuditEvent(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["target_type", "target_id", "created_at"], name="audit_target_idx"),
+            models.Index(
+                fields=["target_type", "target_id", "created_at"], name="audit_target_idx"
+            ),
             models.Index(fields=["created_at"], name="audit_created_idx"),
             models.Index(fields=["action", "created_at"], name="audit_action_idx"),
         ]
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_type}:{self.target_id}"
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_type}:{self.target_id}"
+        )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

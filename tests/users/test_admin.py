@@ -46,12 +46,18 @@ def test_deactivate_action_asks_for_confirmation_first(admin_client):
 
 def test_deactivate_action_confirmed_deactivates_with_reason(admin_client, admin_user):
     user = UserFactory(username="leaver@example.com")
-    response = action_post(admin_client, "deactivate_selected", [user], confirm="yes", reason="offboarding #12")
+    response = action_post(
+        admin_client, "deactivate_selected", [user], confirm="yes", reason="offboarding #12"
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert not user.is_active
     event = AuditEvent.objects.get(action="user.deactivated")
-    assert (event.actor_kind, event.actor_name, event.detail) == ("admin", "root", {"reason": "offboarding #12"})
+    assert (event.actor_kind, event.actor_name, event.detail) == (
+        "admin",
+        "root",
+        {"reason": "offboarding #12"},
+    )
 
 
 def test_reactivate_action_confirmed_reactivates(admin_client):
@@ -69,7 +75,11 @@ def test_admin_edit_goes_through_the_service_and_is_audited(admin_client):
     assert page.status_code == 200
     assert b"Custom profile fields" in page.content
     form = page.context["adminform"].form
-    data = {name: form.initial.get(name) or "" for name in form.fields if name not in form._meta.exclude or []}
+    data = {
+        name: form.initial.get(name) or ""
+        for name in form.fields
+        if name not in form._meta.exclude or []
+    }
     data.update(
         {
             "username": "edit@example.com",
@@ -97,17 +107,29 @@ def test_admin_add_user_refuses_a_case_variant_username(admin_client):
     UserFactory(username="dup@example.com")
     response = admin_client.post(
         "/admin/users/user/add/",
-        {"username": "DUP@example.com", "usable_password": "false", "password1": "", "password2": ""},
+        {
+            "username": "DUP@example.com",
+            "usable_password": "false",
+            "password1": "",
+            "password2": "",
+        },
     )
     assert response.status_code == 200
-    assert "exists already (user names ignore case)" in str(response.context["adminform"].form.errors)
+    assert "exists already (user names ignore case)" in str(
+        response.context["adminform"].form.errors
+    )
     assert User.objects.filter(username__iexact="dup@example.com").count() == 1
 
 
 def test_admin_add_user_creates_through_the_service(admin_client):
     response = admin_client.post(
         "/admin/users/user/add/",
-        {"username": "new@example.com", "usable_password": "false", "password1": "", "password2": ""},
+        {
+            "username": "new@example.com",
+            "usable_password": "false",
+            "password1": "",
+            "password2": "",
+        },
     )
     assert response.status_code == 302
     user = User.objects.get(username="new@example.com")
@@ -121,7 +143,9 @@ def test_staff_without_permission_cannot_change_users(client):
     victim = UserFactory(username="victim@example.com", first_name="Same")
     client.force_login(staff)
     assert client.get(f"/admin/users/user/{victim.pk}/change/").status_code == 403
-    response = client.post(f"/admin/users/user/{victim.pk}/change/", {"username": "x", "first_name": "Hacked"})
+    response = client.post(
+        f"/admin/users/user/{victim.pk}/change/", {"username": "x", "first_name": "Hacked"}
+    )
     assert response.status_code == 403
     assert action_post(client, "deactivate_selected", [victim], confirm="yes").status_code == 403
     victim.refresh_from_db()
@@ -130,13 +154,17 @@ def test_staff_without_permission_cannot_change_users(client):
 
 def test_staff_with_change_permission_cannot_grant_superuser_or_edit_superusers(client, admin_user):
     staff = UserFactory(username="helpdesk@example.com", is_staff=True)
-    staff.user_permissions.add(*Permission.objects.filter(codename__in=["change_user", "view_user"]))
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["change_user", "view_user"])
+    )
     client.force_login(staff)
     page = client.get(f"/admin/users/user/{staff.pk}/change/")
     assert page.status_code == 200
     assert "is_superuser" not in page.context["adminform"].form.fields
     # The superuser's page is view-only for them; a posted change is refused.
-    response = client.post(f"/admin/users/user/{admin_user.pk}/change/", {"username": "root", "first_name": "Owned"})
+    response = client.post(
+        f"/admin/users/user/{admin_user.pk}/change/", {"username": "root", "first_name": "Owned"}
+    )
     assert response.status_code == 403
     admin_user.refresh_from_db()
     assert admin_user.first_name == ""
@@ -159,7 +187,9 @@ def test_role_admin_shows_member_count_and_links_to_paginated_members(admin_clie
 def test_membership_added_in_admin_is_manual_and_audited(admin_client):
     role = RoleFactory()
     user = UserFactory()
-    response = admin_client.post("/admin/users/rolemembership/add/", {"role": str(role.pk), "user": str(user.pk)})
+    response = admin_client.post(
+        "/admin/users/rolemembership/add/", {"role": str(role.pk), "user": str(user.pk)}
+    )
     assert response.status_code == 302
     membership = RoleMembership.objects.get(role=role, user=user)
     assert membership.source == "manual"
@@ -169,15 +199,21 @@ def test_membership_added_in_admin_is_manual_and_audited(admin_client):
 def test_role_admin_rename_to_taken_name_is_a_form_error_not_a_500(admin_client):
     RoleFactory(display_name="Taken")
     role = RoleFactory(display_name="Mine")
-    response = admin_client.post(f"/admin/users/role/{role.pk}/change/", {"display_name": "TAKEN", "external_id": ""})
+    response = admin_client.post(
+        f"/admin/users/role/{role.pk}/change/", {"display_name": "TAKEN", "external_id": ""}
+    )
     assert response.status_code == 200
-    assert "A role with this name exists already (names ignore case)." in str(response.context["adminform"].form.errors)
+    assert "A role with this name exists already (names ignore case)." in str(
+        response.context["adminform"].form.errors
+    )
     role.refresh_from_db()
     assert role.display_name == "Mine"
 
 
 def test_custom_field_admin_defines_through_the_service(admin_client):
-    response = admin_client.post("/admin/users/customfield/add/", {"key": "location", "label": "Location", "type": "string"})
+    response = admin_client.post(
+        "/admin/users/customfield/add/", {"key": "location", "label": "Location", "type": "string"}
+    )
     assert response.status_code == 302
     assert CustomField.objects.get(key="location").type == "string"
     assert AuditEvent.objects.filter(action="custom_field.defined", target_id="location").exists()

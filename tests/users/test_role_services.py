@@ -59,7 +59,9 @@ def test_members_add_is_insert_or_ignore(actor, committing):
     events.subscribe(events.RoleMembersChanged, seen.append)
     try:
         with committing():
-            assert role_members_add(role=role, user_ids=[a.pk, b.pk], source="scim", actor=actor) == {a.pk, b.pk}
+            assert role_members_add(
+                role=role, user_ids=[a.pk, b.pk], source="scim", actor=actor
+            ) == {a.pk, b.pk}
             assert role_members_add(role=role, user_ids=[a.pk], source="scim", actor=actor) == set()
     finally:
         events.unsubscribe(events.RoleMembersChanged, seen.append)
@@ -67,7 +69,11 @@ def test_members_add_is_insert_or_ignore(actor, committing):
     role.refresh_from_db()
     assert role.version == 2  # the repeat changed nothing
     [audit] = AuditEvent.objects.filter(action="role.members_added")
-    assert audit.detail == {"source": "scim", "count": 2, "user_ids": sorted([str(a.pk), str(b.pk)])}
+    assert audit.detail == {
+        "source": "scim",
+        "count": 2,
+        "user_ids": sorted([str(a.pk), str(b.pk)]),
+    }
     assert seen == [events.RoleMembersChanged(role_id=role.pk, added=frozenset({a.pk, b.pk}))]
 
 
@@ -85,7 +91,9 @@ def test_members_remove_only_touches_its_own_source(actor):
     user = UserFactory()
     RoleMembershipFactory(role=role, user=user, source="scim")
     RoleMembershipFactory(role=role, user=user, source="manual")
-    assert role_members_remove(role=role, user_ids=[user.pk], source="scim", actor=actor) == {user.pk}
+    assert role_members_remove(role=role, user_ids=[user.pk], source="scim", actor=actor) == {
+        user.pk
+    }
     assert role_members_remove(role=role, user_ids=[user.pk], source="scim", actor=actor) == set()
     assert member_rows(role) == [(user.pk, "manual")]
 
@@ -97,7 +105,9 @@ def test_members_replace_keeps_other_sources(actor):
     RoleMembershipFactory(role=role, user=drop, source="scim")
     RoleMembershipFactory(role=role, user=manual, source="manual")
     RoleMembershipFactory(role=role, user=drop, source="saml:onelogin")
-    added, removed = role_members_replace(role=role, user_ids=[keep.pk, new.pk], source="scim", actor=actor)
+    added, removed = role_members_replace(
+        role=role, user_ids=[keep.pk, new.pk], source="scim", actor=actor
+    )
     assert (added, removed) == ({new.pk}, {drop.pk})
     assert member_rows(role) == sorted(
         [(keep.pk, "scim"), (new.pk, "scim"), (manual.pk, "manual"), (drop.pk, "saml:onelogin")]
@@ -113,7 +123,10 @@ def test_role_delete_removes_memberships_and_records_former_members(actor):
     assert not Role.objects.filter(pk=role_pk).exists()
     assert not RoleMembership.objects.filter(role_id=role_pk).exists()
     audit = AuditEvent.objects.get(action="role.deleted")
-    assert audit.detail == {"display_name": "Temp", "members": {"count": 1, "user_ids": [str(user.pk)]}}
+    assert audit.detail == {
+        "display_name": "Temp",
+        "members": {"count": 1, "user_ids": [str(user.pk)]},
+    }
 
 
 def test_user_roles_sync_adds_removes_and_creates_roles_for_one_source(actor):
@@ -126,14 +139,20 @@ def test_user_roles_sync_adds_removes_and_creates_roles_for_one_source(actor):
     RoleMembershipFactory(role=kept, user=user, source=source)
     RoleMembershipFactory(role=scim_role, user=user, source="scim")
     added, removed = user_roles_sync(
-        user=user, role_names=["engineering", "Brand New"], source=source, actor=Actor.idp("onelogin")
+        user=user,
+        role_names=["engineering", "Brand New"],
+        source=source,
+        actor=Actor.idp("onelogin"),
     )
     assert (added, removed) == ({"Brand New"}, {"Old Team"})
     names = set(user.roles.values_list("display_name", flat=True))
     assert names == {"Engineering", "Brand New", "From SCIM"}
     # A repeat of the same login changes nothing.
     assert user_roles_sync(
-        user=user, role_names=["Engineering", "Brand New"], source=source, actor=Actor.idp("onelogin")
+        user=user,
+        role_names=["Engineering", "Brand New"],
+        source=source,
+        actor=Actor.idp("onelogin"),
     ) == (set(), set())
 
 

@@ -84,7 +84,9 @@ def test_database_refuses_case_variant_usernames_even_past_the_service():
 
 def test_user_create_refuses_an_invalid_email(actor):
     with pytest.raises(ValidationFailed, match="email: 'not-an-email' is not an email address"):
-        user_create(actor=actor, source=Source.ADMIN, username="x", attributes={"email": "not-an-email"})
+        user_create(
+            actor=actor, source=Source.ADMIN, username="x", attributes={"email": "not-an-email"}
+        )
     assert not User.objects.exists()
 
 
@@ -103,7 +105,13 @@ def test_custom_values_are_typed_by_their_definition(actor):
         actor=actor,
         source=Source.SCIM,
         username="typed",
-        custom={"persona": "Engineer", "start": "12/31/2023", "level": "3", "remote": "True", "skills": ["go", "sql"]},
+        custom={
+            "persona": "Engineer",
+            "start": "12/31/2023",
+            "level": "3",
+            "remote": "True",
+            "skills": ["go", "sql"],
+        },
     )
     user.refresh_from_db()
     assert user.custom == {
@@ -121,14 +129,20 @@ def test_custom_values_are_queryable_with_json_containment(actor):
     CustomFieldFactory(key="persona", type="string")
     user_create(actor=actor, source=Source.SCIM, username="a", custom={"persona": "Sales"})
     user_create(actor=actor, source=Source.SCIM, username="b", custom={"persona": "Eng"})
-    assert list(User.objects.filter(custom__contains={"persona": "Sales"}).values_list("username", flat=True)) == ["a"]
+    assert list(
+        User.objects.filter(custom__contains={"persona": "Sales"}).values_list(
+            "username", flat=True
+        )
+    ) == ["a"]
 
 
 def test_user_update_writes_only_what_changed_and_bumps_the_version(actor, committing, recorder):
     user = UserFactory(first_name="Old", title="Dev")
     version = user.version
     with committing():
-        updated = user_update(user=user, actor=actor, attributes={"first_name": "New", "title": "Dev"})
+        updated = user_update(
+            user=user, actor=actor, attributes={"first_name": "New", "title": "Dev"}
+        )
     assert updated.first_name == "New"
     assert updated.version == version + 1
     [event] = events_for(user.pk, "user.updated")
@@ -183,12 +197,19 @@ def test_manager_by_email_is_the_saml_order(actor):
 
 
 def test_manager_who_arrives_later_is_linked_on_arrival(actor, committing, recorder):
-    report = user_create(actor=actor, source=Source.SCIM, username="report", manager_ref="mgr-ext-1")
+    report = user_create(
+        actor=actor, source=Source.SCIM, username="report", manager_ref="mgr-ext-1"
+    )
     report.refresh_from_db()
     assert report.manager is None
     assert report.pending_manager_ref == "mgr-ext-1"
     with committing():
-        boss = user_create(actor=actor, source=Source.SCIM, username="boss", attributes={"external_id": "mgr-ext-1"})
+        boss = user_create(
+            actor=actor,
+            source=Source.SCIM,
+            username="boss",
+            attributes={"external_id": "mgr-ext-1"},
+        )
     report.refresh_from_db()
     assert report.manager == boss
     assert report.pending_manager_ref == ""
@@ -260,13 +281,17 @@ def test_deleting_a_manager_leaves_reports_without_a_manager(actor, committing, 
 def test_photo_url_publishes_an_event_for_the_image_pipeline(actor, committing, recorder):
     user = UserFactory()
     with committing():
-        user_update(user=user, actor=actor, attributes={"photo_url": "https://img.example.com/a.png"})
+        user_update(
+            user=user, actor=actor, attributes={"photo_url": "https://img.example.com/a.png"}
+        )
     assert events.PhotoUrlSet(user_id=user.pk, url="https://img.example.com/a.png") in recorder.seen
     with pytest.raises(ValidationFailed, match="photo_url: must be an http"):
         user_update(user=user, actor=actor, attributes={"photo_url": "file:///etc/passwd"})
 
 
-def test_events_are_not_delivered_when_the_transaction_rolls_back(actor, recorder, django_capture_on_commit_callbacks):
+def test_events_are_not_delivered_when_the_transaction_rolls_back(
+    actor, recorder, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         try:
             with transaction.atomic():

@@ -14,7 +14,15 @@ from users.models import AuditEvent
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "action", "actor_kind", "actor_name", "target_type", "target_id", "request_id")
+    list_display = (
+        "created_at",
+        "action",
+        "actor_kind",
+        "actor_name",
+        "target_type",
+        "target_id",
+        "request_id",
+    )
     list_filter = ("action", "actor_kind", "target_type", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=target_id", "=request_id", "actor_name", "action")
     date_hierarchy = "created_at"

@@ -44,7 +44,15 @@ class RoleAdmin(_ServiceErrorsAsMessages, admin.ModelAdmin):
     list_display = ("display_name", "member_count", "external_id", "updated_at")
     search_fields = ("display_name", "external_id")
     readonly_fields = ("id", "members_link", "version", "created_at", "updated_at")
-    fields = ("id", "display_name", "external_id", "members_link", "version", "created_at", "updated_at")
+    fields = (
+        "id",
+        "display_name",
+        "external_id",
+        "members_link",
+        "version",
+        "created_at",
+        "updated_at",
+    )
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Role]:
@@ -68,9 +76,16 @@ class RoleAdmin(_ServiceErrorsAsMessages, admin.ModelAdmin):
         actor = Actor.admin(request.user)
         try:
             if change:
-                role_rename(role=obj, actor=actor, display_name=obj.display_name, external_id=obj.external_id)
+                role_rename(
+                    role=obj,
+                    actor=actor,
+                    display_name=obj.display_name,
+                    external_id=obj.external_id,
+                )
             else:
-                created = role_create(actor=actor, display_name=obj.display_name, external_id=obj.external_id)
+                created = role_create(
+                    actor=actor, display_name=obj.display_name, external_id=obj.external_id
+                )
                 obj.pk, obj._state.adding = created.pk, False
         except ApplicationError as exc:
             raise _RefusedSave(exc.detail) from exc
@@ -99,18 +114,30 @@ class RoleMembershipAdmin(_ServiceErrorsAsMessages, admin.ModelAdmin):
         # A membership is added or removed, never edited in place.
         return False if obj is not None else super().has_change_permission(request, obj)
 
-    def save_model(self, request: HttpRequest, obj: RoleMembership, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: RoleMembership, form: Any, change: bool
+    ) -> None:
         try:
             role_members_add(
-                role=obj.role, user_ids=[obj.user_id], source=MembershipSource.MANUAL, actor=Actor.admin(request.user)
+                role=obj.role,
+                user_ids=[obj.user_id],
+                source=MembershipSource.MANUAL,
+                actor=Actor.admin(request.user),
             )
         except ApplicationError as exc:
             raise _RefusedSave(exc.detail) from exc
-        saved = RoleMembership.objects.get(role=obj.role, user_id=obj.user_id, source=MembershipSource.MANUAL)
+        saved = RoleMembership.objects.get(
+            role=obj.role, user_id=obj.user_id, source=MembershipSource.MANUAL
+        )
         obj.pk, obj._state.adding, obj.source = saved.pk, False, saved.source
 
     def delete_model(self, request: HttpRequest, obj: RoleMembership) -> None:
-        role_members_remove(role=obj.role, user_ids=[obj.user_id], source=obj.source, actor=Actor.admin(request.user))
+        role_members_remove(
+            role=obj.role,
+            user_ids=[obj.user_id],
+            source=obj.source,
+            actor=Actor.admin(request.user),
+        )
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[RoleMembership]) -> None:
         for membership in queryset.select_related("role"):

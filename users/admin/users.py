@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.admin import UserAdmin as AuthUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -42,7 +43,9 @@ def _custom_form_field(field: CustomField) -> forms.Field:
     if field.type == CustomFieldType.BOOLEAN:
         return forms.NullBooleanField(**common)
     if field.type == CustomFieldType.LIST:
-        return forms.CharField(**common, help_text="One value per line.", widget=forms.Textarea(attrs={"rows": 3}))
+        return forms.CharField(
+            **common, help_text="One value per line.", widget=forms.Textarea(attrs={"rows": 3})
+        )
     return forms.CharField(**common, max_length=1000)
 
 
@@ -117,7 +120,7 @@ class RoleListFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
         if self.value():
-            return queryset.filter(role_memberships__role_id=self.value()).distinct()
+            return queryset.filter(role_memberships__role_id=str(self.value())).distinct()
         return queryset
 
 
@@ -133,7 +136,7 @@ def _confirm(
             "users": queryset[:200],
             "count": queryset.count(),
             "action": request.POST.get("action"),
-            "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
             "opts": modeladmin.model._meta,
         }
         return TemplateResponse(request, "admin/users/user/confirm_activation.html", context)
@@ -142,7 +145,9 @@ def _confirm(
     reason = (request.POST.get("reason") or "").strip()[:500] or f"{verb}d in admin"
     for user in queryset:
         service(user=user, actor=actor, reason=reason)
-    modeladmin.message_user(request, f"{verb.capitalize()}d {queryset.count()} user(s).", messages.SUCCESS)
+    modeladmin.message_user(
+        request, f"{verb.capitalize()}d {queryset.count()} user(s).", messages.SUCCESS
+    )
     return None
 
 
@@ -161,7 +166,13 @@ class UserAdmin(AuthUserAdmin):
         "hire_date",
         "manager",
     )
-    list_filter = ("is_active", "source", RoleListFilter, ("hire_date", admin.DateFieldListFilter), "is_staff")
+    list_filter = (
+        "is_active",
+        "source",
+        RoleListFilter,
+        ("hire_date", admin.DateFieldListFilter),
+        "is_staff",
+    )
     search_fields = ("username", "email", "first_name", "last_name", "employee_number")
     list_select_related = ("manager",)
     autocomplete_fields = ("manager",)
@@ -183,7 +194,10 @@ class UserAdmin(AuthUserAdmin):
     )
     fieldsets = (
         (None, {"fields": ("id", "username", "password", "source", "external_id")}),
-        ("Profile", {"fields": ("first_name", "last_name", "display_name", "email", "title", "photo_url")}),
+        (
+            "Profile",
+            {"fields": ("first_name", "last_name", "display_name", "email", "title", "photo_url")},
+        ),
         (
             "Organisation",
             {
@@ -200,16 +214,47 @@ class UserAdmin(AuthUserAdmin):
                 )
             },
         ),
-        ("Status", {"fields": ("is_active", "deactivated_at", "last_login", "created_at", "updated_at", "version")}),
+        (
+            "Status",
+            {
+                "fields": (
+                    "is_active",
+                    "deactivated_at",
+                    "last_login",
+                    "created_at",
+                    "updated_at",
+                    "version",
+                )
+            },
+        ),
         ("Admin access", {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
     )
     add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "email", "first_name", "last_name", "usable_password", "password1", "password2")}),
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
     )
 
     @admin.display(description="Roles")
     def role_names(self, obj: User) -> str:
-        return ", ".join(obj.roles.order_by("display_name").distinct().values_list("display_name", flat=True)) or "—"
+        return (
+            ", ".join(
+                obj.roles.order_by("display_name").distinct().values_list("display_name", flat=True)
+            )
+            or "—"
+        )
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
@@ -218,7 +263,9 @@ class UserAdmin(AuthUserAdmin):
         custom = [CUSTOM_PREFIX + key for key in CustomField.objects.values_list("key", flat=True)]
         return (*fieldsets, ("Custom profile fields", {"fields": custom})) if custom else fieldsets
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(  # type: ignore[override]
+        self, request: HttpRequest, obj: Any = None, **kwargs: Any
+    ) -> Any:
         # Custom profile fields are not model fields: the form adds them itself.
         if obj is not None:
             fields = kwargs.get("fields") or flatten_fieldsets(self.get_fieldsets(request, obj))
@@ -249,7 +296,11 @@ class UserAdmin(AuthUserAdmin):
         actor = Actor.admin(request.user)
         try:
             if not change:
-                password = form.cleaned_data.get("password1") if form.cleaned_data.get("usable_password") != "false" else None
+                password = (
+                    form.cleaned_data.get("password1")
+                    if form.cleaned_data.get("usable_password") != "false"
+                    else None
+                )
                 created = user_create(
                     actor=actor,
                     source="admin",
@@ -259,14 +310,18 @@ class UserAdmin(AuthUserAdmin):
                 )
                 obj.pk, obj._state.adding, obj.password = created.pk, False, created.password
                 return
-            attributes = {f: form.cleaned_data[f] for f in form.changed_data if f in ATTRIBUTE_FIELDS}
+            attributes = {
+                f: form.cleaned_data[f] for f in form.changed_data if f in ATTRIBUTE_FIELDS
+            }
             kwargs: dict[str, Any] = {"attributes": attributes, "custom": form.custom_values()}
             if "manager" in form.changed_data:
                 manager = form.cleaned_data["manager"]
                 kwargs["manager_ref"] = str(manager.pk) if manager else None
             user_update(user=obj, actor=actor, **kwargs)
             if {"is_staff", "is_superuser"} & set(form.changed_data):
-                user_access_set(user=obj, actor=actor, is_staff=obj.is_staff, is_superuser=obj.is_superuser)
+                user_access_set(
+                    user=obj, actor=actor, is_staff=obj.is_staff, is_superuser=obj.is_superuser
+                )
         except ApplicationError as exc:
             # The form validated, but the directory refused (e.g. a lost uniqueness
             # race): changeform_view turns this into a message, not a 500.
@@ -286,10 +341,16 @@ class UserAdmin(AuthUserAdmin):
         for user in queryset:
             user_delete(user=user, actor=Actor.admin(request.user))
 
-    @admin.action(description="Deactivate selected users (ends their sessions)", permissions=["change"])
-    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+    @admin.action(
+        description="Deactivate selected users (ends their sessions)", permissions=["change"]
+    )
+    def deactivate_selected(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> HttpResponse | None:
         return _confirm(self, request, queryset, verb="deactivate")
 
     @admin.action(description="Reactivate selected users", permissions=["change"])
-    def reactivate_selected(self, request: HttpRequest, queryset: QuerySet[User]) -> HttpResponse | None:
+    def reactivate_selected(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> HttpResponse | None:
         return _confirm(self, request, queryset, verb="reactivate")

@@ -84,9 +84,7 @@ def _touch(role: Role) -> None:
 
 
 @transaction.atomic
-def role_rename(
-    *, role: Role, actor: Actor, display_name: str, external_id: Any = _UNSET
-) -> Role:
+def role_rename(*, role: Role, actor: Actor, display_name: str, external_id: Any = _UNSET) -> Role:
     """Rename a role (and optionally change its external id); a repeat is a no-op."""
     role = _locked(role)
     name = _clean_name(display_name)
@@ -237,7 +235,7 @@ def user_roles_sync(
     names = {_clean_name(n) for n in role_names if isinstance(n, str) and n.strip()}
     by_lower = {n.lower(): n for n in names}
     # One query on the case-insensitive unique index for every role the IdP named.
-    roles = {
+    roles: dict[str, Role] = {
         r.display_name.lower(): r
         for r in Role.objects.annotate(lname=Lower("display_name")).filter(lname__in=by_lower)
     }

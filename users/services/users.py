@@ -151,9 +151,7 @@ def user_create(
     values = clean_attributes({**(attributes or {}), "username": username})
     if _username_taken(values["username"]):
         raise UniquenessConflict(f"userName {values['username']!r} is already taken")
-    custom_values = {
-        k: v for k, v in clean_custom_values(custom or {}).items() if v is not None
-    }
+    custom_values = {k: v for k, v in clean_custom_values(custom or {}).items() if v is not None}
     user = User(
         **values,
         custom=custom_values,
@@ -273,7 +271,9 @@ def user_access_set(*, user: User, actor: Actor, is_staff: bool, is_superuser: b
     _bump(user, list(changes))
     if not is_staff:
         session_end_all(user=user)
-    audit_record(actor=actor, action="user.access_changed", target=user, detail={"changes": changes})
+    audit_record(
+        actor=actor, action="user.access_changed", target=user, detail={"changes": changes}
+    )
     return user
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from axero_idp import health
+from axero_idp import health, views
 
 admin.site.site_header = "axero-idp administration"
 admin.site.site_title = "axero-idp"
@@ -11,3 +11,5 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = views.server_error

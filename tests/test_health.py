@@ -51,3 +51,14 @@ def test_request_id_with_free_text_is_replaced(client):
     response = client.get("/healthz", HTTP_X_REQUEST_ID="<script>alert(1)</script>")
     assert response["X-Request-ID"] != "<script>alert(1)</script>"
     assert len(response["X-Request-ID"]) == 32
+
+
+def test_server_error_page_shows_a_reference_not_the_exception(rf):
+    from axero_idp.views import server_error
+
+    request = rf.get("/somewhere")
+    request.request_id = "ref-1234567890"
+    response = server_error(request)
+    assert response.status_code == 500
+    assert b"ref-1234567890" in response.content
+    assert b"Traceback" not in response.content

@@ -62,3 +62,39 @@ def test_server_error_page_shows_a_reference_not_the_exception(rf):
     assert response.status_code == 500
     assert b"ref-1234567890" in response.content
     assert b"Traceback" not in response.content
+
+
+def _settings_under(env_overrides):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SECRET_KEY": "x", **env_overrides}
+    code = (
+        "import json, django; from django.conf import settings; django.setup();"
+        "print(json.dumps({k: getattr(settings, k, None) for k in "
+        "['SESSION_COOKIE_SECURE','CSRF_COOKIE_SECURE','SECURE_SSL_REDIRECT','SECURE_HSTS_SECONDS','SECURE_PROXY_SSL_HEADER']}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def test_https_site_url_with_debug_off_turns_on_transport_security():
+    values = _settings_under({"DEBUG": "false", "SITE_URL": "https://intranet.example.com"})
+    assert values == {
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_SSL_REDIRECT": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+    }
+
+
+def test_http_site_url_serves_plain_http_even_with_debug_off():
+    values = _settings_under({"DEBUG": "false", "SITE_URL": "http://127.0.0.1:8000"})
+    assert values["SESSION_COOKIE_SECURE"] is False
+    assert values["SECURE_SSL_REDIRECT"] is False
+    assert values["SECURE_HSTS_SECONDS"] == 0

@@ -223,3 +223,24 @@ def test_audit_log_is_read_only_in_admin(admin_client):
     UserFactory()
     assert admin_client.get("/admin/users/auditevent/").status_code == 200
     assert admin_client.get("/admin/users/auditevent/add/").status_code == 403
+
+
+def test_password_change_in_admin_is_audited(admin_client):
+    user = UserFactory(username="pw@example.com")
+    response = admin_client.post(
+        f"/admin/users/user/{user.pk}/password/",
+        {
+            "usable_password": "true",
+            "password1": "a-Long-new-passphrase-9",
+            "password2": "a-Long-new-passphrase-9",
+        },
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("a-Long-new-passphrase-9")
+    event = AuditEvent.objects.get(action="user.password_changed")
+    assert (event.target_id, event.actor_name, event.detail) == (
+        str(user.pk),
+        "root",
+        {"usable": True},
+    )

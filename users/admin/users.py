@@ -13,7 +13,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.auth.admin import UserAdmin as AuthUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -22,6 +22,7 @@ from axero_idp.errors import ApplicationError
 from users.models import CustomField, CustomFieldType, Role, User
 from users.services import (
     Actor,
+    audit_record,
     user_access_set,
     user_create,
     user_deactivate,
@@ -333,6 +334,22 @@ class UserAdmin(AuthUserAdmin):
         except _Refused as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        # Django's own view sets the password; the audit record commits with it.
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = User.objects.get(pk=id)
+                audit_record(
+                    actor=Actor.admin(request.user),
+                    action="user.password_changed",
+                    target=user,
+                    detail={"usable": user.has_usable_password()},
+                )
+        return response
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         user_delete(user=obj, actor=Actor.admin(request.user))

@@ -15,6 +15,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+import users.lookups  # noqa: F401  (registers the __ci lookup)
+
 
 class Source(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -27,7 +29,7 @@ class UserManager(BaseUserManager["User"]):
 
     def get_by_natural_key(self, username: str | None) -> User:
         # Logins compare usernames case-insensitively, like the unique constraint.
-        return self.get(username__iexact=username)
+        return self.get(username__ci=username)
 
     def create_user(self, username: str, password: str | None = None, **extra: Any) -> User:
         user = self.model(username=username, **extra)
@@ -93,7 +95,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         indexes = [
             models.Index(Lower("email"), name="users_user_email_ci_idx"),
             models.Index(fields=["external_id"], name="users_user_external_id_idx"),
-            models.Index(fields=["pending_manager_ref"], name="users_user_pending_mgr_idx"),
+            # Partial: only users still waiting for their manager are in it.
+            models.Index(
+                Lower("pending_manager_ref"),
+                name="users_user_pending_mgr_idx",
+                condition=~models.Q(pending_manager_ref=""),
+            ),
             models.Index(fields=["hire_date"], name="users_user_hire_date_idx"),
             models.Index(fields=["created_at", "id"], name="users_user_created_idx"),
         ]

@@ -18,7 +18,7 @@ def user_get(user_id: uuid.UUID | str) -> User | None:
 
 
 def user_by_username(username: str) -> User | None:
-    return User.objects.filter(username__iexact=username).first()
+    return User.objects.filter(username__ci=username).first()
 
 
 def role_get(role_id: uuid.UUID | str) -> Role | None:

@@ -56,7 +56,7 @@ class _Refused(Exception):
 
 def _username_clean(form: forms.ModelForm) -> str:
     username = form.cleaned_data["username"].strip()
-    taken = User.objects.filter(username__iexact=username)
+    taken = User.objects.filter(username__ci=username)
     if form.instance.pk:
         taken = taken.exclude(pk=form.instance.pk)
     if taken.exists():

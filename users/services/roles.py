@@ -38,7 +38,7 @@ def _clean_name(display_name: str) -> str:
 
 
 def _name_taken(name: str, *, exclude: uuid.UUID | None = None) -> bool:
-    query = Role.objects.filter(display_name__iexact=name)
+    query = Role.objects.filter(display_name__ci=name)
     if exclude is not None:
         query = query.exclude(pk=exclude)
     return query.exists()
@@ -261,4 +261,4 @@ def _role_get_or_create(name: str, actor: Actor) -> Role:
         return role_create(actor=actor, display_name=name)
     except UniquenessConflict:
         # Another process created it a moment ago: use theirs.
-        return Role.objects.get(display_name__iexact=name)
+        return Role.objects.get(display_name__ci=name)

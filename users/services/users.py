@@ -35,7 +35,7 @@ def _json_value(value: Any) -> Any:
 
 
 def _username_taken(username: str, *, exclude: uuid.UUID | None = None) -> bool:
-    query = User.objects.filter(username__iexact=username)
+    query = User.objects.filter(username__ci=username)
     if exclude is not None:
         query = query.exclude(pk=exclude)
     return query.exists()
@@ -65,10 +65,10 @@ def manager_resolve(ref: str, *, order: Sequence[str] = MANAGER_BY_SCIM) -> User
         elif kind == "external_id":
             found = User.objects.filter(external_id=ref).order_by("created_at").first()
         elif kind == "username":
-            found = User.objects.filter(username__iexact=ref).first()
+            found = User.objects.filter(username__ci=ref).first()
         elif kind == "email":
             found = (
-                User.objects.filter(email__iexact=ref).order_by("created_at").first()
+                User.objects.filter(email__ci=ref).order_by("created_at").first()
                 if "@" in ref
                 else None
             )
@@ -110,8 +110,11 @@ def _pending_reports_link(*, manager: User, actor: Actor) -> list[str]:
         keys.append(manager.external_id.lower())
     if manager.email:
         keys.append(manager.email.lower())
-    waiting = User.objects.annotate(ref=Lower("pending_manager_ref")).filter(
-        ~Q(pk=manager.pk), ref__in=keys
+    # Matches the partial index on lower(pending_manager_ref).
+    waiting = (
+        User.objects.exclude(pending_manager_ref="")
+        .annotate(ref=Lower("pending_manager_ref"))
+        .filter(~Q(pk=manager.pk), ref__in=keys)
     )
     report_ids = list(waiting.values_list("pk", flat=True))
     if not report_ids:

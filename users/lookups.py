@@ -16,7 +16,7 @@ from django.db.models import CharField, Lookup
 class CaseInsensitiveExact(Lookup):  # type: ignore[type-arg]
     lookup_name = "ci"
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"LOWER({lhs}) = LOWER({rhs})", [*lhs_params, *rhs_params]
+        return f"LOWER({lhs}) = LOWER({rhs})", (*lhs_params, *rhs_params)

@@ -205,3 +205,22 @@ def test_two_concurrent_creates_of_one_role_name_give_one_role():
         thread.join()
     assert sorted(outcomes) == ["conflict", "created"]
     assert Role.objects.filter(display_name__iexact="finance").count() == 1
+
+
+def test_user_roles_sync_cost_does_not_grow_with_the_roles_that_change(
+    actor, django_assert_max_num_queries
+):
+    user = UserFactory()
+    source = MembershipSource.saml("okta")
+    names = [f"Team {i}" for i in range(30)]
+    for name in names:
+        RoleFactory(display_name=name)
+    with django_assert_max_num_queries(12):
+        assert user_roles_sync(user=user, role_names=names, source=source, actor=actor)[0] == set(
+            names
+        )
+    with django_assert_max_num_queries(12):
+        assert user_roles_sync(user=user, role_names=[], source=source, actor=actor)[1] == set(
+            names
+        )
+    assert AuditEvent.objects.filter(action="role.members_added").count() == 30

@@ -1,7 +1,7 @@
 """Every write to the directory goes through these functions (STYLE.md)."""
 
 from users.services.actors import Actor
-from users.services.audit import audit_record
+from users.services.audit import audit_record, audit_record_many
 from users.services.custom_fields import custom_field_define
 from users.services.roles import (
     role_create,
@@ -31,6 +31,7 @@ __all__ = [
     "MANAGER_BY_SCIM",
     "Actor",
     "audit_record",
+    "audit_record_many",
     "custom_field_define",
     "manager_resolve",
     "role_create",

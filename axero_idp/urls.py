@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from axero_idp import health
+from axero_idp import health, views
 from users.api import me as me_view
 
 admin.site.site_header = "axero-idp administration"
@@ -14,3 +14,5 @@ urlpatterns = [
     path("sso/", include("sso.urls")),
     path("api/v1/me/", me_view, name="api-me"),
 ]
+
+handler500 = views.server_error

@@ -323,7 +323,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument(
-        "--rounds", type=int, default=2, help="alternating rounds (ours, bare, ...)"
+        "--rounds", type=int, default=4, help="rounds; each loads ours and bare in turn"
     )
     parser.add_argument("--port", type=int, default=8931)
     args = parser.parse_args()

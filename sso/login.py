@@ -27,6 +27,7 @@ from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
+from axero_idp.errors import ApplicationError
 from sso import refusals
 from sso.inbound import Expectations, ValidLogin, login_response_validate
 from sso.models import (
@@ -231,8 +232,30 @@ class LoginDone:
 
 
 def login_complete(*, request: HttpRequest, idp: IdentityProvider, key: str) -> LoginDone:
-    """Validate a parked response for this browser, provision the user, log them in."""
-    pending = pending_response_take(idp=idp, key=key)
+    """Validate a parked response for this browser, provision the user, log them in.
+
+    One transaction, one commit, for the whole login. A refusal still commits what it
+    consumed (the parked response, the assertion ID, the request ID): each stays used.
+    Concurrent duplicates wait on the first one's uncommitted rows and then conflict.
+    """
+    refused: SamlRefused | None = None
+    with transaction.atomic():
+        pending = pending_response_take(idp=idp, key=key)
+        try:
+            done = _login_complete(request=request, idp=idp, pending=pending)
+        except SamlRefused as exc:
+            refused = exc
+        except ApplicationError as exc:
+            # A directory rule the assertion broke (an over-long username, ...).
+            refused = SamlRefused(refusals.VALIDATION, exc.detail)
+    if refused is not None:
+        raise refused
+    return done
+
+
+def _login_complete(
+    *, request: HttpRequest, idp: IdentityProvider, pending: PendingResponse
+) -> LoginDone:
     built = saml_settings(idp)
     valid = login_response_validate(
         pending.saml_response,
@@ -246,7 +269,11 @@ def login_complete(*, request: HttpRequest, idp: IdentityProvider, key: str) -> 
     )
     assertion_remember(idp=idp, valid=valid)
     _in_response_to_check(idp=idp, valid=valid, browser=browser_id(request.session, create=False))
-    result = user_provision_from_login(idp=idp, name_id=valid.name_id, attributes=valid.attributes)
+    with transaction.atomic():
+        # A savepoint: a refused or failed provisioning leaves no half-made user.
+        result = user_provision_from_login(
+            idp=idp, name_id=valid.name_id, attributes=valid.attributes
+        )
     previous_key = request.session.session_key if SESSION_KEY in request.session else None
     if previous_key:
         # Django keeps the key when the same user logs in again; we rotate at every login.

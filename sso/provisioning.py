@@ -28,9 +28,9 @@ from users.services import (
     MANAGER_BY_SAML,
     Actor,
     user_create,
+    user_roles_sync,
     user_update,
 )
-from users.services.role_sync import user_roles_sync_bulk
 from users.services.values import clean_attributes, clean_custom_values
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,11 @@ def _maps_custom_fields(idp: IdentityProvider) -> bool:
 def _find(
     idp: IdentityProvider, name_id: str, email: str | None
 ) -> tuple[User | None, str, SamlIdentity | None]:
-    identity = SamlIdentity.objects.select_related("user").filter(idp=idp, name_id=name_id).first()
+    identity = (
+        SamlIdentity.objects.select_related("user", "user__manager")
+        .filter(idp=idp, name_id=name_id)
+        .first()
+    )
     if identity is not None:
         return identity.user, "name_id", identity
     if idp.link_by_email and email:
@@ -93,6 +97,33 @@ def _username_for(name_id: str, email: str | None) -> str:
     if "@" in name_id or not email:
         return name_id
     return email
+
+
+def _manager_unchanged(user: User, ref: str | None) -> bool:
+    ref = (ref or "").strip().lower()
+    manager = user.manager
+    if manager is None:
+        return ref == user.pending_manager_ref.lower()
+    keys = {manager.email.lower(), manager.username.lower(), (manager.external_id or "").lower()}
+    return bool(ref) and ref in keys - {""}
+
+
+def _changed_only(
+    user: User, values: Mapping[str, Any], custom: Mapping[str, Any], profile: MappedProfile
+) -> dict[str, Any]:
+    """The user_update arguments for what differs from the user as just read (nothing in
+    the usual repeat login, which then costs no row lock and no write). user_update
+    compares again under its lock, so a concurrent change is never overwritten blindly."""
+    update: dict[str, Any] = {}
+    changed_values = {k: v for k, v in values.items() if getattr(user, k) != v}
+    if changed_values:
+        update["attributes"] = changed_values
+    changed_custom = {k: v for k, v in custom.items() if user.custom.get(k) != v}
+    if changed_custom:
+        update["custom"] = changed_custom
+    if profile.has_manager and not _manager_unchanged(user, profile.manager_ref):
+        update["manager_ref"] = profile.manager_ref
+    return update
 
 
 def identity_link(*, idp: IdentityProvider, name_id: str, user: User) -> None:
@@ -144,21 +175,20 @@ def user_provision_from_login(
             ) from exc
         created, linked_by = True, "created"
     else:
-        update: dict[str, Any] = {"attributes": values, "custom": custom}
-        if profile.has_manager:
-            update["manager_ref"] = profile.manager_ref
-        try:
-            user = user_update(user=user, actor=actor, manager_order=MANAGER_BY_SAML, **update)
-        except ApplicationError as exc:
-            # A value that clashes with the directory (a manager cycle, a taken
-            # username) must not lock the person out; it is reported instead.
-            ignored["update"] = exc.detail
+        update = _changed_only(user, values, custom, profile)
+        if update:
+            try:
+                user = user_update(user=user, actor=actor, manager_order=MANAGER_BY_SAML, **update)
+            except ApplicationError as exc:
+                # A value that clashes with the directory (a manager cycle, a taken
+                # username) must not lock the person out; it is reported instead.
+                ignored["update"] = exc.detail
     if linked_by != "name_id":
         identity_link(idp=idp, name_id=name_id, user=user)
     result = ProvisionResult(user=user, created=created, linked_by=linked_by, ignored=ignored)
     # An assertion without the roles attribute grants no roles: what this IdP granted
     # before is removed (other sources' memberships stay).
-    result.roles_added, result.roles_removed = user_roles_sync_bulk(
+    result.roles_added, result.roles_removed = user_roles_sync(
         user=user,
         role_names=profile.roles or [],
         source=MembershipSource.saml(idp.slug),

@@ -94,7 +94,7 @@ USER_MESSAGES: Final[dict[str, str]] = {
 }
 
 
-class SamlRefused(Exception):  # noqa: N818 - a refusal, not a programming error
+class SamlRefused(Exception):
     """A refused SAML message: `reason` is one of the codes above, `message` the full
     technical reason (logged and audited, never shown in full to the user)."""
 

@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, quote_plus, unquote_plus, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote_plus, unquote_plus, urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -43,7 +43,6 @@ NS = {
     "ds": "http://www.w3.org/2000/09/xmldsig#",
     "md": "urn:oasis:names:tc:SAML:2.0:metadata",
 }
-SAMLP = "{{{}}}".format(NS["samlp"])
 SAML = "{{{}}}".format(NS["saml"])
 DS = "{{{}}}".format(NS["ds"])
 
@@ -57,7 +56,6 @@ BASIC_NAME_FORMAT = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
 PASSWORD_PROTECTED = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 ASSERTION_NODE = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"
 RESPONSE_NODE = "urn:oasis:names:tc:SAML:2.0:protocol:Response"
-LOGOUT_REQUEST_NODE = "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest"
 _HASHES = {RSA_SHA256: hashes.SHA256, RSA_SHA1: hashes.SHA1}
 
 
@@ -778,7 +776,3 @@ def deflate_bomb(megabytes: int = 64) -> bytes:
     out.append(compressor.compress(b"</samlp:LogoutRequest>"))
     out.append(compressor.flush())
     return b"".join(out)
-
-
-def form_encode(data: Mapping[str, str]) -> str:
-    return urlencode(data)

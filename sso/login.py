@@ -269,11 +269,9 @@ def _login_complete(
     )
     assertion_remember(idp=idp, valid=valid)
     _in_response_to_check(idp=idp, valid=valid, browser=browser_id(request.session, create=False))
-    with transaction.atomic():
-        # A savepoint: a refused or failed provisioning leaves no half-made user.
-        result = user_provision_from_login(
-            idp=idp, name_id=valid.name_id, attributes=valid.attributes
-        )
+    # Provisioning refuses before it writes; each service it calls rolls back its own
+    # savepoint on failure, so no half-made user survives a refusal.
+    result = user_provision_from_login(idp=idp, name_id=valid.name_id, attributes=valid.attributes)
     previous_key = request.session.session_key if SESSION_KEY in request.session else None
     if previous_key:
         # Django keeps the key when the same user logs in again; we rotate at every login.
@@ -285,7 +283,6 @@ def _login_complete(
     return LoginDone(result=result, next_path=safe_next(pending.relay_state))
 
 
-@transaction.atomic
 def saml_session_record(
     *,
     request: HttpRequest,
@@ -294,7 +291,8 @@ def saml_session_record(
     result: ProvisionResult,
     previous_key: str | None = None,
 ) -> None:
-    """Remember the session for single logout and audit the login."""
+    """Remember the session for single logout and audit the login (inside the login's
+    transaction)."""
     if previous_key:
         SamlSession.objects.filter(session_key=previous_key).delete()
     if request.session.session_key is None:

@@ -22,7 +22,7 @@ from sso import refusals
 from sso.mapping import CUSTOM_PREFIX, MappedProfile, profile_from_attributes
 from sso.models import IdentityProvider, SamlIdentity
 from sso.refusals import SamlRefused
-from users.models import CustomField, CustomFieldType, MembershipSource, Source, User
+from users.models import CustomField, CustomFieldType, MembershipSource, Role, Source, User
 from users.selectors import custom_fields_by_key
 from users.services import (
     MANAGER_BY_SAML,
@@ -36,6 +36,7 @@ from users.services.values import clean_attributes, clean_custom_values
 logger = logging.getLogger(__name__)
 
 LAST_LOGIN_PRECISION = dt.timedelta(minutes=10)
+MAX_ROLE_NAME = Role._meta.get_field("display_name").max_length or 255
 
 
 @dataclass
@@ -188,9 +189,12 @@ def user_provision_from_login(
     result = ProvisionResult(user=user, created=created, linked_by=linked_by, ignored=ignored)
     # An assertion without the roles attribute grants no roles: what this IdP granted
     # before is removed (other sources' memberships stay).
+    role_names = [name for name in profile.roles or [] if len(name) <= MAX_ROLE_NAME]
+    if len(role_names) != len(profile.roles or []):
+        ignored["roles"] = f"role names longer than {MAX_ROLE_NAME} characters were skipped"
     result.roles_added, result.roles_removed = user_roles_sync(
         user=user,
-        role_names=profile.roles or [],
+        role_names=role_names,
         source=MembershipSource.saml(idp.slug),
         actor=actor,
     )

@@ -203,3 +203,10 @@ def test_role_sync_audits_and_announces_each_changed_role(idp, django_capture_on
     assert Role.objects.get(pk=berlin.pk).version == version + 1
     assert events.RoleMembersChanged(role_id=berlin.pk, removed=frozenset({user.pk})) in seen
     assert events.RoleMembersChanged(role_id=paris.pk, added=frozenset({user.pk})) in seen
+
+
+def test_an_over_long_role_name_is_skipped_not_fatal(idp):
+    result = provision(idp, memberOf=["Engineering", "x" * 256])
+
+    assert _roles(result.user) == ["Engineering"]
+    assert result.ignored == {"roles": "role names longer than 255 characters were skipped"}

@@ -200,7 +200,8 @@ def _validate_with_python3_saml(
     response: OneLogin_Saml2_Response, request_data: dict[str, Any]
 ) -> None:
     try:
-        response.is_valid(request_data, raise_exceptions=True)
+        # Checked as well as caught: a False without an exception must never pass.
+        valid = response.is_valid(request_data, raise_exceptions=True)
     except OneLogin_Saml2_ValidationError as exc:
         raise SamlRefused(refusals.reason_for_validation_error(exc.code), str(exc)) from exc
     except OneLogin_Saml2_Error as exc:
@@ -209,6 +210,10 @@ def _validate_with_python3_saml(
         raise
     except Exception as exc:  # python3-saml lets lxml/xmlsec errors escape as they are
         raise SamlRefused(refusals.VALIDATION, f"{type(exc).__name__}: {exc}") from exc
+    if valid is not True:
+        raise SamlRefused(
+            refusals.VALIDATION, response.get_error() or "python3-saml refused the response"
+        )
 
 
 def login_response_validate(

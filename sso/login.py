@@ -23,6 +23,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
@@ -48,8 +49,7 @@ logger = logging.getLogger(__name__)
 
 REQUEST_LIFETIME: Final = dt.timedelta(minutes=10)
 PENDING_LIFETIME: Final = dt.timedelta(minutes=2)
-# Without NotOnOrAfter an assertion is remembered this long (it is also refused as
-# expired by then: python3-saml requires Conditions).
+# An assertion that states no NotOnOrAfter at all is remembered this long.
 DEFAULT_REPLAY_WINDOW: Final = dt.timedelta(hours=24)
 BROWSER_KEY: Final = "sso_browser"
 AUTHN: Final = "authn"
@@ -125,8 +125,6 @@ def authn_request_start(
                 "RelayState": relay_state,
             },
         )
-    from onelogin.saml2.auth import OneLogin_Saml2_Auth
-
     parameters = {"SAMLRequest": authn.get_request(), "RelayState": relay_state}
     auth = OneLogin_Saml2_Auth(request_data_for(built.urls.acs), old_settings=built.login)
     auth.add_request_signature(parameters, C.RSA_SHA256)

@@ -137,11 +137,14 @@ def _read_redirect(
     request_data = request_data_for(built.urls.sls, get=params, query_string=query_string)
     auth = OneLogin_Saml2_Auth(request_data, old_settings=built.logout)
     try:
-        auth._validate_signature(params, saml_type, raise_exceptions=True)
+        # Over the raw query string as the IdP signed it (validate_signature_from_qs).
+        verified = auth._validate_signature(params, saml_type, raise_exceptions=True)
     except OneLogin_Saml2_ValidationError as exc:
         raise SamlRefused(refusals.reason_for_validation_error(exc.code), str(exc)) from exc
     except (OneLogin_Saml2_Error, ValueError) as exc:
         raise SamlRefused(refusals.SIGNATURE, str(exc)) from exc
+    if verified is not True:
+        raise SamlRefused(refusals.SIGNATURE, f"the logout {_kind(saml_type)} signature is invalid")
     return InboundLogout(root=root, raw=raw, relay_state=params.get("RelayState", ""))
 
 
@@ -155,14 +158,18 @@ def _read_post(built: BuiltSettings, params: dict[str, str]) -> InboundLogout:
         raise SamlRefused(refusals.SIGNATURE, f"the logout {_kind(saml_type)} is not signed")
     _deprecated_check(root)
     certs = built.login.get_idp_data()["x509certMulti"]["signing"]
+    xpath = "/samlp:{}/ds:Signature".format(root_tag.split("}")[1])
     try:
-        OneLogin_Saml2_Utils.validate_sign(
-            raw, multicerts=certs, xpath="/samlp:{}/ds:Signature".format(root_tag.split("}")[1])
+        # raise_exceptions: without it validate_sign answers False instead of raising.
+        verified = OneLogin_Saml2_Utils.validate_sign(
+            raw, multicerts=certs, xpath=xpath, raise_exceptions=True
         )
     except OneLogin_Saml2_ValidationError as exc:
         raise SamlRefused(refusals.SIGNATURE, str(exc)) from exc
     except Exception as exc:
         raise SamlRefused(refusals.SIGNATURE, f"{type(exc).__name__}: {exc}") from exc
+    if verified is not True:
+        raise SamlRefused(refusals.SIGNATURE, f"the logout {_kind(saml_type)} signature is invalid")
     return InboundLogout(root=root, raw=raw, relay_state=params.get("RelayState", ""))
 
 
@@ -172,11 +179,13 @@ def _common_checks(
     """python3-saml's schema, issuer and expiry checks, then our exact Destination."""
     request_data = request_data_for(built.urls.sls)
     try:
-        message.is_valid(request_data, raise_exceptions=True, **kwargs)
+        valid = message.is_valid(request_data, raise_exceptions=True, **kwargs)
     except OneLogin_Saml2_ValidationError as exc:
         raise SamlRefused(refusals.reason_for_validation_error(exc.code), str(exc)) from exc
     except Exception as exc:
         raise SamlRefused(refusals.VALIDATION, f"{type(exc).__name__}: {exc}") from exc
+    if valid is not True:
+        raise SamlRefused(refusals.VALIDATION, message.get_error() or "python3-saml refused it")
     destination = inbound.root.get("Destination")
     if destination is not None and destination != built.urls.sls:
         raise SamlRefused(

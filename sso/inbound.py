@@ -39,6 +39,7 @@ ALLOWED_TRANSFORMS: Final = frozenset(
 )
 ALLOWED_C14N: Final = frozenset({"http://www.w3.org/2001/10/xml-exc-c14n#"})
 NS: Final = C.NSMAP
+RESPONSE_TAG: Final = f"{{{C.NS_SAMLP}}}Response"
 
 
 def b64_decode_strict(value: str, *, limit: int = MAX_POST_BYTES) -> bytes:
@@ -221,7 +222,7 @@ def login_response_validate(
 ) -> ValidLogin:
     """Decode, pre-check and strictly validate a SAMLResponse (HTTP-POST binding)."""
     raw = b64_decode_strict(saml_response)
-    root = xml_parse(raw, root_tag=f"{{{C.NS_SAMLP}}}Response")
+    root = xml_parse(raw, root_tag=RESPONSE_TAG)
     response_precheck(root, expect)
     try:
         response = OneLogin_Saml2_Response(settings_obj, base64.b64encode(raw))

@@ -78,17 +78,35 @@ def test_post_binding_login_renders_a_form_with_a_signed_authn_request(client, i
     assert OutstandingRequest.objects.filter(request_id=request_id, idp=idp, kind="authn").exists()
 
 
+RESPONSE = base64.b64encode(
+    b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="r1" Version="2.0"/>'
+).decode()
+
+
 def test_acs_parks_the_response_and_sends_a_303_to_the_same_site_hop(client, idp):
-    response = client.post("/sso/acme/acs/", {"SAMLResponse": "PHg+", "RelayState": "/x/"})
+    response = client.post("/sso/acme/acs/", {"SAMLResponse": RESPONSE, "RelayState": "/x/"})
 
     pending = PendingResponse.objects.get()
     assert response.status_code == 303
     assert response["Location"] == f"/sso/acme/acs/complete/?k={pending.key}"
-    assert (pending.saml_response, pending.relay_state) == ("PHg+", "/x/")
+    assert (pending.saml_response, pending.relay_state) == (RESPONSE, "/x/")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["PHg+", "%%%", base64.b64encode(b"<!DOCTYPE x><x/>").decode()],
+    ids=["not_a_response", "not_base64", "doctype"],
+)
+def test_acs_refuses_garbage_without_parking_it(client, idp, value):
+    response = client.post("/sso/acme/acs/", {"SAMLResponse": value})
+
+    assert response.status_code == 400
+    assert AuditEvent.objects.get().detail["reason"] == "malformed"
+    assert not PendingResponse.objects.exists()
 
 
 def test_the_hop_key_works_once(client, idp):
-    location = client.post("/sso/acme/acs/", {"SAMLResponse": "PHg+"})["Location"]
+    location = client.post("/sso/acme/acs/", {"SAMLResponse": RESPONSE})["Location"]
 
     first = client.get(location)
     second = client.get(location)
@@ -99,7 +117,7 @@ def test_the_hop_key_works_once(client, idp):
         .values_list("detail__reason", flat=True)
     )
     assert (first.status_code, second.status_code) == (400, 400)
-    assert reasons == ["malformed", "replay"]
+    assert reasons == ["signature", "replay"]
 
 
 def test_acs_refuses_get_and_an_empty_post(client, idp):

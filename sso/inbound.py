@@ -15,6 +15,7 @@ import datetime as dt
 import zlib
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
@@ -102,6 +103,19 @@ def signature_shape_check(root: etree._Element) -> None:
                 )
 
 
+def same_url(received: str, ours: str) -> bool:
+    """Exact comparison (python3-saml only checks a prefix, so ACS + "other/" would
+    pass): only the scheme and host are compared case-insensitively, as URLs define."""
+    a, b = urlsplit(received), urlsplit(ours)
+    return (a.scheme.lower(), a.netloc.lower(), a.path, a.query, a.fragment) == (
+        b.scheme.lower(),
+        b.netloc.lower(),
+        b.path,
+        b.query,
+        b.fragment,
+    )
+
+
 def _time(value: str | None) -> int | None:
     if not value:
         return None
@@ -153,7 +167,7 @@ def response_precheck(root: etree._Element, expect: Expectations) -> None:
     if not signed:
         raise SamlRefused(refusals.SIGNATURE, "no signature on the response or the assertion")
     destination = root.get("Destination")
-    if destination is not None and destination != expect.acs_url:
+    if destination is not None and not same_url(destination, expect.acs_url):
         raise SamlRefused(
             refusals.DESTINATION, f"Destination {destination!r} is not {expect.acs_url!r}"
         )
@@ -174,7 +188,7 @@ def response_precheck(root: etree._Element, expect: Expectations) -> None:
     if not confirmations:
         return  # python3-saml refuses: no valid SubjectConfirmation
     recipients = [c.get("Recipient") for c in confirmations]
-    if not any(r is None or r == expect.acs_url for r in recipients):
+    if not any(r is None or same_url(r, expect.acs_url) for r in recipients):
         raise SamlRefused(
             refusals.RECIPIENT, f"Recipient {recipients[0]!r} is not {expect.acs_url!r}"
         )

@@ -32,6 +32,7 @@ from sso.inbound import (
     MAX_POST_BYTES,
     b64_decode_strict,
     redirect_message_decode,
+    same_url,
     signature_shape_check,
     xml_parse,
 )
@@ -187,7 +188,7 @@ def _common_checks(
     if valid is not True:
         raise SamlRefused(refusals.VALIDATION, message.get_error() or "python3-saml refused it")
     destination = inbound.root.get("Destination")
-    if destination is not None and destination != built.urls.sls:
+    if destination is not None and not same_url(destination, built.urls.sls):
         raise SamlRefused(
             refusals.DESTINATION, f"Destination {destination!r} is not {built.urls.sls!r}"
         )

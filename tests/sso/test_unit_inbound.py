@@ -89,6 +89,8 @@ def test_a_well_addressed_current_response_passes_the_prechecks():
     [
         ({"destination": ACS + "other/"}, "destination"),
         ({"destination": ACS.upper()}, "destination"),
+        ({"destination": ACS[:-1]}, "destination"),
+        ({"destination": ACS + "?x=1"}, "destination"),
         ({"recipient": ACS + "other/"}, "recipient"),
         ({"not_on_or_after": -121, "scd_not_on_or_after": 300}, "expired"),
         ({"scd_not_on_or_after": -1}, "expired"),
@@ -104,6 +106,10 @@ def test_precheck_refusals(kwargs, reason):
 
 def test_clock_skew_tolerates_small_drift():
     precheck(response_xml(not_on_or_after=-100, not_before=100), skew=120)
+
+
+def test_scheme_and_host_compare_case_insensitively():
+    precheck(response_xml(destination="HTTPS://SP.Example.com/sso/onelogin/acs/"))
 
 
 def test_missing_destination_is_left_to_python3_saml():

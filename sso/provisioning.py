@@ -78,15 +78,17 @@ def _maps_custom_fields(idp: IdentityProvider) -> bool:
 def _find(
     idp: IdentityProvider, name_id: str, email: str | None
 ) -> tuple[User | None, str, SamlIdentity | None]:
-    identity = (
-        SamlIdentity.objects.select_related("user", "user__manager")
-        .filter(idp=idp, name_id=name_id)
-        .first()
-    )
+    try:
+        identity: SamlIdentity | None = SamlIdentity.objects.select_related(
+            "user", "user__manager"
+        ).get(idp=idp, name_id=name_id)
+    except SamlIdentity.DoesNotExist:
+        identity = None
     if identity is not None:
         return identity.user, "name_id", identity
     if idp.link_by_email and email:
-        user = User.objects.filter(email__iexact=email).order_by("created_at").first()
+        # __ci: LOWER(email) = LOWER(%s), served by the lower(email) index.
+        user = User.objects.filter(email__ci=email).order_by("created_at").first()
         if user is not None:
             return user, "email", None
     return None, "", None

@@ -53,9 +53,13 @@ def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                idp = IdentityProvider.objects.filter(slug=slug, is_active=True).first()
-                if idp is None:
-                    raise SamlRefused(refusals.UNKNOWN_IDP, f"no active identity provider {slug!r}")
+                try:
+                    # get(), not first(): no ORDER BY to compile on the hot path.
+                    idp = IdentityProvider.objects.get(slug=slug, is_active=True)
+                except IdentityProvider.DoesNotExist:
+                    raise SamlRefused(
+                        refusals.UNKNOWN_IDP, f"no active identity provider {slug!r}"
+                    ) from None
                 return view(request, idp, *args, **kwargs)
             except SamlRefused as refused:
                 return refusal_page(request, slug, refused, action)

@@ -198,6 +198,25 @@ def response_precheck(root: etree._Element, expect: Expectations) -> None:
         raise SamlRefused(refusals.NOT_YET_VALID, "SubjectConfirmationData NotBefore is ahead")
 
 
+TRANSIENT: Final = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+MAX_NAME_ID: Final = 1024
+
+
+def nameid_usable_check(name_id: str | None, name_id_format: str) -> None:
+    """A NameID we can find the person by again: present, not transient (a new value
+    at every login would create a new account every time), of a sane length."""
+    if not name_id or not name_id.strip():
+        raise SamlRefused(refusals.NO_NAMEID, "no NameID in the assertion")
+    if name_id_format == TRANSIENT:
+        raise SamlRefused(
+            refusals.NO_NAMEID,
+            "a transient NameID cannot identify a person across logins; configure the IdP "
+            "to send an email, persistent or unspecified NameID",
+        )
+    if len(name_id) > MAX_NAME_ID:
+        raise SamlRefused(refusals.NO_NAMEID, f"NameID longer than {MAX_NAME_ID} characters")
+
+
 @dataclass(frozen=True)
 class ValidLogin:
     """What a verified response says, read the way python3-saml reads it."""
@@ -251,8 +270,7 @@ def login_response_validate(
     except OneLogin_Saml2_ValidationError as exc:
         raise SamlRefused(refusals.reason_for_validation_error(exc.code), str(exc)) from exc
     name_id = name_id_data.get("Value")
-    if not name_id:
-        raise SamlRefused(refusals.NO_NAMEID, "no NameID in the assertion")
+    nameid_usable_check(name_id, name_id_data.get("Format", ""))
     if not assertion_id:
         raise SamlRefused(refusals.MALFORMED, "the assertion has no ID")
     not_on_or_after = response.get_assertion_not_on_or_after()

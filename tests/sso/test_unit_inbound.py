@@ -12,6 +12,7 @@ from sso.inbound import (
     Expectations,
     b64_decode_strict,
     inflate_capped,
+    nameid_usable_check,
     redirect_message_decode,
     response_precheck,
     signature_shape_check,
@@ -156,3 +157,28 @@ def test_redirect_message_decode_round_trips_and_caps_the_query():
 
     assert redirect_message_decode(encoded) == b"<x/>"
     assert refused(redirect_message_decode, "A" * 20_000).reason == "malformed"
+
+
+@pytest.mark.parametrize(
+    ("name_id", "name_id_format", "message"),
+    [
+        (None, "", "no NameID in the assertion"),
+        ("  ", "", "no NameID in the assertion"),
+        (
+            "_a7f3",
+            "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+            "a transient NameID cannot identify a person across logins; configure the IdP "
+            "to send an email, persistent or unspecified NameID",
+        ),
+        ("x" * 1025, "", "NameID longer than 1024 characters"),
+    ],
+)
+def test_unusable_nameids_are_refused(name_id, name_id_format, message):
+    error = refused(nameid_usable_check, name_id, name_id_format)
+
+    assert (error.reason, error.message) == ("no_nameid", message)
+
+
+def test_email_and_persistent_nameids_are_usable():
+    nameid_usable_check("ann@example.com", "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
+    nameid_usable_check("00u1abc", "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent")

@@ -2,8 +2,8 @@
 service functions a SCIM push uses, so both paths validate and audit the same way.
 
 Cost per login is a handful of queries whatever the number of attributes or roles:
-one lookup, one user_update (one write), one set-based role sync (a fixed number of
-queries however many roles change).
+one lookup, user_update only for what differs (a repeat login writes no user row), one
+set-based role sync (a fixed number of queries however many roles change).
 """
 
 from __future__ import annotations
@@ -171,13 +171,20 @@ def user_provision_from_login(
                 manager_order=MANAGER_BY_SAML,
             )
         except UniquenessConflict as exc:
-            raise SamlRefused(
-                refusals.VALIDATION,
-                f"an account with this username exists but is not linked to {idp.slug}: "
-                f"{exc.detail} (turn on linking by email, or link it in admin)",
-            ) from exc
-        created, linked_by = True, "created"
-    else:
+            # Either a concurrent first login of the same person won the race (its
+            # identity is committed by now), or someone else owns the username.
+            user, linked_by, identity = _find(idp, name_id, values.get("email"))
+            if user is None or linked_by != "name_id":
+                raise SamlRefused(
+                    refusals.VALIDATION,
+                    f"an account with this username exists but is not linked to {idp.slug}: "
+                    f"{exc.detail} (turn on linking by email, or link it in admin)",
+                ) from exc
+            if not user.is_active:
+                raise SamlRefused(refusals.USER_INACTIVE, f"user {user.pk} is deactivated") from exc
+        else:
+            created, linked_by = True, "created"
+    if not created:
         update = _changed_only(user, values, custom, profile)
         if update:
             try:

@@ -93,3 +93,20 @@ def test_first_use_creates_exactly_one_sp_key_across_threads():
     assert SPKey.objects.count() == 1
     assert results == [[SPKey.objects.get().pk]] * 4
     keys_cache_clear()
+
+
+def test_concurrent_first_logins_of_one_person_make_one_account(idp):
+    from sso.provisioning import user_provision_from_login
+    from users.models import User
+
+    def worker() -> str:
+        with transaction.atomic():
+            result = user_provision_from_login(
+                idp=idp, name_id="ann@example.com", attributes={"memberOf": ["Engineering"]}
+            )
+        return str(result.user.pk)
+
+    results = run_together(worker)
+
+    assert User.objects.count() == 1
+    assert results == [str(User.objects.get().pk)] * 4

@@ -34,7 +34,7 @@ def _time(offset: int) -> str:
 def response_xml(
     *,
     destination: str | None = ACS,
-    recipient: str = ACS,
+    recipient: str | None = ACS,
     not_before: int = -60,
     not_on_or_after: int = 300,
     scd_not_on_or_after: int = 300,
@@ -52,12 +52,13 @@ def response_xml(
         if signed
         else ""
     )
+    recipient_attr = f' Recipient="{recipient}"' if recipient is not None else ""
     assertion = (
         '<saml:Assertion ID="a1">'
         f"{signature}"
         "<saml:Subject><saml:NameID>ann@example.com</saml:NameID>"
         '<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
-        f'<saml:SubjectConfirmationData Recipient="{recipient}" NotOnOrAfter="{_time(scd_not_on_or_after)}"/>'
+        f'<saml:SubjectConfirmationData{recipient_attr} NotOnOrAfter="{_time(scd_not_on_or_after)}"/>'
         "</saml:SubjectConfirmation></saml:Subject>"
         f'<saml:Conditions NotBefore="{_time(not_before)}" NotOnOrAfter="{_time(not_on_or_after)}"/>'
         "</saml:Assertion>"
@@ -93,6 +94,7 @@ def test_a_well_addressed_current_response_passes_the_prechecks():
         ({"destination": ACS[:-1]}, "destination"),
         ({"destination": ACS + "?x=1"}, "destination"),
         ({"recipient": ACS + "other/"}, "recipient"),
+        ({"recipient": None}, "recipient"),
         ({"not_on_or_after": -121, "scd_not_on_or_after": 300}, "expired"),
         ({"scd_not_on_or_after": -1}, "expired"),
         ({"not_before": 121}, "not_yet_valid"),

@@ -39,10 +39,11 @@ from sso.models import (
     SeenAssertion,
     SsoBinding,
 )
-from sso.provisioning import ProvisionResult, user_provision_from_login
+from sso.provisioning import ProvisionResult, user_provision_from_login, user_roles_from_login
 from sso.redirects import safe_next
 from sso.refusals import SamlRefused
 from sso.saml_settings import request_data_for, saml_settings
+from users.models import User
 from users.services import Actor, audit_record
 
 logger = logging.getLogger(__name__)
@@ -276,8 +277,11 @@ def _login_complete(
         request.session.cycle_key()
     django_login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
     saml_session_record(
-        request=request, idp=idp, valid=valid, result=result, previous_key=previous_key
+        request=request, idp=idp, valid=valid, user=result.user, previous_key=previous_key
     )
+    # Last before the commit: the role rows stay locked for as short a time as possible.
+    user_roles_from_login(idp=idp, result=result)
+    login_audit_record(idp=idp, valid=valid, result=result)
     return LoginDone(result=result, next_path=safe_next(pending.relay_state))
 
 
@@ -286,11 +290,10 @@ def saml_session_record(
     request: HttpRequest,
     idp: IdentityProvider,
     valid: ValidLogin,
-    result: ProvisionResult,
+    user: User,
     previous_key: str | None = None,
 ) -> None:
-    """Remember the session for single logout and audit the login (inside the login's
-    transaction)."""
+    """Remember the session for single logout (inside the login's transaction)."""
     if previous_key:
         SamlSession.objects.filter(session_key=previous_key).delete()
     if request.session.session_key is None:
@@ -301,11 +304,16 @@ def saml_session_record(
     SamlSession.objects.create(
         session_key=session_key,
         idp=idp,
-        user=result.user,
+        user=user,
         name_id=valid.name_id,
         name_id_format=valid.name_id_format or "",
         session_index=valid.session_index[:255],
     )
+
+
+def login_audit_record(
+    *, idp: IdentityProvider, valid: ValidLogin, result: ProvisionResult
+) -> None:
     audit_record(
         actor=Actor.idp(idp.slug),
         action="saml.login",

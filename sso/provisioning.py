@@ -45,8 +45,23 @@ class ProvisionResult:
     created: bool = False
     linked_by: str = "name_id"  # "name_id" | "email" | "created"
     ignored: dict[str, str] = field(default_factory=dict)
+    role_names: list[str] = field(default_factory=list)
     roles_added: set[str] = field(default_factory=set)
     roles_removed: set[str] = field(default_factory=set)
+
+
+def user_roles_from_login(*, idp: IdentityProvider, result: ProvisionResult) -> None:
+    """Sync the roles the assertion named (this IdP's memberships only).
+
+    Kept apart from user_provision_from_login so the login can run it last: it locks the
+    role rows (their version is the SCIM ETag), and everyone logging in with the same
+    roles waits on those locks until the login's transaction commits."""
+    result.roles_added, result.roles_removed = user_roles_sync(
+        user=result.user,
+        role_names=result.role_names,
+        source=MembershipSource.saml(idp.slug),
+        actor=Actor.idp(idp.slug),
+    )
 
 
 def _clean_profile(
@@ -145,7 +160,8 @@ def user_provision_from_login(
     attributes: Mapping[str, Sequence[Any]],
 ) -> ProvisionResult:
     """Find (by NameID, then email if allowed), create (if allowed) and refresh the user
-    an assertion describes. Refuses deactivated users; never reactivates anyone."""
+    an assertion describes. Refuses deactivated users; never reactivates anyone. The
+    roles are synced by user_roles_from_login."""
     actor = Actor.idp(idp.slug)
     definitions = custom_fields_by_key() if _maps_custom_fields(idp) else {}
     list_keys = frozenset(k for k, f in definitions.items() if f.type == CustomFieldType.LIST)
@@ -195,17 +211,13 @@ def user_provision_from_login(
                 ignored["update"] = exc.detail
     if linked_by != "name_id":
         identity_link(idp=idp, name_id=name_id, user=user)
-    result = ProvisionResult(user=user, created=created, linked_by=linked_by, ignored=ignored)
     # An assertion without the roles attribute grants no roles: what this IdP granted
     # before is removed (other sources' memberships stay).
     role_names = [name for name in profile.roles or [] if len(name) <= MAX_ROLE_NAME]
     if len(role_names) != len(profile.roles or []):
         ignored["roles"] = f"role names longer than {MAX_ROLE_NAME} characters were skipped"
-    result.roles_added, result.roles_removed = user_roles_sync(
-        user=user,
-        role_names=role_names,
-        source=MembershipSource.saml(idp.slug),
-        actor=actor,
+    result = ProvisionResult(
+        user=user, created=created, linked_by=linked_by, ignored=ignored, role_names=role_names
     )
     now = timezone.now()
     if (

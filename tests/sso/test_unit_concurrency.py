@@ -96,7 +96,7 @@ def test_first_use_creates_exactly_one_sp_key_across_threads():
 
 
 def test_concurrent_first_logins_of_one_person_make_one_account(idp):
-    from sso.provisioning import user_provision_from_login
+    from sso.provisioning import user_provision_from_login, user_roles_from_login
     from users.models import User
 
     def worker() -> str:
@@ -104,6 +104,7 @@ def test_concurrent_first_logins_of_one_person_make_one_account(idp):
             result = user_provision_from_login(
                 idp=idp, name_id="ann@example.com", attributes={"memberOf": ["Engineering"]}
             )
+            user_roles_from_login(idp=idp, result=result)
         return str(result.user.pk)
 
     results = run_together(worker)

@@ -8,7 +8,7 @@ import pytest
 
 from sso.mapping import attribute_map_merge
 from sso.models import IdentityProvider, SamlIdentity
-from sso.provisioning import user_provision_from_login
+from sso.provisioning import user_provision_from_login, user_roles_from_login
 from sso.refusals import SamlRefused
 from tests.factories import CustomFieldFactory, RoleFactory, RoleMembershipFactory, UserFactory
 from users.models import RoleMembership, User
@@ -28,7 +28,9 @@ def idp():
 
 
 def provision(idp, name_id="ann@example.com", **attributes):
-    return user_provision_from_login(idp=idp, name_id=name_id, attributes=attributes)
+    result = user_provision_from_login(idp=idp, name_id=name_id, attributes=attributes)
+    user_roles_from_login(idp=idp, result=result)
+    return result
 
 
 def _roles(user, source="saml:onelogin"):

@@ -56,6 +56,7 @@ BASIC_NAME_FORMAT = "urn:oasis:names:tc:SAML:2.0:attrname-format:basic"
 PASSWORD_PROTECTED = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 ASSERTION_NODE = "urn:oasis:names:tc:SAML:2.0:assertion:Assertion"
 RESPONSE_NODE = "urn:oasis:names:tc:SAML:2.0:protocol:Response"
+LOGOUT_REQUEST_NODE = "urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest"
 _HASHES = {RSA_SHA256: hashes.SHA256, RSA_SHA1: hashes.SHA1}
 
 
@@ -528,6 +529,18 @@ class IdpPeer:
 
     # -- logout -----------------------------------------------------------------
 
+    def _logout_request_xml(self, name_id: str, session_index: str | None) -> str:
+        sp, server = self._need_sp()
+        _, request = server.create_logout_request(
+            destination=sp.sls_url,
+            issuer_entity_id=sp.entity_id,
+            name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=name_id),
+            session_indexes=[session_index] if session_index else None,
+            sign=False,
+        )
+        self.last_logout_request_id = request.id
+        return str(request)
+
     def logout_request_url(
         self,
         *,
@@ -538,22 +551,43 @@ class IdpPeer:
         signer: KeyPair | None = None,
     ) -> str:
         """An IdP-initiated LogoutRequest for the SP's SLS, Redirect binding."""
-        sp, server = self._need_sp()
-        _, request = server.create_logout_request(
-            destination=sp.sls_url,
-            issuer_entity_id=sp.entity_id,
-            name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=name_id),
-            session_indexes=[session_index] if session_index else None,
-            sign=False,
-        )
-        self.last_logout_request_id = request.id
+        sp, _ = self._need_sp()
+        xml = self._logout_request_xml(name_id, session_index)
         return redirect_url(
             sp.sls_url,
             kind="SAMLRequest",
-            xml=str(request),
+            xml=xml,
             relay_state=relay_state,
             key=(signer or self.key) if signed else None,
         )
+
+    def logout_request_post(
+        self,
+        *,
+        name_id: str,
+        session_index: str | None = None,
+        relay_state: str | None = None,
+        signed: bool = True,
+        signer: KeyPair | None = None,
+    ) -> dict[str, str]:
+        """An IdP-initiated LogoutRequest for the SP's SLS, HTTP-POST binding: the XML
+        itself carries the (enveloped) signature. Returns the form fields."""
+        _, server = self._need_sp()
+        xml = self._logout_request_xml(name_id, session_index)
+        if signed:
+            signer = signer or self.key
+            root = etree.fromstring(xml.encode())
+            _signature_template_insert(root, signer, sha1=False)
+            xml = server.sec.sign_statement(
+                etree.tostring(root).decode(),
+                LOGOUT_REQUEST_NODE,
+                key_file=str(signer.key_file),
+                node_id=root.get("ID"),
+            )
+        fields = {"SAMLRequest": base64.b64encode(xml.encode()).decode()}
+        if relay_state is not None:
+            fields["RelayState"] = relay_state
+        return fields
 
     def logout_response_read(self, url: str) -> RedirectMessage:
         """The SP's LogoutResponse (Redirect binding), signature checked."""

@@ -133,6 +133,43 @@ def test_idp_initiated_logout_without_session_index_ends_every_session_of_the_us
     assert bystander.get(ME).status_code == 200
 
 
+def test_idp_initiated_logout_over_the_post_binding_ends_the_session(peer):
+    client, key, saml_session = _logged_in(peer)
+    fields = peer.logout_request_post(name_id=ANN, session_index=saml_session.session_index)
+
+    response = Client().post(f"/sso/{SLUG}/sls/", fields)
+
+    assert response.status_code in (200, 302)
+    assert not _alive(key)
+    assert client.get(ME).status_code in (401, 403)
+    assert not AuditEvent.objects.filter(action="saml.logout_refused").exists()
+
+
+@pytest.mark.parametrize("variant", ["unsigned", "foreign", "tampered"])
+def test_bad_post_binding_logout_request_is_refused_and_ends_nothing(peer, peer_keys, variant):
+    import base64
+
+    client, key, saml_session = _logged_in(peer)
+    fields = peer.logout_request_post(
+        name_id=ANN,
+        session_index=saml_session.session_index,
+        signed=variant != "unsigned",
+        signer=peer_keys["foreign"] if variant == "foreign" else None,
+    )
+    if variant == "tampered":
+        xml = base64.b64decode(fields["SAMLRequest"]).decode()
+        fields["SAMLRequest"] = base64.b64encode(
+            xml.replace(ANN, "bob@example.com").encode()
+        ).decode()
+
+    response = Client().post(f"/sso/{SLUG}/sls/", fields)
+
+    assert 400 <= response.status_code < 500
+    assert _alive(key)
+    assert client.get(ME).status_code == 200
+    assert _logout_refusal().detail["reason"] == "signature"
+
+
 def test_unsigned_idp_logout_request_is_refused_and_ends_nothing(peer):
     client, key, saml_session = _logged_in(peer)
 

@@ -230,6 +230,7 @@ def user_provision_from_login(
     if ignored:
         logger.warning(
             "SAML attributes ignored",
-            extra={"idp": idp.slug, "user_id": str(user.pk), "ignored": ignored},
+            # Field names only: the values may be personal data (the audit has them).
+            extra={"idp": idp.slug, "user_id": str(user.pk), "ignored": sorted(ignored)},
         )
     return result

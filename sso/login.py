@@ -14,6 +14,8 @@ import calendar
 import datetime as dt
 import logging
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
@@ -57,6 +59,22 @@ AUTHN: Final = "authn"
 LOGOUT: Final = "logout"
 
 
+@contextmanager
+def ephemeral_write() -> Iterator[None]:
+    """A transaction for short-lived, re-creatable rows (a parked response, a request
+    ID): PostgreSQL commits it without waiting for the WAL flush. A crash can lose the
+    last fraction of a second of these, which only means that person signs in again;
+    the login itself (users, replay cache, audit) always commits durably."""
+    # Only when this is the outermost transaction: SET LOCAL would otherwise relax the
+    # commit of a caller's transaction too.
+    relax = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if relax:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
 def browser_id(session: SessionBase, *, create: bool) -> str | None:
     """A random id of this browser, kept in its session, that outstanding requests are
     bound to (the session key itself changes at login)."""
@@ -70,13 +88,14 @@ def browser_id(session: SessionBase, *, create: bool) -> str | None:
 def outstanding_request_remember(
     *, idp: IdentityProvider, request_id: str, kind: str, browser: str
 ) -> None:
-    OutstandingRequest.objects.create(
-        request_id=request_id,
-        idp=idp,
-        kind=kind,
-        browser=browser,
-        expires_at=timezone.now() + REQUEST_LIFETIME,
-    )
+    with ephemeral_write():
+        OutstandingRequest.objects.create(
+            request_id=request_id,
+            idp=idp,
+            kind=kind,
+            browser=browser,
+            expires_at=timezone.now() + REQUEST_LIFETIME,
+        )
 
 
 def outstanding_request_consume(
@@ -135,13 +154,14 @@ def authn_request_start(
 def pending_response_park(*, idp: IdentityProvider, saml_response: str, relay_state: str) -> str:
     """Keep a posted response for the browser's first-party hop; returns the key."""
     key = secrets.token_urlsafe(32)
-    PendingResponse.objects.create(
-        key=key,
-        idp=idp,
-        saml_response=saml_response,
-        relay_state=relay_state[:2000],
-        expires_at=timezone.now() + PENDING_LIFETIME,
-    )
+    with ephemeral_write():
+        PendingResponse.objects.create(
+            key=key,
+            idp=idp,
+            saml_response=saml_response,
+            relay_state=relay_state[:2000],
+            expires_at=timezone.now() + PENDING_LIFETIME,
+        )
     return key
 
 

@@ -111,3 +111,21 @@ def test_concurrent_first_logins_of_one_person_make_one_account(idp):
 
     assert User.objects.count() == 1
     assert results == [str(User.objects.get().pk)] * 4
+
+
+def test_ephemeral_rows_commit_without_waiting_for_the_wal_flush_only_when_outermost(idp):
+    from sso.login import ephemeral_write
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    with ephemeral_write():
+        relaxed = setting()
+    with transaction.atomic():
+        outer = setting()
+        with ephemeral_write():
+            nested = setting()
+
+    assert (relaxed, outer, nested) == ("off", "on", "on")

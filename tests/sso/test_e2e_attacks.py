@@ -291,3 +291,42 @@ def test_request_id_is_consumed_once(browser, client):
     )
 
     assert_refused(browser.post(second), client, "in_response_to_unknown")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_response_raced_by_two_browsers_logs_in_exactly_once(peer, transactional_db):
+    """The replay store is shared by every web process: two browsers completing the same
+    assertion at the same moment (two threads, two database connections) get one login."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    idp_update(SLUG, allow_idp_initiated=True)
+    xml = peer.response_xml(name_id=ANN, attributes={"User.email": ANN})
+    clients = [Client(), Client()]
+    hops = [c.post(f"/sso/{SLUG}/acs/", post_form(xml)) for c in clients]
+    assert [h.status_code for h in hops] == [303, 303]
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def complete(client, hop) -> None:
+        try:
+            barrier.wait(timeout=10)
+            statuses.append(client.get(hop["Location"]).status_code)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=complete, args=pair) for pair in zip(clients, hops, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(statuses) == [302, 400]
+    assert sum("_auth_user_id" in c.session for c in clients) == 1
+    assert AuditEvent.objects.filter(action="saml.login").count() == 1
+    assert AuditEvent.objects.get(action="saml.login_refused").detail["reason"] == "replay"
+    assert User.objects.filter(email=ANN).count() == 1

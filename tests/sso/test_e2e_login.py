@@ -353,3 +353,40 @@ def test_me_requires_a_session(client, db):
 
     assert response.status_code in (401, 403)
     assert response["Content-Type"].startswith("application/json")
+
+
+ENTRA = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/"
+
+
+def test_entra_claim_uris_map_through_the_default_attribute_map(browser):
+    browser.login(
+        ANN,
+        {
+            ENTRA + "emailaddress": ANN,
+            ENTRA + "givenname": "Ann",
+            ENTRA + "surname": "Lee",
+            "http://schemas.microsoft.com/ws/2008/06/identity/claims/role": ["Readers", "Writers"],
+        },
+    )
+
+    user = _identity_user(ANN)
+    assert (user.email, user.first_name, user.last_name) == (ANN, "Ann", "Lee")
+    saml = MembershipSource.saml(SLUG)
+    assert roles_of(user) == {"Readers": {saml}, "Writers": {saml}}
+
+
+def test_import_attribute_map_overrides_some_keys_and_keeps_the_defaults(peer, client, tmp_path):
+    from tests.sso.conftest import write_json
+
+    mapping = write_json(
+        tmp_path / "map.json", {"department": ["dept", "department"], "title": "jobTitle"}
+    )
+    idp_import(peer, SLUG, "--attribute-map", str(mapping))
+    browser = Browser(client, peer)
+
+    browser.login(
+        ANN, {"User.email": ANN, "User.FirstName": "Ann", "dept": "R&D", "jobTitle": "Lead"}
+    )
+
+    user = _identity_user(ANN)
+    assert (user.first_name, user.department, user.title) == ("Ann", "R&D", "Lead")

@@ -390,3 +390,42 @@ def test_import_attribute_map_overrides_some_keys_and_keeps_the_defaults(peer, c
 
     user = _identity_user(ANN)
     assert (user.first_name, user.department, user.title) == ("Ann", "R&D", "Lead")
+
+
+UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+TRANSIENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+
+
+def test_okta_style_opaque_nameid_is_the_key_and_the_email_names_the_user(browser, client):
+    browser.login(
+        "00u1a2b3c4D5e6F7g8", {"email": ANN, "firstName": "Ann"}, name_id_format=UNSPECIFIED
+    )
+    client.logout()
+    # The email changes at the IdP: the opaque NameID still finds the same account.
+    browser.login(
+        "00u1a2b3c4D5e6F7g8", {"email": "ann.lee@example.com"}, name_id_format=UNSPECIFIED
+    )
+
+    user = _identity_user("00u1a2b3c4D5e6F7g8")
+    assert user.username == ANN
+    assert user.email == "ann.lee@example.com"
+    assert user.first_name == "Ann"
+    assert User.objects.count() == 1
+
+
+def test_nameid_comparison_is_exact(browser, client):
+    browser.login("00uABC", {"email": ANN}, name_id_format=UNSPECIFIED)
+    client.logout()
+
+    browser.login("00uabc", {"email": "other@example.com"}, name_id_format=UNSPECIFIED)
+
+    assert _identity_user("00uABC") != _identity_user("00uabc")
+
+
+def test_transient_nameid_is_refused(browser, client):
+    response = browser.login(
+        "_3f7b3dcf-1674-4ecd-92c8-1544f346baf8", {"email": ANN}, name_id_format=TRANSIENT
+    )
+
+    assert_refused(response, client, "no_nameid")
+    assert not User.objects.exists()

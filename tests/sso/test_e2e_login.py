@@ -429,3 +429,27 @@ def test_transient_nameid_is_refused(browser, client):
 
     assert_refused(response, client, "no_nameid")
     assert not User.objects.exists()
+
+
+def test_idp_initiated_relay_state_offsite_lands_same_site(browser):
+    idp_update(SLUG, allow_idp_initiated=True)
+    xml = browser.peer.response_xml(name_id=ANN, attributes={"User.email": ANN})
+
+    response = browser.post(xml, relay_state="https://evil.example/phish")
+
+    assert browser.logged_in_user_id() is not None
+    assert all("evil.example" not in url for url, _ in response.redirect_chain)
+
+
+def test_a_second_login_in_the_same_browser_switches_user_and_rotates_the_session(browser, client):
+    browser.login(ANN)
+    ann_key = client.session.session_key
+
+    browser.login("bob@example.com", {"User.email": "bob@example.com"})
+
+    assert browser.logged_in_user_id() == str(_identity_user("bob@example.com").pk)
+    assert client.session.session_key != ann_key
+    assert (
+        SamlSession.objects.filter(session_key=client.session.session_key).get().name_id
+        == "bob@example.com"
+    )

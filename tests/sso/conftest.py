@@ -157,6 +157,13 @@ def assert_refused(
     return event
 
 
+def identity_user(name_id: str, slug: str = SLUG):
+    """The user an IdP's NameID is linked to (SamlIdentity)."""
+    from sso.models import SamlIdentity
+
+    return SamlIdentity.objects.select_related("user").get(idp__slug=slug, name_id=name_id).user
+
+
 def roles_of(user) -> dict[str, set[str]]:
     """{role name: {sources}} for a user."""
     out: dict[str, set[str]] = {}

@@ -4,7 +4,7 @@
 
 Run by hand, never in the suite. Loopback only, bounded loops. It:
 1. drops and recreates the bench database `axero_bench_saml`, migrates it, imports the
-   IdP peer (tests/sso/idp_peer.py) as `bench` with `saml_idp import`, and defines the
+   IdP peer (tests/sso/idp_peer/) as `bench` with `saml_idp import`, and defines the
    custom field `persona`;
 2. serves `gunicorn axero_idp.wsgi` (ours) and `gunicorn bench.bare_acs.wsgi` (the bare
    ACS), each with 2 workers, DEBUG off, REDIS_URL set, SITE_URL http://127.0.0.1:PORT.

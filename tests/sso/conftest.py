@@ -1,4 +1,4 @@
-"""Fixtures for the SAML end-to-end tests: an independent pysaml2 IdP (tests/sso/idp_peer.py)
+"""Fixtures for the SAML end-to-end tests: an independent pysaml2 IdP (tests/sso/idp_peer/)
 imported through `manage.py saml_idp import`, and a small browser-like driver around
 Django's test client that walks the login and logout redirects."""
 

@@ -132,6 +132,38 @@ class LoopbackIdp:
         self.server.server_close()
 
 
+def _requests_sent(driver) -> list[tuple[str, str, str]]:
+    """(url, method, Cookie header) of every request Chromium sent (DevTools log; read
+    once: reading drains it).
+
+    A redirect keeps its navigation's requestId, so each requestId's hops are paired in
+    order with their requestWillBeSentExtraInfo events (one per hop, same order)."""
+    events = [json.loads(entry["message"])["message"] for entry in driver.get_log("performance")]
+    hops: dict[str, list[tuple[str, str]]] = {}
+    extras: dict[str, list[str]] = {}
+    for event in events:
+        params = event["params"]
+        if event["method"] == "Network.requestWillBeSent":
+            request = params["request"]
+            hops.setdefault(params["requestId"], []).append((request["url"], request["method"]))
+        elif event["method"] == "Network.requestWillBeSentExtraInfo":
+            headers = {k.lower(): v for k, v in params["headers"].items()}
+            extras.setdefault(params["requestId"], []).append(headers.get("cookie", ""))
+    return [
+        (url, verb, cookie)
+        for request_id, requests in hops.items()
+        for (url, verb), cookie in zip(requests, extras.get(request_id, []), strict=False)
+    ]
+
+
+def _cookies_sent(sent: list[tuple[str, str, str]], path: str, method: str) -> list[str]:
+    cookies = [
+        cookie for url, verb, cookie in sent if urlsplit(url).path == path and verb == method
+    ]
+    assert cookies, f"no {method} {path} in the network log"
+    return cookies
+
+
 @pytest.fixture
 def chrome():
     from selenium import webdriver
@@ -143,6 +175,8 @@ def chrome():
     options.binary_location = chromium
     for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]:
         options.add_argument(flag)
+    # The DevTools network log shows which cookies each request really carried.
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(
         service=webdriver.ChromeService(executable_path=driver_path), options=options
     )
@@ -199,3 +233,10 @@ def test_sp_initiated_login_in_a_real_browser_lands_logged_in(
         cookie = chrome.get_cookie("sessionid")
         assert cookie is not None
         assert cookie.get("sameSite") == "Lax"
+        # The cross-site POST from the IdP page reached the ACS without the session
+        # cookie; the same-site GET of the hop carried it (set at the login redirect).
+        sent = _requests_sent(chrome)
+        acs_posts = _cookies_sent(sent, f"/sso/{SLUG}/acs/", "POST")
+        assert all("sessionid=" not in header for header in acs_posts)
+        hops = _cookies_sent(sent, f"/sso/{SLUG}/acs/complete/", "GET")
+        assert any("sessionid=" in header for header in hops)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import socket
-import urllib.error
-import urllib.request
+import ssl
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -88,50 +88,73 @@ def _parse(data: bytes, sso_binding: str) -> dict[str, Any]:
     return dict(result.get("idp", {}))
 
 
-def _address_allowed(host: str) -> None:
-    if getattr(settings, "SAML_METADATA_ALLOW_PRIVATE_NETWORKS", False):
-        return
+def _address_for(host: str, port: int) -> str:
+    """The address to connect to: resolved once, every answer checked, and that same
+    address used for the connection, so a second DNS answer (rebinding) cannot point
+    the fetch at an internal host after the check."""
     try:
-        infos = socket.getaddrinfo(host, None)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise ValidationFailed(f"metadata URL: cannot resolve {host!r}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise ValidationFailed(f"metadata URL: {host!r} resolves to a non-public address")
+    addresses = [str(info[4][0]) for info in infos]
+    if not getattr(settings, "SAML_METADATA_ALLOW_PRIVATE_NETWORKS", False):
+        for address in addresses:
+            if not ipaddress.ip_address(address).is_global:
+                raise ValidationFailed(f"metadata URL: {host!r} resolves to a non-public address")
+    return addresses[0]
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirect could lead to an internal address the first check never saw.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host: str, *, address: str, **kwargs: Any) -> None:
+        super().__init__(host, **kwargs)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, *, address: str, **kwargs: Any) -> None:
+        self._tls = ssl.create_default_context()
+        super().__init__(host, context=self._tls, **kwargs)
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        # The certificate is still verified against the host name of the URL.
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def idp_metadata_fetch(url: str) -> bytes:
     """Fetch metadata: https only (http too when private networks are allowed, for
-    tests), public addresses only, no redirects, size cap, timeout."""
+    tests), public addresses only (checked and pinned), no redirects, size cap, timeout."""
     allow_private = getattr(settings, "SAML_METADATA_ALLOW_PRIVATE_NETWORKS", False)
     parts = urlsplit(url)
     if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
         raise ValidationFailed("metadata URL must be https")
     if not parts.hostname:
         raise ValidationFailed("metadata URL has no host")
-    _address_allowed(parts.hostname)
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url, headers={"Accept": "application/samlmetadata+xml, application/xml"}
-    )
     try:
-        with _OPENER.open(request, timeout=METADATA_TIMEOUT) as response:
-            if response.status != 200:
-                raise ValidationFailed(f"metadata URL answered HTTP {response.status}")
-            body = response.read(METADATA_MAX_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        raise ValidationFailed(f"metadata URL answered HTTP {exc.code}") from exc
-    except (urllib.error.URLError, OSError) as exc:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise ValidationFailed("metadata URL has a bad port") from exc
+    address = _address_for(parts.hostname, port)
+    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    conn = connection_class(parts.hostname, port=port, address=address, timeout=METADATA_TIMEOUT)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request(
+            "GET", path, headers={"Accept": "application/samlmetadata+xml, application/xml"}
+        )
+        response = conn.getresponse()
+        # http.client follows no redirect: a Location could name an internal host.
+        if response.status != 200:
+            raise ValidationFailed(f"metadata URL answered HTTP {response.status}")
+        body = response.read(METADATA_MAX_BYTES + 1)
+    except (OSError, http.client.HTTPException) as exc:
         raise MetadataFetchFailed(f"metadata fetch failed: {type(exc).__name__}") from exc
+    finally:
+        conn.close()
     if len(body) > METADATA_MAX_BYTES:
         raise ValidationFailed(f"metadata larger than {METADATA_MAX_BYTES} bytes")
     return body

@@ -284,3 +284,31 @@ def test_sp_metadata_publishes_every_active_certificate(client, settings):
     assert body.count("<ds:X509Certificate>") == 2
     keys_cache_clear()
     settings_cache_clear()
+
+
+def test_fetch_connects_to_the_address_it_checked(settings, server, monkeypatch):
+    """DNS rebinding: the name resolves to a public address for the check and to an
+    internal one a moment later; the fetch must use the address it checked."""
+    import socket as socket_module
+
+    from sso import metadata as metadata_module
+
+    settings.SAML_METADATA_ALLOW_PRIVATE_NETWORKS = False
+    answers = iter(["93.184.215.14", "127.0.0.1"])
+    connected = []
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        return [(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    def fake_create_connection(address, timeout=None, *args, **kwargs):
+        connected.append(address)
+        raise OSError("unreachable in the test")
+
+    monkeypatch.setattr(metadata_module.socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(metadata_module.socket, "create_connection", fake_create_connection)
+
+    with pytest.raises(ValidationFailed) as caught:
+        idp_metadata_fetch("https://idp.example.com/md")
+
+    assert connected == [("93.184.215.14", 443)]
+    assert caught.value.detail == "metadata fetch failed: OSError"

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "axero_idp",
     "users.apps.UsersConfig",
+    "scim.apps.ScimConfig",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,86 @@
+"""The provisioning request log: what an identity provider sent, and how it ended.
+
+Bodies are stored truncated and with secrets redacted, so support can answer "what
+did OneLogin send us at 09:14?" without the log becoming a store of passwords.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, Final
+
+from django.conf import settings
+from django.db import DatabaseError
+
+from scim.models import ScimRequestLog
+
+logger = logging.getLogger(__name__)
+
+BODY_LIMIT: Final = 4096
+REDACTED: Final = "[redacted]"
+_SECRET_KEYS: Final = {"password", "token", "secret", "authorization", "access_token"}
+# Fallback for bodies that are not JSON: hide anything that looks like a secret.
+_SECRET_TEXT = re.compile(
+    r'("?(?:password|secret|token|authorization)"?\s*[:=]\s*)("[^"]*"|[^\s,&}]+)|'
+    r"(bearer\s+)[A-Za-z0-9._~+/=-]+",
+    re.IGNORECASE,
+)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: REDACTED if str(k).lower() in _SECRET_KEYS else _redact(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    if isinstance(value, str) and value.lower().startswith("bearer "):
+        return REDACTED
+    return value
+
+
+def redact_body(raw: bytes) -> str:
+    """The body as text for the log: JSON with secret values redacted, truncated."""
+    if not raw:
+        return ""
+    text = raw[: BODY_LIMIT * 4].decode("utf-8", errors="replace")
+    try:
+        text = json.dumps(_redact(json.loads(raw)), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        text = _SECRET_TEXT.sub(lambda m: (m.group(1) or m.group(3) or "") + REDACTED, text)
+    if len(text) > BODY_LIMIT:
+        text = text[:BODY_LIMIT] + "…[truncated]"
+    return text
+
+
+def request_log_write(
+    *,
+    token_name: str,
+    method: str,
+    path: str,
+    status: int,
+    duration_ms: int,
+    scim_type: str = "",
+    error_detail: str = "",
+    body: bytes = b"",
+    request_id: str = "",
+) -> None:
+    """Record one request; a failure to log never fails the request itself."""
+    if not getattr(settings, "SCIM_REQUEST_LOG_ENABLED", True):
+        return
+    try:
+        ScimRequestLog.objects.create(
+            token_name=token_name[:100],
+            method=method[:10],
+            path=path[:2000],
+            status=status,
+            duration_ms=max(0, duration_ms),
+            scim_type=scim_type[:40],
+            error_detail=error_detail[:2000],
+            request_body=redact_body(body),
+            request_id=request_id[:64],
+        )
+    except DatabaseError:
+        logger.exception("could not write the SCIM request log")

@@ -406,7 +406,6 @@ def attr_spec(
 ) -> AttrSpec:
     """The AttrSpec of a SCIM attribute name, URN-qualified or not."""
     kind = _resource(resource)
-    specs = USER_ATTRIBUTES if kind == USER else GROUP_ATTRIBUTES
     urn, name = split_urn(text.strip())
     lowered = name.lower()
     if not _valid_name(lowered):
@@ -420,7 +419,7 @@ def attr_spec(
         # Unqualified: core first, then the extensions (IdP templates omit the URN).
         candidates = [lowered, "enterprise:" + lowered, "axero:" + lowered]
     for candidate in candidates:
-        spec = specs.get(candidate)
+        spec = builtin_attr_spec(kind, candidate)
         if spec is not None:
             return spec
     if kind == USER:
@@ -430,6 +429,20 @@ def attr_spec(
         if custom is not None:
             return custom
     raise error(f"unknown attribute {text!r}")
+
+
+def builtin_attr_spec(resource: str, key: str) -> AttrSpec | None:
+    """The AttrSpec of a canonical key that is not a custom field, or None."""
+    specs = attributes_of(resource)
+    spec = specs.get(key)
+    if spec is not None:
+        return spec
+    parent_key, dot, sub = key.rpartition(".")
+    parent = specs.get(parent_key) if dot else None
+    if parent is not None and not parent.stored and sub in parent.sub_attrs:
+        # phoneNumbers.value: a sub-attribute of a list the directory does not keep.
+        return AttrSpec(key=key, name=sub, schema=parent.schema, kind=STRING, stored=False)
+    return None
 
 
 def _custom_spec(

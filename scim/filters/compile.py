@@ -20,6 +20,7 @@ from scim.attributes import (
     AttrSpec,
     InvalidFilter,
     attributes_of,
+    builtin_attr_spec,
     column_nullable,
     custom_attr_spec,
 )
@@ -79,7 +80,7 @@ class Compiler:
         return self._compare(node)
 
     def _spec(self, key: str) -> AttrSpec:
-        spec = self.specs.get(key)
+        spec = builtin_attr_spec(self.resource, key)
         if spec is None and key.startswith("axero:"):
             field = self.custom_fields.get(key.removeprefix("axero:"))
             if field is not None:
@@ -122,7 +123,10 @@ class Compiler:
             present: Condition = False
             for sub in spec.sub_attrs:
                 sub_spec = self.specs[f"{spec.key}.{sub}"]
-                if sub_spec.filterable:
+                # The stored columns say it all (name.formatted is made of them, the
+                # manager's display name exists only when the manager does).
+                column = sub_spec.column
+                if sub_spec.filterable and column is not None and "__" not in column:
                     present = combine_or(present, self._compare(Compare(sub_spec.key, "pr")))
             return present
         if spec.key == "enterprise:manager":
@@ -131,6 +135,11 @@ class Compiler:
             f"{spec.name!r} is complex: filter on one of its sub-attributes "
             f"({', '.join(self.specs[f'{spec.key}.{s}'].name for s in spec.sub_attrs)})"
         )
+
+    def _display_name(self, spec: AttrSpec) -> str:
+        parent_key, dot, _ = spec.key.rpartition(".")
+        parent = self.specs.get(parent_key) if dot else None
+        return f"{parent.name}.{spec.name}" if parent is not None else spec.name
 
     def _target(self, spec: AttrSpec) -> Target:
         if spec.custom_type is not None:
@@ -152,7 +161,7 @@ class Compiler:
         if expr is not None:
             nullable = column_nullable(self.resource, expr)
         return Target(
-            name=spec.name if ":" not in spec.key else spec.key.split(":", 1)[1],
+            name=self._display_name(spec),
             kind=spec.kind,
             expr=expr,
             case_exact=spec.case_exact,

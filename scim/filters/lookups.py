@@ -142,10 +142,10 @@ def _present(target: Target) -> Condition:
             & ~Q(**{f"{column}__{key}": []})
         )
     expr = _expression(target)
-    condition = Q(IsNull(expr, False))
     if target.kind in (STRING, REFERENCE):
-        condition &= ~Q(Exact(expr, ""))
-    return condition
+        condition = ~Q(Exact(expr, ""))
+        return condition & Q(IsNull(expr, False)) if target.nullable else condition
+    return Q(IsNull(expr, False))
 
 
 def _compare_column(target: Target, op: str, value: Literal) -> Condition:

@@ -39,8 +39,10 @@ def _sort_keys(resource: str, text: str) -> tuple[tuple[Any, ...], bool]:
     spec, value_filter, sub_attr = Parser(resource, text, custom_fields=fields).parse_path()
     if value_filter is not None or sub_attr is not None:
         raise InvalidFilter(f"sortBy {text!r}: name one attribute, without a filter")
-    spec = attributes_of(resource).get(_MULTI_VALUED_SORT.get(spec.key, ""), spec)
-    if not spec.sortable and spec.custom_type is None:
+    primary_value = _MULTI_VALUED_SORT.get(spec.key.removesuffix(".value"))
+    if primary_value is not None:
+        spec = attributes_of(resource)[primary_value]
+    elif not spec.sortable and spec.custom_type is None:
         raise InvalidFilter(f"sortBy {text!r}: not a single-valued attribute that can be sorted")
     return _expressions(resource, spec, text)
 

@@ -115,14 +115,12 @@ def _unstored(key: str, name: str, kind: str = STRING, **extra: Any) -> AttrSpec
 
 
 _ITEM_SUBS = ("value", "type", "primary", "display")
+E, X, G = ENTERPRISE_SCHEMA, AXERO_SCHEMA, GROUP_SCHEMA
 
+# One row per attribute; kept one line each so the table reads as a table.
+# fmt: off
 _META = (
-    _spec(
-        "meta",
-        "meta",
-        COMPLEX,
-        sub_attrs=("created", "lastmodified", "resourcetype", "version", "location"),
-    ),
+    _spec("meta", "meta", COMPLEX, sub_attrs=("created", "lastmodified", "resourcetype", "version", "location")),
     _spec("meta.created", "created", DATETIME, "created_at"),
     _spec("meta.lastmodified", "lastModified", DATETIME, "updated_at"),
     _spec("meta.version", "version", STRING, "version", case_exact=True, filterable=False),
@@ -130,26 +128,12 @@ _META = (
 )
 
 _USER_SPECS: tuple[AttrSpec, ...] = (
-    _spec(
-        "schemas", "schemas", REFERENCE, None, multi_valued=True, case_exact=True, filterable=False
-    ),
+    _spec("schemas", "schemas", REFERENCE, None, multi_valued=True, case_exact=True, filterable=False),
     _spec("id", "id", UUID, "id", case_exact=True),
     _spec("externalid", "externalId", STRING, "external_id", case_exact=True),
     _spec("username", "userName", STRING, "username"),
-    _spec(
-        "name",
-        "name",
-        COMPLEX,
-        sub_attrs=(
-            "formatted",
-            "familyname",
-            "givenname",
-            "middlename",
-            "honorificprefix",
-            "honorificsuffix",
-        ),
-    ),
-    _spec("name.formatted", "formatted", STRING, None),
+    _spec("name", "name", COMPLEX, sub_attrs=("formatted", "familyname", "givenname", "middlename", "honorificprefix", "honorificsuffix")),
+    _spec("name.formatted", "formatted", STRING, None),  # first and last name, computed
     _spec("name.familyname", "familyName", STRING, "last_name"),
     _spec("name.givenname", "givenName", STRING, "first_name"),
     _unstored("name.middlename", "middleName"),
@@ -166,148 +150,57 @@ _USER_SPECS: tuple[AttrSpec, ...] = (
     _spec("active", "active", BOOLEAN, "is_active"),
     _spec("password", "password", STRING, None, filterable=False, case_exact=True),
     # The directory keeps one (work) email: every filter on emails reads that column.
-    _spec(
-        "emails",
-        "emails",
-        COMPLEX,
-        multi_valued=True,
-        sub_attrs=("value", "type", "primary", "display"),
-    ),
+    _spec("emails", "emails", COMPLEX, multi_valued=True, sub_attrs=_ITEM_SUBS),
     _spec("emails.value", "value", STRING, "email"),
     _spec("emails.display", "display", STRING, "email"),
     _spec("emails.type", "type", STRING, None, fixed=("work",)),
     _spec("emails.primary", "primary", BOOLEAN, None, fixed=(True,)),
     # One photo URL, likewise.
-    _spec(
-        "photos",
-        "photos",
-        COMPLEX,
-        multi_valued=True,
-        sub_attrs=("value", "type", "primary", "display"),
-    ),
+    _spec("photos", "photos", COMPLEX, multi_valued=True, sub_attrs=_ITEM_SUBS),
     _spec("photos.value", "value", REFERENCE, "photo_url", case_exact=True),
     _spec("photos.display", "display", STRING, None, stored=False),
     _spec("photos.type", "type", STRING, None, fixed=("photo",)),
     _spec("photos.primary", "primary", BOOLEAN, None, fixed=(True,)),
     # Read-only: the roles the user is a member of, from any source.
-    _spec(
-        "groups",
-        "groups",
-        COMPLEX,
-        multi_valued=True,
-        sub_attrs=("value", "display", "type", "$ref"),
-    ),
+    _spec("groups", "groups", COMPLEX, multi_valued=True, sub_attrs=("value", "display", "type", "$ref")),
     _spec("groups.value", "value", UUID, "role_id", case_exact=True),
     _spec("groups.display", "display", STRING, "role__display_name"),
     _spec("groups.type", "type", STRING, None, fixed=("direct",)),
     _spec("groups.$ref", "$ref", REFERENCE, None, case_exact=True, filterable=False),
     *(
         _unstored(name.lower(), name, COMPLEX, multi_valued=True, sub_attrs=_ITEM_SUBS)
-        for name in (
-            "phoneNumbers",
-            "ims",
-            "addresses",
-            "entitlements",
-            "roles",
-            "x509Certificates",
-        )
+        for name in ("phoneNumbers", "ims", "addresses", "entitlements", "roles", "x509Certificates")
     ),
     *_META,
     _spec("meta.resourcetype", "resourceType", STRING, None, case_exact=True, fixed=(USER,)),
     # Enterprise extension.
-    _spec(
-        "enterprise:employeenumber",
-        "employeeNumber",
-        STRING,
-        "employee_number",
-        schema=ENTERPRISE_SCHEMA,
-    ),
-    _spec("enterprise:costcenter", "costCenter", STRING, "cost_center", schema=ENTERPRISE_SCHEMA),
-    _spec(
-        "enterprise:organization", "organization", STRING, "organization", schema=ENTERPRISE_SCHEMA
-    ),
-    _spec("enterprise:division", "division", STRING, "division", schema=ENTERPRISE_SCHEMA),
-    _spec("enterprise:department", "department", STRING, "department", schema=ENTERPRISE_SCHEMA),
-    _spec(
-        "enterprise:manager",
-        "manager",
-        COMPLEX,
-        schema=ENTERPRISE_SCHEMA,
-        sub_attrs=("value", "$ref", "displayname"),
-    ),
-    _spec(
-        "enterprise:manager.value",
-        "value",
-        UUID,
-        "manager_id",
-        schema=ENTERPRISE_SCHEMA,
-        case_exact=True,
-    ),
-    _spec(
-        "enterprise:manager.displayname",
-        "displayName",
-        STRING,
-        "manager__display_name",
-        schema=ENTERPRISE_SCHEMA,
-    ),
-    _spec(
-        "enterprise:manager.$ref",
-        "$ref",
-        REFERENCE,
-        None,
-        schema=ENTERPRISE_SCHEMA,
-        case_exact=True,
-        filterable=False,
-    ),
-    # Product extension (custom fields are added per definition, see user_attr_spec).
-    _spec("axero:hiredate", "hireDate", DATE, "hire_date", schema=AXERO_SCHEMA),
+    _spec("enterprise:employeenumber", "employeeNumber", STRING, "employee_number", schema=E),
+    _spec("enterprise:costcenter", "costCenter", STRING, "cost_center", schema=E),
+    _spec("enterprise:organization", "organization", STRING, "organization", schema=E),
+    _spec("enterprise:division", "division", STRING, "division", schema=E),
+    _spec("enterprise:department", "department", STRING, "department", schema=E),
+    _spec("enterprise:manager", "manager", COMPLEX, schema=E, sub_attrs=("value", "$ref", "displayname")),
+    _spec("enterprise:manager.value", "value", UUID, "manager_id", schema=E, case_exact=True),
+    _spec("enterprise:manager.displayname", "displayName", STRING, "manager__display_name", schema=E),
+    _spec("enterprise:manager.$ref", "$ref", REFERENCE, None, schema=E, case_exact=True, filterable=False),
+    # Product extension (custom fields are added per definition: custom_attr_spec).
+    _spec("axero:hiredate", "hireDate", DATE, "hire_date", schema=X),
 )
 
 _GROUP_SPECS: tuple[AttrSpec, ...] = (
-    _spec(
-        "schemas",
-        "schemas",
-        REFERENCE,
-        None,
-        schema=GROUP_SCHEMA,
-        multi_valued=True,
-        case_exact=True,
-        filterable=False,
-    ),
-    _spec("id", "id", UUID, "id", schema=GROUP_SCHEMA, case_exact=True),
-    _spec("externalid", "externalId", STRING, "external_id", schema=GROUP_SCHEMA, case_exact=True),
-    _spec("displayname", "displayName", STRING, "display_name", schema=GROUP_SCHEMA),
-    _spec(
-        "members",
-        "members",
-        COMPLEX,
-        schema=GROUP_SCHEMA,
-        multi_valued=True,
-        sub_attrs=("value", "display", "type", "$ref"),
-    ),
-    _spec("members.value", "value", UUID, "user_id", schema=GROUP_SCHEMA, case_exact=True),
-    _spec("members.display", "display", STRING, None, schema=GROUP_SCHEMA),
-    _spec("members.type", "type", STRING, None, schema=GROUP_SCHEMA, fixed=(USER,)),
-    _spec(
-        "members.$ref",
-        "$ref",
-        REFERENCE,
-        None,
-        schema=GROUP_SCHEMA,
-        case_exact=True,
-        filterable=False,
-    ),
-    *(AttrSpec(**{**spec.__dict__, "schema": GROUP_SCHEMA}) for spec in _META),
-    _spec(
-        "meta.resourcetype",
-        "resourceType",
-        STRING,
-        None,
-        schema=GROUP_SCHEMA,
-        case_exact=True,
-        fixed=(GROUP,),
-    ),
+    _spec("schemas", "schemas", REFERENCE, None, schema=G, multi_valued=True, case_exact=True, filterable=False),
+    _spec("id", "id", UUID, "id", schema=G, case_exact=True),
+    _spec("externalid", "externalId", STRING, "external_id", schema=G, case_exact=True),
+    _spec("displayname", "displayName", STRING, "display_name", schema=G),
+    _spec("members", "members", COMPLEX, schema=G, multi_valued=True, sub_attrs=("value", "display", "type", "$ref")),
+    _spec("members.value", "value", UUID, "user_id", schema=G, case_exact=True),
+    _spec("members.display", "display", STRING, None, schema=G),
+    _spec("members.type", "type", STRING, None, schema=G, fixed=(USER,)),
+    _spec("members.$ref", "$ref", REFERENCE, None, schema=G, case_exact=True, filterable=False),
+    *(AttrSpec(**{**spec.__dict__, "schema": G}) for spec in _META),
+    _spec("meta.resourcetype", "resourceType", STRING, None, schema=G, case_exact=True, fixed=(GROUP,)),
 )
+# fmt: on
 
 USER_ATTRIBUTES: dict[str, AttrSpec] = {spec.key: spec for spec in _USER_SPECS}
 GROUP_ATTRIBUTES: dict[str, AttrSpec] = {spec.key: spec for spec in _GROUP_SPECS}

@@ -70,20 +70,24 @@ def _user_attributes() -> list[dict[str, Any]]:
         ]),
         _attr("displayName"),
         _attr("title"),
-        _attr("active", "boolean", description="false deactivates the user and ends their sessions."),
+        # Every account has an administrative state (true unless a client sends false),
+        # so the attribute is always present and cannot be removed.
+        _attr("active", "boolean", required=True,
+              description="false deactivates the user and ends their sessions; true by "
+              "default when a new user's request leaves it out."),
         _attr("emails", "complex", multi=True,
-              description="The directory keeps one email: the primary one, else the first.",
+              description="The directory keeps one email: the one sent as primary, else "
+              "the work one, else the first. It is returned without 'primary': a value the "
+              "directory does not keep is not echoed.",
               sub=[
                   _attr("value"),
                   _attr("type", canonical=["work"]),
-                  _attr("primary", "boolean"),
               ]),
         _attr("photos", "complex", multi=True,
               description="The directory keeps one photo URL and fetches the image.",
               sub=[
                   _attr("value", "reference", refs=["external"], case_exact=True),
                   _attr("type", canonical=["photo"]),
-                  _attr("primary", "boolean"),
               ]),
         _ro("groups", "complex", multi=True,
             description="Every role the user holds, from any source.",

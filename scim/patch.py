@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from axero_idp.errors import ValidationFailed
-from scim.attributes import GROUP, USER, InvalidPath, attributes_of
+from scim.attributes import (
+    EXTENSION_PREFIX,
+    GROUP,
+    USER,
+    InvalidPath,
+    attributes_of,
+    schema_for_urn,
+)
 from scim.errors import InvalidSyntax, Mutability, NoTarget
 from scim.filters.ast import Compare
 from scim.parse import READ_ONLY, flatten, multi_values
@@ -80,13 +87,34 @@ def user_patch_state(
     """The user's canonical state after the operations (the input is not changed)."""
     state = dict(state)
     for operation in ops:
-        if operation.path is None:
+        if operation.path is not None and schema_for_urn(USER, operation.path) is not None:
+            _user_extension(state, operation, custom_fields)
+        elif operation.path is None:
             _user_no_path(state, operation, custom_fields)
         else:
             path = parse_path(USER, operation.path, custom_fields=custom_fields)
             _refuse_read_only(path.attr)
             _user_path(state, path, operation)
     return state
+
+
+def _user_extension(
+    state: dict[str, Any], operation: Operation, custom_fields: Mapping[str, CustomField]
+) -> None:
+    """A path naming a whole schema ("urn:...:enterprise:2.0:User"): its attributes."""
+    assert operation.path is not None  # noqa: S101 - the caller checked
+    schema = schema_for_urn(USER, operation.path)
+    prefix = EXTENSION_PREFIX.get(schema or "", "")
+    if operation.op == "remove":
+        if not prefix:
+            raise Mutability("The core schema cannot be removed.")
+        for key in [k for k in state if k.startswith(prefix)]:
+            state[key] = None
+        return
+    if not isinstance(operation.value, dict):
+        raise ValidationFailed(f"{operation.path}: expected an object")
+    wrapped = Operation(operation.op, None, {operation.path: operation.value})
+    _user_no_path(state, wrapped, custom_fields)
 
 
 def _user_no_path(
@@ -145,6 +173,10 @@ def _user_path(state: dict[str, Any], path: Path, operation: Operation) -> None:
             state[key] = None
         return
     if not multi or (path.value_filter is None and path.sub_attr is None):
+        if operation.op == "remove" and path.attr in ("active", "username"):
+            raise ValidationFailed(
+                f"{path.attr} cannot be removed" + ("; replace it with false to deactivate." if path.attr == "active" else ".")
+            )
         if operation.op == "remove":
             state[path.attr] = None
         elif path.sub_attr and path.attr == "enterprise:manager":

@@ -191,9 +191,9 @@ def user_resource(
         body["title"] = user.title
     body["active"] = user.is_active
     if user.email:
-        body["emails"] = [{"value": user.email, "type": "work", "primary": True}]
+        body["emails"] = [{"value": user.email, "type": "work"}]
     if user.photo_url:
-        body["photos"] = [{"value": user.photo_url, "type": "photo", "primary": True}]
+        body["photos"] = [{"value": user.photo_url, "type": "photo"}]
     if groups:
         body["groups"] = [
             {"value": str(pk), "$ref": location(GROUP, pk), "display": name, "type": "direct"}

@@ -124,10 +124,12 @@ def _user_no_path(
         raise NoTarget("A remove operation needs a path.")
     if not isinstance(operation.value, dict):
         raise ValidationFailed("A PATCH operation without a path needs an object value.")
-    for key in operation.value:
-        if isinstance(key, str) and key.lower() == "id":
-            raise Mutability("Attribute 'id' is read-only.")
+    for key, value in operation.value.items():
+        if isinstance(key, str) and key.lower() == "id" and str(value) != state.get("id"):
+            raise Mutability("Attribute 'id' is read-only and cannot change.")
     for key, value in flatten(USER, operation.value, custom_fields=custom_fields).items():
+        if key == "id":
+            continue  # checked above: the same id
         _refuse_read_only(key)
         _set(state, key, value, add=operation.op == "add")
 
@@ -291,6 +293,8 @@ def _group_set(
 ) -> Role:
     key = path.attr if path else name.lower()
     source = MembershipSource.SCIM
+    if key == "id" and str(value) == str(role.pk):
+        return role  # Okta repeats the id in a rename; only a different id is a change
     if key in ("id", "meta", "schemas"):
         raise Mutability(f"Attribute {name!r} is read-only.")
     if key == "displayname":

@@ -28,6 +28,7 @@ BULK_REQUEST: Final = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE: Final = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 _PATH = re.compile(r"^/(Users|Groups)(?:/([^/?]+))?$", re.IGNORECASE)
 _REF = re.compile(r"^bulkId:(.+)$")
+_PATH_REF = re.compile(r"bulkId:([^/?]+)")
 
 
 def _resolve(value: Any, created: Mapping[str, str]) -> Any:
@@ -44,6 +45,13 @@ def _resolve(value: Any, created: Mapping[str, str]) -> Any:
     if isinstance(value, dict):
         return {k: _resolve(v, created) for k, v in value.items()}
     return value
+
+
+def _resolve_path(path: str, created: Mapping[str, str]) -> str:
+    def swap(match: re.Match[str]) -> str:
+        return str(_resolve(match.group(0), created))
+
+    return _PATH_REF.sub(swap, path)
 
 
 def _run(method: str, path: str, data: Any, version: str | None, actor: Actor) -> Result:
@@ -106,7 +114,7 @@ def _one(index: int, op: Any, created: dict[str, str], actor: Actor) -> dict[str
             raise InvalidSyntax(f"Operations[{index}] needs a method and a path.")
         if method == "POST" and not isinstance(bulk_id, str):
             raise InvalidSyntax(f"Operations[{index}]: POST needs a bulkId.")
-        path = _resolve(lowered["path"], created)
+        path = _resolve_path(lowered["path"], created)
         data = _resolve(lowered.get("data"), created)
         result = _run(method, path, data, lowered.get("version"), actor)
     except ApplicationError as exc:

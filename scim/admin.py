@@ -47,7 +47,15 @@ class ScimTokenAdmin(admin.ModelAdmin):
 
 @admin.register(ScimRequestLog)
 class ScimRequestLogAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "token_name", "method", "path", "status", "scim_type", "duration_ms")
+    list_display = (
+        "created_at",
+        "token_name",
+        "method",
+        "path",
+        "status",
+        "scim_type",
+        "duration_ms",
+    )
     list_filter = ("status", "method", "token_name", ("created_at", admin.DateFieldListFilter))
     search_fields = ("path", "error_detail", "request_body", "request_id")
     date_hierarchy = "created_at"

@@ -68,7 +68,9 @@ def _run(method: str, path: str, data: Any, version: str | None, actor: Actor) -
     if not isinstance(data, dict):
         raise InvalidSyntax(f"{method} {path}: 'data' must be an object.")
     if method == "POST" and not pk:
-        return (module.user_post if kind == USER else module.group_post)(data, projection, actor=actor)
+        return (module.user_post if kind == USER else module.group_post)(
+            data, projection, actor=actor
+        )
     if method == "PUT" and pk:
         fn = module.user_put if kind == USER else module.group_put
         return fn(pk, data, projection, actor=actor, if_match=version)
@@ -88,7 +90,9 @@ def bulk_apply(body: Mapping[str, Any], *, actor: Actor) -> Result:
     if len(raw) > MAX_OPERATIONS:
         raise TooManyOperations(f"{len(raw)} operations; at most {MAX_OPERATIONS} per request.")
     fail_on = body.get("failOnErrors")
-    if fail_on is not None and (not isinstance(fail_on, int) or isinstance(fail_on, bool) or fail_on < 1):
+    if fail_on is not None and (
+        not isinstance(fail_on, int) or isinstance(fail_on, bool) or fail_on < 1
+    ):
         raise ValidationFailed("failOnErrors: expected a positive integer")
     created: dict[str, str] = {}
     results: list[dict[str, Any]] = []
@@ -125,7 +129,9 @@ def _one(index: int, op: Any, created: dict[str, str], actor: Actor) -> dict[str
         error_id = uuid.uuid4().hex
         logger.exception("bulk operation failed", extra={"error_id": error_id})
         entry["status"] = "500"
-        entry["response"] = error_body(500, f"Internal error; quote error id {error_id} to support.")
+        entry["response"] = error_body(
+            500, f"Internal error; quote error id {error_id} to support."
+        )
         return entry
     if result.location:
         entry["location"] = result.location

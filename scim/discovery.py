@@ -62,41 +62,65 @@ def _ro(name: str, type: str = "string", **extra: Any) -> dict[str, Any]:
 
 def _user_attributes() -> list[dict[str, Any]]:
     return [
-        _attr("userName", required=True, uniqueness="server",
-              description="Unique identifier for the user; compared case-insensitively."),
-        _attr("name", "complex", sub=[
-            _attr("givenName", description="First name."),
-            _attr("familyName", description="Last name."),
-        ]),
+        _attr(
+            "userName",
+            required=True,
+            uniqueness="server",
+            description="Unique identifier for the user; compared case-insensitively.",
+        ),
+        _attr(
+            "name",
+            "complex",
+            sub=[
+                _attr("givenName", description="First name."),
+                _attr("familyName", description="Last name."),
+            ],
+        ),
         _attr("displayName"),
         _attr("title"),
         # Every account has an administrative state (true unless a client sends false),
         # so the attribute is always present and cannot be removed.
-        _attr("active", "boolean", required=True,
-              description="false deactivates the user and ends their sessions; true by "
-              "default when a new user's request leaves it out."),
-        _attr("emails", "complex", multi=True,
-              description="The directory keeps one email: the one sent as primary, else "
-              "the work one, else the first. It is returned without 'primary': a value the "
-              "directory does not keep is not echoed.",
-              sub=[
-                  _attr("value"),
-                  _attr("type", canonical=["work"]),
-              ]),
-        _attr("photos", "complex", multi=True,
-              description="The directory keeps one photo URL and fetches the image.",
-              sub=[
-                  _attr("value", "reference", refs=["external"], case_exact=True),
-                  _attr("type", canonical=["photo"]),
-              ]),
-        _ro("groups", "complex", multi=True,
+        _attr(
+            "active",
+            "boolean",
+            required=True,
+            description="false deactivates the user and ends their sessions; true by "
+            "default when a new user's request leaves it out.",
+        ),
+        _attr(
+            "emails",
+            "complex",
+            multi=True,
+            description="The directory keeps one email: the one sent as primary, else "
+            "the work one, else the first. It is returned without 'primary': a value the "
+            "directory does not keep is not echoed.",
+            sub=[
+                _attr("value"),
+                _attr("type", canonical=["work"]),
+            ],
+        ),
+        _attr(
+            "photos",
+            "complex",
+            multi=True,
+            description="The directory keeps one photo URL and fetches the image.",
+            sub=[
+                _attr("value", "reference", refs=["external"], case_exact=True),
+                _attr("type", canonical=["photo"]),
+            ],
+        ),
+        _ro(
+            "groups",
+            "complex",
+            multi=True,
             description="Every role the user holds, from any source.",
             sub=[
                 _ro("value"),
                 _ro("$ref", "reference", refs=["Group"], case_exact=True),
                 _ro("display"),
                 _ro("type", canonical=["direct"]),
-            ]),
+            ],
+        ),
     ]
 
 
@@ -107,13 +131,16 @@ def _enterprise_attributes() -> list[dict[str, Any]]:
         _attr("organization"),
         _attr("division"),
         _attr("department"),
-        _attr("manager", "complex",
-              description="Resolved by id, then externalId, then userName; linked later "
-              "when the manager does not exist yet.",
-              sub=[
-                  _attr("value", description="The manager's id (or external id or userName)."),
-                  _attr("$ref", "reference", refs=["User"], case_exact=True),
-              ]),
+        _attr(
+            "manager",
+            "complex",
+            description="Resolved by id, then externalId, then userName; linked later "
+            "when the manager does not exist yet.",
+            sub=[
+                _attr("value", description="The manager's id (or external id or userName)."),
+                _attr("$ref", "reference", refs=["User"], case_exact=True),
+            ],
+        ),
     ]
 
 
@@ -127,7 +154,9 @@ _CUSTOM_TYPES: Final = {
 
 
 def _axero_attributes(fields: Iterable[CustomField]) -> list[dict[str, Any]]:
-    attributes = [_attr("hireDate", "dateTime", description="Hire date (the time part is ignored).")]
+    attributes = [
+        _attr("hireDate", "dateTime", description="Hire date (the time part is ignored).")
+    ]
     for field in fields:
         type_, multi = _CUSTOM_TYPES[CustomFieldType(field.type)]
         attributes.append(_attr(field.key, type_, multi=multi, description=field.label))
@@ -137,14 +166,18 @@ def _axero_attributes(fields: Iterable[CustomField]) -> list[dict[str, Any]]:
 def _group_attributes() -> list[dict[str, Any]]:
     return [
         _attr("displayName", required=True, uniqueness="server"),
-        _attr("members", "complex", multi=True,
-              description="Members this identity provider granted (roles granted by SAML "
-              "or by an admin are not listed and survive a replace).",
-              sub=[
-                  _attr("value", mutability="immutable", case_exact=True),
-                  _attr("$ref", "reference", mutability="immutable", refs=["User"], case_exact=True),
-                  _attr("type", mutability="immutable", canonical=["User"]),
-              ]),
+        _attr(
+            "members",
+            "complex",
+            multi=True,
+            description="Members this identity provider granted (roles granted by SAML "
+            "or by an admin are not listed and survive a replace).",
+            sub=[
+                _attr("value", mutability="immutable", case_exact=True),
+                _attr("$ref", "reference", mutability="immutable", refs=["User"], case_exact=True),
+                _attr("type", mutability="immutable", canonical=["User"]),
+            ],
+        ),
     ]
 
 
@@ -172,49 +205,93 @@ def _core_discovery_schemas() -> list[tuple[str, str, str, list[dict[str, Any]]]
     ]
     feature = [_ro("supported", "boolean", required=True)]
     return [
-        (SCHEMA_SCHEMA, "Schema", "Specifies the schema attributes", [
-            *_meta_attrs(),
-            _ro("attributes", "complex", multi=True, required=True,
-                sub=[*sub_attr, _ro("subAttributes", "complex", multi=True, sub=sub_attr)]),
-        ]),
-        (RESOURCE_TYPE_SCHEMA, "ResourceType", "Specifies the schema that describes a SCIM resource type", [
-            _ro("id", case_exact=True),
-            _ro("name", required=True),
-            _ro("description"),
-            _ro("endpoint", "reference", required=True, refs=["uri"]),
-            _ro("schema", "reference", required=True, case_exact=True, refs=["uri"]),
-            _ro("schemaExtensions", "complex", multi=True, sub=[
-                _ro("schema", "reference", required=True, case_exact=True, refs=["uri"]),
-                _ro("required", "boolean", required=True),
-            ]),
-        ]),
-        (SPC_SCHEMA, "ServiceProviderConfig", "Schema for representing the service provider's configuration", [
-            _ro("documentationUri", "reference", refs=["external"]),
-            _ro("patch", "complex", required=True, sub=feature),
-            _ro("bulk", "complex", required=True, sub=[
-                *feature,
-                _ro("maxOperations", "integer", required=True),
-                _ro("maxPayloadSize", "integer", required=True),
-            ]),
-            _ro("filter", "complex", required=True, sub=[
-                *feature, _ro("maxResults", "integer", required=True),
-            ]),
-            _ro("changePassword", "complex", required=True, sub=feature),
-            _ro("sort", "complex", required=True, sub=feature),
-            _ro("etag", "complex", required=True, sub=feature),
-            _ro("authenticationSchemes", "complex", multi=True, required=True, sub=[
-                _ro("type", required=True),
+        (
+            SCHEMA_SCHEMA,
+            "Schema",
+            "Specifies the schema attributes",
+            [
+                *_meta_attrs(),
+                _ro(
+                    "attributes",
+                    "complex",
+                    multi=True,
+                    required=True,
+                    sub=[*sub_attr, _ro("subAttributes", "complex", multi=True, sub=sub_attr)],
+                ),
+            ],
+        ),
+        (
+            RESOURCE_TYPE_SCHEMA,
+            "ResourceType",
+            "Specifies the schema that describes a SCIM resource type",
+            [
+                _ro("id", case_exact=True),
                 _ro("name", required=True),
-                _ro("description", required=True),
-                _ro("specUri", "reference", refs=["external"]),
+                _ro("description"),
+                _ro("endpoint", "reference", required=True, refs=["uri"]),
+                _ro("schema", "reference", required=True, case_exact=True, refs=["uri"]),
+                _ro(
+                    "schemaExtensions",
+                    "complex",
+                    multi=True,
+                    sub=[
+                        _ro("schema", "reference", required=True, case_exact=True, refs=["uri"]),
+                        _ro("required", "boolean", required=True),
+                    ],
+                ),
+            ],
+        ),
+        (
+            SPC_SCHEMA,
+            "ServiceProviderConfig",
+            "Schema for representing the service provider's configuration",
+            [
                 _ro("documentationUri", "reference", refs=["external"]),
-                _ro("primary", "boolean"),
-            ]),
-        ]),
+                _ro("patch", "complex", required=True, sub=feature),
+                _ro(
+                    "bulk",
+                    "complex",
+                    required=True,
+                    sub=[
+                        *feature,
+                        _ro("maxOperations", "integer", required=True),
+                        _ro("maxPayloadSize", "integer", required=True),
+                    ],
+                ),
+                _ro(
+                    "filter",
+                    "complex",
+                    required=True,
+                    sub=[
+                        *feature,
+                        _ro("maxResults", "integer", required=True),
+                    ],
+                ),
+                _ro("changePassword", "complex", required=True, sub=feature),
+                _ro("sort", "complex", required=True, sub=feature),
+                _ro("etag", "complex", required=True, sub=feature),
+                _ro(
+                    "authenticationSchemes",
+                    "complex",
+                    multi=True,
+                    required=True,
+                    sub=[
+                        _ro("type", required=True),
+                        _ro("name", required=True),
+                        _ro("description", required=True),
+                        _ro("specUri", "reference", refs=["external"]),
+                        _ro("documentationUri", "reference", refs=["external"]),
+                        _ro("primary", "boolean"),
+                    ],
+                ),
+            ],
+        ),
     ]
 
 
-def _schema(urn: str, name: str, description: str, attributes: list[dict[str, Any]]) -> dict[str, Any]:
+def _schema(
+    urn: str, name: str, description: str, attributes: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "schemas": [SCHEMA_SCHEMA],
         "id": urn,
@@ -232,7 +309,12 @@ def schemas() -> list[dict[str, Any]]:
         _schema(USER_SCHEMA, "User", "User Account", _user_attributes()),
         _schema(GROUP_SCHEMA, "Group", "Group (a role in the directory)", _group_attributes()),
         _schema(ENTERPRISE_SCHEMA, "EnterpriseUser", "Enterprise User", _enterprise_attributes()),
-        _schema(AXERO_SCHEMA, "AxeroUser", "Hire date and the custom profile fields", _axero_attributes(fields)),
+        _schema(
+            AXERO_SCHEMA,
+            "AxeroUser",
+            "Hire date and the custom profile fields",
+            _axero_attributes(fields),
+        ),
         *(_schema(*core) for core in _core_discovery_schemas()),
     ]
 
@@ -250,7 +332,10 @@ def resource_types() -> list[dict[str, Any]]:
                 {"schema": ENTERPRISE_SCHEMA, "required": False},
                 {"schema": AXERO_SCHEMA, "required": False},
             ],
-            "meta": {"resourceType": "ResourceType", "location": f"{base_url()}/ResourceTypes/User"},
+            "meta": {
+                "resourceType": "ResourceType",
+                "location": f"{base_url()}/ResourceTypes/User",
+            },
         },
         {
             "schemas": [RESOURCE_TYPE_SCHEMA],
@@ -259,7 +344,10 @@ def resource_types() -> list[dict[str, Any]]:
             "endpoint": "/Groups",
             "description": "Group (a role in the directory)",
             "schema": GROUP_SCHEMA,
-            "meta": {"resourceType": "ResourceType", "location": f"{base_url()}/ResourceTypes/Group"},
+            "meta": {
+                "resourceType": "ResourceType",
+                "location": f"{base_url()}/ResourceTypes/Group",
+            },
         },
     ]
 

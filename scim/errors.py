@@ -18,31 +18,25 @@ logger = logging.getLogger(__name__)
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
-class InvalidSyntax(ApplicationError):
+class InvalidSyntax(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
     code = "invalid_syntax"
     http_status = 400
     scim_type = "invalidSyntax"
 
 
-class NoTarget(ApplicationError):
+class NoTarget(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
     code = "no_target"
     http_status = 400
     scim_type = "noTarget"
 
 
-class Mutability(ApplicationError):
+class Mutability(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
     code = "mutability"
     http_status = 400
     scim_type = "mutability"
 
 
-class InvalidVersion(ApplicationError):
-    code = "invalid_version"
-    http_status = 400
-    scim_type = "invalidVers"
-
-
-class PayloadTooLarge(ApplicationError):
+class PayloadTooLarge(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
     code = "too_large"
     http_status = 413
 
@@ -53,19 +47,14 @@ class TooManyOperations(PayloadTooLarge):
     scim_type = "tooMany"
 
 
-class Unauthorized(ApplicationError):
+class Unauthorized(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
     code = "unauthorized"
     http_status = 401
 
 
-class MethodNotAllowed(ApplicationError):
+class MethodNotAllowed(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
     code = "method_not_allowed"
     http_status = 405
-
-
-class NotImplementedFeature(ApplicationError):
-    code = "not_implemented"
-    http_status = 501
 
 
 __all__ = ["ApplicationError", "InvalidFilter", "InvalidPath", "NotFound"]

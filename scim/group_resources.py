@@ -20,7 +20,7 @@ from scim.errors import Mutability
 from scim.filters import filter_groups, order_groups
 from scim.listing import Query, check_if_match, not_modified
 from scim.parse import multi_values
-from scim.patch import member_ids, group_patch, operations
+from scim.patch import group_patch, member_ids, operations
 from scim.queries import role_by_id, role_for_update, scim_member_ids
 from scim.render import Projection, etag, group_resource, list_response, location
 from scim.result import Result
@@ -59,7 +59,9 @@ def groups_render(page: list[Role], projection: Projection) -> list[dict[str, An
         return [group_resource(r, projection=projection, member_ids=None) for r in page]
     members: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     rows = (
-        RoleMembership.objects.filter(role_id__in=[r.pk for r in page], source=MembershipSource.SCIM)
+        RoleMembership.objects.filter(
+            role_id__in=[r.pk for r in page], source=MembershipSource.SCIM
+        )
         .order_by("role_id", "user_id")
         .values_list("role_id", "user_id")
     )
@@ -115,7 +117,9 @@ def group_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor)
         if ids:
             role_members_add(role=role, user_ids=ids, source=MembershipSource.SCIM, actor=actor)
     role.refresh_from_db()
-    return Result(201, _render(role, projection), etag=etag(role.version), location=location(GROUP, role.pk))
+    return Result(
+        201, _render(role, projection), etag=etag(role.version), location=location(GROUP, role.pk)
+    )
 
 
 def group_put(

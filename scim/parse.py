@@ -15,8 +15,6 @@ from typing import Any, Final
 from axero_idp.errors import ValidationFailed
 from scim.attributes import (
     COMPLEX,
-    EXTENSION_PREFIX,
-    USER,
     InvalidPath,
     attr_spec,
     attributes_of,

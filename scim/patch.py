@@ -27,6 +27,7 @@ from scim.errors import InvalidSyntax, Mutability, NoTarget
 from scim.filters.ast import Compare
 from scim.parse import READ_ONLY, flatten, multi_values
 from scim.paths import Path, member_ids_selected, members_filter_q, parse_path, value_matches
+from scim.queries import role_member_ids_matching
 from users.models import CustomField, MembershipSource, Role
 from users.services import (
     Actor,
@@ -35,7 +36,6 @@ from users.services import (
     role_members_replace,
     role_rename,
 )
-from scim.queries import role_member_ids_matching
 
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 OPS = ("add", "remove", "replace")
@@ -66,7 +66,11 @@ def operations(body: Mapping[str, Any]) -> list[Operation]:
             raise InvalidPath(f"Operations[{index}].path must be a string.")
         if op.lower() != "remove" and "value" not in lowered:
             raise InvalidSyntax(f"Operations[{index}] ({op}) needs a value.")
-        ops.append(Operation(op.lower(), path.strip() if path and path.strip() else None, lowered.get("value")))
+        ops.append(
+            Operation(
+                op.lower(), path.strip() if path and path.strip() else None, lowered.get("value")
+            )
+        )
     return ops
 
 
@@ -102,7 +106,7 @@ def _user_extension(
     state: dict[str, Any], operation: Operation, custom_fields: Mapping[str, CustomField]
 ) -> None:
     """A path naming a whole schema ("urn:...:enterprise:2.0:User"): its attributes."""
-    assert operation.path is not None  # noqa: S101 - the caller checked
+    assert operation.path is not None
     schema = schema_for_urn(USER, operation.path)
     prefix = EXTENSION_PREFIX.get(schema or "", "")
     if operation.op == "remove":
@@ -177,7 +181,8 @@ def _user_path(state: dict[str, Any], path: Path, operation: Operation) -> None:
     if not multi or (path.value_filter is None and path.sub_attr is None):
         if operation.op == "remove" and path.attr in ("active", "username"):
             raise ValidationFailed(
-                f"{path.attr} cannot be removed" + ("; replace it with false to deactivate." if path.attr == "active" else ".")
+                f"{path.attr} cannot be removed"
+                + ("; replace it with false to deactivate." if path.attr == "active" else ".")
             )
         if operation.op == "remove":
             state[path.attr] = None
@@ -187,7 +192,9 @@ def _user_path(state: dict[str, Any], path: Path, operation: Operation) -> None:
             _set(state, path.attr, operation.value, add=operation.op == "add")
         return
     items = multi_values(state.get(path.attr))
-    selected = [i for i in items if path.value_filter is None or value_matches(path.value_filter, i)]
+    selected = [
+        i for i in items if path.value_filter is None or value_matches(path.value_filter, i)
+    ]
     if operation.op == "remove":
         if path.sub_attr is None:
             items = [i for i in items if i not in selected]
@@ -268,7 +275,9 @@ def group_patch(role: Role, ops: list[Operation], *, actor: Actor) -> Role:
                 if selected is not None:
                     ids = member_ids([{"value": v} for v in selected])
                 else:
-                    ids = role_member_ids_matching(role, members_filter_q(path.value_filter), source)
+                    ids = role_member_ids_matching(
+                        role, members_filter_q(path.value_filter), source
+                    )
                 role_members_remove(role=role, user_ids=ids, source=source, actor=actor)
             elif operation.value not in (None, "", []):
                 # Entra: path "members" with the values to remove.
@@ -280,7 +289,9 @@ def group_patch(role: Role, ops: list[Operation], *, actor: Actor) -> Role:
         elif path.value_filter is not None:
             raise InvalidPath("add and replace take the plain path 'members'.")
         elif operation.op == "add":
-            role_members_add(role=role, user_ids=member_ids(operation.value), source=source, actor=actor)
+            role_members_add(
+                role=role, user_ids=member_ids(operation.value), source=source, actor=actor
+            )
         else:
             role_members_replace(
                 role=role, user_ids=member_ids(operation.value), source=source, actor=actor
@@ -288,9 +299,7 @@ def group_patch(role: Role, ops: list[Operation], *, actor: Actor) -> Role:
     return role
 
 
-def _group_set(
-    role: Role, name: str, path: Path | None, value: Any, op: str, actor: Actor
-) -> Role:
+def _group_set(role: Role, name: str, path: Path | None, value: Any, op: str, actor: Actor) -> Role:
     key = path.attr if path else name.lower()
     source = MembershipSource.SCIM
     if key == "id" and str(value) == str(role.pk):

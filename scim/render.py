@@ -199,7 +199,7 @@ def user_resource(
             {"value": str(pk), "$ref": location(GROUP, pk), "display": name, "type": "direct"}
             for pk, name in groups
         ]
-    enterprise = {
+    enterprise: dict[str, Any] = {
         attr: value
         for attr, value in (
             ("employeeNumber", user.employee_number),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
+
 from axero_idp.errors import ApplicationError
 from scim.attributes import GROUP, USER, InvalidFilter
 from scim.group_resources import groups_matching, groups_render
@@ -16,7 +18,7 @@ from scim.user_resources import users_matching, users_render
 def search_all(query: Query) -> Result:
     """A filter naming attributes only one type has selects from that type alone;
     one that fits neither is an invalidFilter."""
-    sources: list[tuple[str, Any]] = []
+    sources: list[tuple[str, QuerySet[Any, Any], int]] = []
     errors: list[ApplicationError] = []
     for resource, matching in ((USER, users_matching), (GROUP, groups_matching)):
         try:
@@ -35,10 +37,12 @@ def search_all(query: Query) -> Result:
         if skip >= count:
             skip -= count
             continue
-        page = list(queryset[skip : skip + wanted])
+        page: list[Any] = list(queryset[skip : skip + wanted])
         skip = 0
         wanted -= len(page)
         projection = Projection(resource, query.attributes, query.excluded)
-        render = users_render if resource == USER else groups_render
-        resources.extend(render(page, projection))
+        if resource == USER:
+            resources.extend(users_render(page, projection))
+        else:
+            resources.extend(groups_render(page, projection))
     return Result(200, list_response(resources, total=total, start_index=query.start_index))

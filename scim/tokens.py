@@ -18,7 +18,7 @@ from axero_idp.errors import NotFound, UniquenessConflict, ValidationFailed
 from scim.models import ScimToken
 from users.services import Actor, audit_record
 
-TOKEN_PREFIX: Final = "axscim_"
+TOKEN_PREFIX: Final = "axscim_"  # noqa: S105 - a public marker, not a secret
 # last_used_at is written at most this often per token: every request would
 # otherwise be a write on one hot row.
 LAST_USED_GRANULARITY: Final = dt.timedelta(minutes=1)

@@ -31,7 +31,9 @@ from users.services import (
 )
 
 
-def _render(user: User, projection: Projection, fields: Mapping[str, CustomField]) -> dict[str, Any]:
+def _render(
+    user: User, projection: Projection, fields: Mapping[str, CustomField]
+) -> dict[str, Any]:
     groups = roles_of_users([user.pk]).get(user.pk, []) if projection.wants("groups") else None
     return user_resource(user, projection=projection, custom_fields=fields, groups=groups)
 
@@ -88,7 +90,7 @@ def _input(body: Mapping[str, Any], fields: Mapping[str, CustomField]) -> UserIn
 def user_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor) -> Result:
     fields = custom_fields_by_key()
     data = _input(body, fields)
-    assert data.username is not None  # noqa: S101 - _input checked it
+    assert data.username is not None
     user = user_create(
         actor=actor,
         source=Source.SCIM,
@@ -99,19 +101,28 @@ def user_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor) 
         is_active=True if data.active is None else data.active,
     )
     return Result(
-        201, _render(user, projection, fields), etag=etag(user.version), location=location(USER, user.pk)
+        201,
+        _render(user, projection, fields),
+        etag=etag(user.version),
+        location=location(USER, user.pk),
     )
 
 
 def _write(user: User, data: UserInput, *, actor: Actor, manager: bool = True) -> User:
-    assert data.username is not None  # noqa: S101 - callers checked it
-    user = user_update(
-        user=user,
-        actor=actor,
-        attributes={"username": data.username, **data.attributes},
-        custom=data.custom or None,
-        **({"manager_ref": data.manager_ref} if manager else {}),
-    )
+    assert data.username is not None
+    attributes = {"username": data.username, **data.attributes}
+    if manager:
+        user = user_update(
+            user=user,
+            actor=actor,
+            attributes=attributes,
+            custom=data.custom or None,
+            manager_ref=data.manager_ref,
+        )
+    else:
+        user = user_update(
+            user=user, actor=actor, attributes=attributes, custom=data.custom or None
+        )
     if data.active is False:
         user = user_deactivate(user=user, actor=actor, reason="SCIM: active set to false")
     elif data.active is True:

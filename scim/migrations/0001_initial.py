@@ -5,48 +5,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ScimToken',
+            name="ScimToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('token_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('prefix', models.CharField(editable=False, max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('last_used_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                ("token_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                ("prefix", models.CharField(editable=False, max_length=16)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("last_used_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, editable=False, null=True)),
             ],
             options={
-                'verbose_name': 'SCIM token',
-                'ordering': ['name'],
+                "verbose_name": "SCIM token",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ScimRequestLog',
+            name="ScimRequestLog",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('token_name', models.CharField(blank=True, max_length=100)),
-                ('method', models.CharField(max_length=10)),
-                ('path', models.CharField(max_length=2000)),
-                ('status', models.PositiveSmallIntegerField()),
-                ('duration_ms', models.PositiveIntegerField()),
-                ('scim_type', models.CharField(blank=True, max_length=40)),
-                ('error_detail', models.TextField(blank=True)),
-                ('request_body', models.TextField(blank=True)),
-                ('request_id', models.CharField(blank=True, max_length=64)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("token_name", models.CharField(blank=True, max_length=100)),
+                ("method", models.CharField(max_length=10)),
+                ("path", models.CharField(max_length=2000)),
+                ("status", models.PositiveSmallIntegerField()),
+                ("duration_ms", models.PositiveIntegerField()),
+                ("scim_type", models.CharField(blank=True, max_length=40)),
+                ("error_detail", models.TextField(blank=True)),
+                ("request_body", models.TextField(blank=True)),
+                ("request_id", models.CharField(blank=True, max_length=64)),
             ],
             options={
-                'verbose_name': 'SCIM request',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['created_at'], name='scim_log_created_idx'), models.Index(fields=['status', 'created_at'], name='scim_log_status_idx'), models.Index(fields=['token_name', 'created_at'], name='scim_log_token_idx')],
+                "verbose_name": "SCIM request",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["created_at"], name="scim_log_created_idx"),
+                    models.Index(fields=["status", "created_at"], name="scim_log_status_idx"),
+                    models.Index(fields=["token_name", "created_at"], name="scim_log_token_idx"),
+                ],
             },
         ),
     ]

@@ -118,15 +118,17 @@ class ScimView(View):
         except Exception:
             response = server_error_response()
         data = getattr(response, "data", None)
-        failed = response.status_code >= 400 and isinstance(data, dict)
+        failed: dict[str, Any] = (
+            data if response.status_code >= 400 and isinstance(data, dict) else {}
+        )
         request_log_write(
             token_name=token.name if token else "",
             method=request.method or "",
             path=request.get_full_path(),
             status=response.status_code,
             duration_ms=int((time.monotonic() - started) * 1000),
-            scim_type=str(data.get("scimType", "")) if failed else "",
-            error_detail=str(data.get("detail", "")) if failed else "",
+            scim_type=str(failed.get("scimType", "")),
+            error_detail=str(failed.get("detail", "")),
             body=body,
             request_id=current_request_id(),
         )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from axero_idp.errors import NotFound
 from scim import group_resources, user_resources
 from scim.attributes import GROUP, USER
 from scim.listing import query_from
 from scim.render import Projection
 from scim.responses import ScimResponse
+from scim.search import search_all
 from scim.views.base import ScimContext, ScimView
 
 
@@ -66,7 +68,11 @@ class GroupView(ScimView):
 
     def put(self, ctx: ScimContext, pk: str) -> ScimResponse:
         return group_resources.group_put(
-            pk, ctx.json(), _projection(GROUP, ctx), actor=ctx.actor, if_match=ctx.header("If-Match")
+            pk,
+            ctx.json(),
+            _projection(GROUP, ctx),
+            actor=ctx.actor,
+            if_match=ctx.header("If-Match"),
         ).response()
 
     def patch(self, ctx: ScimContext, pk: str) -> ScimResponse:
@@ -102,19 +108,13 @@ class RootSearchView(ScimView):
     """POST /.search: users and groups together, users first."""
 
     def post(self, ctx: ScimContext) -> ScimResponse:
-        from scim.search import search_all
-
         return search_all(query_from(ctx.json())).response()
 
 
 class NotFoundView(ScimView):
     """Anything else under /scim/v2/: a SCIM 404 body."""
 
-    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
-
     def _missing(self, ctx: ScimContext, **kwargs: Any) -> ScimResponse:
-        from axero_idp.errors import NotFound
-
         raise NotFound(f"No SCIM endpoint at {ctx.request.path}.")
 
-    get = post = put = patch = delete = head = options = _missing
+    get = post = put = patch = delete = _missing

@@ -18,14 +18,23 @@ def test_bulk_creates_a_user_and_a_group_that_references_it_by_bulk_id(scim):
         {
             "schemas": [BULK],
             "Operations": [
-                {"method": "POST", "path": "/Users", "bulkId": "u1", "data": {"userName": "bulk@example.com"}},
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": "u1",
+                    "data": {"userName": "bulk@example.com"},
+                },
                 {
                     "method": "POST",
                     "path": "/Groups",
                     "bulkId": "g1",
                     "data": {"displayName": "Bulk", "members": [{"value": "bulkId:u1"}]},
                 },
-                {"method": "PATCH", "path": "/Users/bulkId:u1", "data": {"Operations": [{"op": "replace", "path": "title", "value": "T"}]}},
+                {
+                    "method": "PATCH",
+                    "path": "/Users/bulkId:u1",
+                    "data": {"Operations": [{"op": "replace", "path": "title", "value": "T"}]},
+                },
             ],
         },
     )
@@ -68,7 +77,12 @@ def test_bulk_reports_each_failure_and_stops_after_fail_on_errors(scim):
             "failOnErrors": 1,
             "Operations": [
                 {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": ""}},
-                {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "never@example.com"}},
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": "b",
+                    "data": {"userName": "never@example.com"},
+                },
             ],
         },
     )
@@ -90,7 +104,12 @@ def test_bulk_without_fail_on_errors_runs_every_operation(scim):
         {
             "Operations": [
                 {"method": "DELETE", "path": "/Users/00000000-0000-0000-0000-000000000009"},
-                {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "ok@example.com"}},
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": "b",
+                    "data": {"userName": "ok@example.com"},
+                },
                 {"method": "PUT", "path": "/Users/bulkId:missing", "data": {"userName": "x"}},
             ],
         },
@@ -104,7 +123,9 @@ def test_bulk_without_fail_on_errors_runs_every_operation(scim):
 
 
 def test_bulk_refuses_a_path_outside_users_and_groups(scim):
-    response = scim.post("/Bulk", {"Operations": [{"method": "POST", "path": "/Schemas", "bulkId": "x", "data": {}}]})
+    response = scim.post(
+        "/Bulk", {"Operations": [{"method": "POST", "path": "/Schemas", "bulkId": "x", "data": {}}]}
+    )
 
     assert response.json()["Operations"][0]["response"] == error(
         400, "Bulk path '/Schemas' is not /Users, /Groups or one of theirs.", "invalidSyntax"

@@ -53,7 +53,9 @@ def test_sixteen_concurrent_member_adds_to_one_group_keep_all_sixteen(scim_token
     users = [UserFactory() for _ in range(16)]
 
     def add(user: User) -> Callable[[], Any]:
-        body = {"Operations": [{"op": "add", "path": "members", "value": [{"value": str(user.pk)}]}]}
+        body = {
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": str(user.pk)}]}]
+        }
         return lambda: ScimClient(scim_token).patch(f"/Groups/{role.pk}", body)
 
     responses = _at_once([add(u) for u in users])

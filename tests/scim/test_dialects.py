@@ -13,7 +13,13 @@ pytestmark = pytest.mark.django_db
 
 
 def _empty_list() -> dict:
-    return {"schemas": [LIST], "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []}
+    return {
+        "schemas": [LIST],
+        "totalResults": 0,
+        "startIndex": 1,
+        "itemsPerPage": 0,
+        "Resources": [],
+    }
 
 
 # ---- OneLogin ------------------------------------------------------------------------
@@ -115,14 +121,19 @@ def test_onelogin_manager_shapes_resolve_by_id_external_id_then_username(scim, m
 
 
 def test_onelogin_manager_who_does_not_exist_yet_is_linked_when_they_arrive(scim):
-    scim.post("/Users", {"userName": "rep@example.com", ENTERPRISE: {"manager": {"value": "ext-later"}}})
+    scim.post(
+        "/Users", {"userName": "rep@example.com", ENTERPRISE: {"manager": {"value": "ext-later"}}}
+    )
     report = User.objects.get(username="rep@example.com")
     assert (report.manager_id, report.pending_manager_ref) == (None, "ext-later")
 
     response = scim.post("/Users", {"userName": "late@example.com", "externalId": "ext-later"})
 
     report.refresh_from_db()
-    assert report.manager_id == response.json()["id"] or str(report.manager_id) == response.json()["id"]
+    assert (
+        report.manager_id == response.json()["id"]
+        or str(report.manager_id) == response.json()["id"]
+    )
     assert report.pending_manager_ref == ""
 
 
@@ -233,17 +244,30 @@ def test_okta_deactivation_is_a_no_path_replace_with_active_false(scim):
 
 def test_okta_group_lifecycle_create_rename_add_remove_replace(scim):
     alice, bob, carol = (UserFactory() for _ in range(3))
-    group = scim.post("/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Okta Group", "members": []})
+    group = scim.post(
+        "/Groups", {"schemas": [GROUP_SCHEMA], "displayName": "Okta Group", "members": []}
+    )
     assert group.status_code == 201
     gid = group.json()["id"]
 
     renamed = scim.patch(
         f"/Groups/{gid}",
-        {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"id": gid, "displayName": "Renamed"}}]},
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "replace", "value": {"id": gid, "displayName": "Renamed"}}],
+        },
     )
     added = scim.patch(
         f"/Groups/{gid}",
-        {"Operations": [{"op": "add", "path": "members", "value": [{"value": str(alice.pk)}, {"value": str(bob.pk)}]}]},
+        {
+            "Operations": [
+                {
+                    "op": "add",
+                    "path": "members",
+                    "value": [{"value": str(alice.pk)}, {"value": str(bob.pk)}],
+                }
+            ]
+        },
     )
     removed = scim.patch(
         f"/Groups/{gid}",
@@ -270,8 +294,12 @@ def test_entra_filters_on_external_id_work_email_and_group_display_name(scim):
 
     by_external = scim.get('/Users?filter=externalId eq "aad-1"').json()
     by_email = scim.get('/Users?filter=emails[type eq "work"].value eq "work@example.com"').json()
-    both = scim.get('/Users?filter=userName eq "entra@example.com" and externalId eq "aad-1"').json()
-    group = scim.get('/Groups?filter=displayName eq "Entra Group"&excludedAttributes=members').json()
+    both = scim.get(
+        '/Users?filter=userName eq "entra@example.com" and externalId eq "aad-1"'
+    ).json()
+    group = scim.get(
+        '/Groups?filter=displayName eq "Entra Group"&excludedAttributes=members'
+    ).json()
 
     assert [r["id"] for r in by_external["Resources"]] == [str(user.pk)]
     assert [r["id"] for r in by_email["Resources"]] == [str(user.pk)]
@@ -320,7 +348,11 @@ def test_entra_capitalised_ops_string_booleans_dotted_and_urn_keys(scim):
 
     scim.patch(
         f"/Users/{user_id}",
-        {"Operations": [{"op": "Replace", "path": 'emails[type eq "work"].value', "value": "g2@example.com"}]},
+        {
+            "Operations": [
+                {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "g2@example.com"}
+            ]
+        },
     )
     assert User.objects.get(pk=user_id).email == "g2@example.com"
 
@@ -344,7 +376,8 @@ def test_entra_sets_manager_by_path_with_a_bare_string(scim):
 def test_entra_removes_members_with_path_members_and_a_value_list(scim):
     alice, bob = UserFactory(), UserFactory()
     gid = scim.post(
-        "/Groups", {"displayName": "G", "members": [{"value": str(alice.pk)}, {"value": str(bob.pk)}]}
+        "/Groups",
+        {"displayName": "G", "members": [{"value": str(alice.pk)}, {"value": str(bob.pk)}]},
     ).json()["id"]
 
     response = scim.patch(
@@ -382,7 +415,11 @@ def test_scim_members_are_the_scim_granted_ones_and_a_replace_keeps_the_others(s
     listed = scim.get(f"/Groups/{role.pk}").json()
     scim.patch(
         f"/Groups/{role.pk}",
-        {"Operations": [{"op": "replace", "path": "members", "value": [{"value": str(newcomer.pk)}]}]},
+        {
+            "Operations": [
+                {"op": "replace", "path": "members", "value": [{"value": str(newcomer.pk)}]}
+            ]
+        },
     )
 
     assert "members" not in listed

@@ -43,7 +43,9 @@ def test_a_new_custom_field_appears_in_schemas_at_once(scim):
     after = scim.get(f"/Schemas/{AXERO}").json()
 
     assert [a["name"] for a in before["attributes"]] == ["hireDate"]
-    assert [(a["name"], a["type"], a["multiValued"], a["description"]) for a in after["attributes"]] == [
+    assert [
+        (a["name"], a["type"], a["multiValued"], a["description"]) for a in after["attributes"]
+    ] == [
         ("hireDate", "dateTime", False, "Hire date (the time part is ignored)."),
         ("persona", "string", False, "Persona"),
         ("skills", "string", True, "Skills"),
@@ -72,7 +74,10 @@ def test_custom_fields_round_trip_through_scim(scim):
 
     created = scim.post(
         "/Users",
-        {"userName": "c@example.com", AXERO: {"skills": ["go"], "remote": "True", "start": "2024-05-06"}},
+        {
+            "userName": "c@example.com",
+            AXERO: {"skills": ["go"], "remote": "True", "start": "2024-05-06"},
+        },
     ).json()
     added = scim.patch(
         f"/Users/{created['id']}",

@@ -32,7 +32,10 @@ def test_bad_json_is_invalid_syntax(scim):
 
 def test_a_json_array_body_is_invalid_syntax(scim):
     _assert_error(
-        scim.post("/Users", raw=b"[]"), 400, "The request body must be a JSON object.", "invalidSyntax"
+        scim.post("/Users", raw=b"[]"),
+        400,
+        "The request body must be a JSON object.",
+        "invalidSyntax",
     )
 
 
@@ -72,14 +75,19 @@ def test_patch_on_an_unknown_path_is_invalid_path(scim):
 
 
 def test_bad_email_is_invalid_value(scim):
-    response = scim.post("/Users", {"userName": "x@example.com", "emails": [{"value": "not-an-email"}]})
+    response = scim.post(
+        "/Users", {"userName": "x@example.com", "emails": [{"value": "not-an-email"}]}
+    )
 
     _assert_error(response, 400, "email: 'not-an-email' is not an email address", "invalidValue")
 
 
 def test_missing_username_is_invalid_value(scim):
     _assert_error(
-        scim.post("/Users", {"name": {"givenName": "No"}}), 400, "userName is required.", "invalidValue"
+        scim.post("/Users", {"name": {"givenName": "No"}}),
+        400,
+        "userName is required.",
+        "invalidValue",
     )
 
 
@@ -111,7 +119,11 @@ def test_changing_the_id_is_mutability(scim):
 
     response = scim.patch(
         f"/Users/{user.pk}",
-        {"Operations": [{"op": "replace", "value": {"id": "00000000-0000-0000-0000-000000000002"}}]},
+        {
+            "Operations": [
+                {"op": "replace", "value": {"id": "00000000-0000-0000-0000-000000000002"}}
+            ]
+        },
     )
     put = scim.put(
         f"/Users/{user.pk}", {"id": "00000000-0000-0000-0000-000000000002", "userName": "x"}
@@ -125,7 +137,8 @@ def test_patching_read_only_groups_is_mutability(scim):
     user = UserFactory()
 
     response = scim.patch(
-        f"/Users/{user.pk}", {"Operations": [{"op": "add", "path": "groups", "value": [{"value": "x"}]}]}
+        f"/Users/{user.pk}",
+        {"Operations": [{"op": "add", "path": "groups", "value": [{"value": "x"}]}]},
     )
 
     _assert_error(response, 400, "Attribute 'groups' is read-only.", "mutability")
@@ -144,7 +157,15 @@ def test_replace_with_a_filter_matching_no_value_is_no_target(scim):
 
     response = scim.patch(
         f"/Users/{user.pk}",
-        {"Operations": [{"op": "replace", "path": 'emails[value eq "b@example.com"].value', "value": "c@example.com"}]},
+        {
+            "Operations": [
+                {
+                    "op": "replace",
+                    "path": 'emails[value eq "b@example.com"].value',
+                    "value": "c@example.com",
+                }
+            ]
+        },
     )
 
     _assert_error(response, 400, "No value of 'emails' matches the path filter.", "noTarget")
@@ -219,7 +240,7 @@ def test_stale_if_match_is_412(scim):
         f"/Users/{user.pk}", {"userName": user.username}, headers={"If-Match": 'W/"99"'}
     )
 
-    _assert_error(response, 412, "The resource has changed: its version is W/\"1\", not W/\"99\".")
+    _assert_error(response, 412, 'The resource has changed: its version is W/"1", not W/"99".')
 
 
 def test_bad_start_index_is_invalid_value(scim):

@@ -60,7 +60,10 @@ def test_get_user_renders_every_kept_attribute(scim):
             "organization": "Org",
             "division": "Div",
             "department": "Dept",
-            "manager": {"value": str(boss.pk), "$ref": f"http://127.0.0.1:8000/scim/v2/Users/{boss.pk}"},
+            "manager": {
+                "value": str(boss.pk),
+                "$ref": f"http://127.0.0.1:8000/scim/v2/Users/{boss.pk}",
+            },
         },
         "meta": body["meta"],
     }
@@ -86,7 +89,9 @@ def test_attributes_selects_and_always_keeps_id_and_schemas(scim):
 def test_excluded_attributes_drop_attributes_and_sub_attributes(scim):
     user = UserFactory(first_name="A", last_name="B")
 
-    body = scim.get(f"/Users/{user.pk}?excludedAttributes=emails,name.familyName,meta,groups").json()
+    body = scim.get(
+        f"/Users/{user.pk}?excludedAttributes=emails,name.familyName,meta,groups"
+    ).json()
 
     assert set(body) == {"schemas", "id", "userName", "name", "active"}
     assert body["name"] == {"givenName": "A"}
@@ -107,7 +112,9 @@ def test_if_match_with_the_current_version_lets_the_write_through(scim):
     user = UserFactory(username="etag@example.com")
 
     response = scim.put(
-        f"/Users/{user.pk}", {"userName": "etag@example.com", "title": "T"}, headers={"If-Match": 'W/"1"'}
+        f"/Users/{user.pk}",
+        {"userName": "etag@example.com", "title": "T"},
+        headers={"If-Match": 'W/"1"'},
     )
 
     assert response.status_code == 200
@@ -120,7 +127,13 @@ def test_count_zero_gives_the_total_only(scim):
 
     body = scim.get("/Users?count=0").json()
 
-    assert body == {"schemas": [LIST], "totalResults": 3, "startIndex": 1, "itemsPerPage": 0, "Resources": []}
+    assert body == {
+        "schemas": [LIST],
+        "totalResults": 3,
+        "startIndex": 1,
+        "itemsPerPage": 0,
+        "Resources": [],
+    }
 
 
 def test_start_index_below_one_is_one_and_count_is_capped(scim):
@@ -165,7 +178,9 @@ def test_root_search_returns_users_then_groups_paged_as_one_list(scim):
     role = RoleFactory(display_name="Shared")
 
     body = scim.post("/.search", {"filter": 'displayName eq "Shared"', "count": 10}).json()
-    second = scim.post("/.search", {"filter": 'displayName eq "Shared"', "startIndex": 2, "count": 1}).json()
+    second = scim.post(
+        "/.search", {"filter": 'displayName eq "Shared"', "startIndex": 2, "count": 1}
+    ).json()
 
     assert [r["id"] for r in body["Resources"]] == [str(user.pk), str(role.pk)]
     assert body["totalResults"] == 2
@@ -182,7 +197,9 @@ def test_root_search_with_a_user_only_attribute_searches_users(scim):
 
 def test_group_get_lists_scim_members_with_refs(scim):
     role = RoleFactory(display_name="Team")
-    members = sorted((RoleMembershipFactory(role=role, source="scim").user for _ in range(2)), key=lambda u: u.pk)
+    members = sorted(
+        (RoleMembershipFactory(role=role, source="scim").user for _ in range(2)), key=lambda u: u.pk
+    )
 
     body = scim.get(f"/Groups/{role.pk}").json()
 
@@ -191,7 +208,11 @@ def test_group_get_lists_scim_members_with_refs(scim):
         "id": str(role.pk),
         "displayName": "Team",
         "members": [
-            {"value": str(u.pk), "$ref": f"http://127.0.0.1:8000/scim/v2/Users/{u.pk}", "type": "User"}
+            {
+                "value": str(u.pk),
+                "$ref": f"http://127.0.0.1:8000/scim/v2/Users/{u.pk}",
+                "type": "User",
+            }
             for u in members
         ],
         "meta": body["meta"],
@@ -208,7 +229,11 @@ def test_group_patch_with_attributes_answers_200_with_the_group_as_asked(scim):
     )
 
     assert response.status_code == 200
-    assert response.json() == {"schemas": [GROUP_SCHEMA], "id": str(role.pk), "displayName": "Asked"}
+    assert response.json() == {
+        "schemas": [GROUP_SCHEMA],
+        "id": str(role.pk),
+        "displayName": "Asked",
+    }
 
 
 def test_group_put_replaces_name_and_scim_members(scim):

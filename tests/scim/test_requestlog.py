@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def test_every_request_is_logged_with_token_status_and_scim_error(scim):
     scim.post("/Users", {"userName": "logged@example.com"})
-    scim.get('/Users?filter=bad filter here')
+    scim.get("/Users?filter=bad filter here")
 
     created, failed = ScimRequestLog.objects.order_by("id")
     assert (created.token_name, created.method, created.path, created.status) == (

@@ -27,7 +27,8 @@ def test_create_prints_the_raw_token_alone_on_the_last_line_and_stores_only_its_
 
     raw = output.strip().splitlines()[-1]
     token = ScimToken.objects.get(name="OneLogin")
-    assert raw.startswith("axscim_") and len(raw) > 40
+    assert raw.startswith("axscim_")
+    assert len(raw) > 40
     assert token.token_hash == hashlib.sha256(raw.encode()).hexdigest()
     assert raw not in {token.token_hash, token.prefix}
     assert token_authenticate(f"Bearer {raw}") == token
@@ -75,12 +76,16 @@ def test_last_used_is_written_at_most_once_a_minute():
     token_authenticate(f"Bearer {raw}")
     assert ScimToken.objects.get(name="busy").last_used_at == first
 
-    ScimToken.objects.filter(name="busy").update(last_used_at=timezone.now() - dt.timedelta(minutes=2))
+    ScimToken.objects.filter(name="busy").update(
+        last_used_at=timezone.now() - dt.timedelta(minutes=2)
+    )
     token_authenticate(f"Bearer {raw}")
     assert ScimToken.objects.get(name="busy").last_used_at > first
 
 
-@pytest.mark.parametrize("header", ["", "Bearer", "Token abc", "bearer axscim_nope", "Bearer " + "x" * 500])
+@pytest.mark.parametrize(
+    "header", ["", "Bearer", "Token abc", "bearer axscim_nope", "Bearer " + "x" * 500]
+)
 def test_malformed_headers_authenticate_nobody(header):
     _run("create", "--name", "t")
 

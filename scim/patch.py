@@ -164,6 +164,16 @@ def _primary(item: dict[str, Any]) -> bool:
 
 
 def _user_path(state: dict[str, Any], path: Path, operation: Operation) -> None:
+    if path.attr.startswith("enterprise:manager."):
+        # manager.value / manager.$ref: the one manager reference.
+        sub = path.attr.split(".", 1)[1]
+        manager = dict(state.get("enterprise:manager") or {})
+        if operation.op == "remove":
+            manager = {} if sub == "value" else {k: v for k, v in manager.items() if k != sub}
+        else:
+            manager[sub] = operation.value
+        state["enterprise:manager"] = manager or None
+        return
     spec = attributes_of(USER).get(path.attr)
     multi = bool(spec and spec.multi_valued) or isinstance(state.get(path.attr), list)
     if path.attr == "name" and operation.op != "remove":

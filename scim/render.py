@@ -116,6 +116,11 @@ class Projection:
                     inner[sub_name] = kept
             if inner:
                 out[name] = inner
+        if "schemas" in out:
+            # An extension left out by the projection is not announced either.
+            out["schemas"] = [
+                urn for urn in out["schemas"] if urn in out or urn not in EXTENSION_PREFIX
+            ]
         return out
 
     def _keep(self, key: str, value: Any) -> Any:

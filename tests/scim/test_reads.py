@@ -97,6 +97,14 @@ def test_excluded_attributes_drop_attributes_and_sub_attributes(scim):
     assert body["name"] == {"givenName": "A"}
 
 
+def test_schemas_name_only_the_extensions_the_projection_kept(scim):
+    user = UserFactory(department="D")
+
+    body = scim.get(f"/Users/{user.pk}?attributes=userName").json()
+
+    assert body == {"schemas": [USER_SCHEMA], "id": str(user.pk), "userName": user.username}
+
+
 def test_if_none_match_with_the_current_version_is_304(scim):
     user = UserFactory()
 

@@ -19,6 +19,7 @@ length and in nodes, and nesting in depth, so no filter can exhaust the stack.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -78,6 +79,9 @@ def tokenize(text: str, *, error: type[ApplicationError]) -> list[Token]:
                 value = json.loads(text[position:end])
             except ValueError as exc:
                 raise error(f"invalid escape in string at position {position}") from exc
+            if "\x00" in value:
+                # PostgreSQL text cannot hold NUL: refuse it here rather than fail there.
+                raise error(f"string at position {position} contains a NUL character")
             tokens.append(Token("string", text[position:end], position, value))
             position = end
         elif char == "-" or char.isdigit():
@@ -88,6 +92,8 @@ def tokenize(text: str, *, error: type[ApplicationError]) -> list[Token]:
             parsed: int | float = (
                 float(literal) if any(c in literal for c in ".eE") else int(literal)
             )
+            if isinstance(parsed, float) and not math.isfinite(parsed):
+                raise error(f"number at position {position} is out of range")
             tokens.append(Token("number", literal, position, parsed))
             position = number.end()
         else:

@@ -212,3 +212,15 @@ def test_deep_nesting_is_refused_without_exhausting_the_stack():
 
 def test_nesting_within_the_limit_parses():
     assert user("(" * 30 + "title pr" + ")" * 30) == Compare("title", "pr")
+
+
+def test_nul_characters_are_refused_before_the_database_sees_them():
+    with pytest.raises(InvalidFilter) as caught:
+        user(r'userName eq "a\u0000b"')
+    assert caught.value.detail == "string at position 12 contains a NUL character"
+
+
+def test_numbers_beyond_floating_point_range_are_refused():
+    with pytest.raises(InvalidFilter) as caught:
+        user("title gt 1e400")
+    assert caught.value.detail == "number at position 9 is out of range"

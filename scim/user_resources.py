@@ -32,9 +32,12 @@ from users.services import (
 
 
 def _render(
-    user: User, projection: Projection, fields: Mapping[str, CustomField]
+    user: User, projection: Projection, fields: Mapping[str, CustomField], *, new: bool = False
 ) -> dict[str, Any]:
-    groups = roles_of_users([user.pk]).get(user.pk, []) if projection.wants("groups") else None
+    groups = None
+    if projection.wants("groups"):
+        # A user created a moment ago holds no role yet: no query needed.
+        groups = [] if new else roles_of_users([user.pk]).get(user.pk, [])
     return user_resource(user, projection=projection, custom_fields=fields, groups=groups)
 
 
@@ -102,7 +105,7 @@ def user_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor) 
     )
     return Result(
         201,
-        _render(user, projection, fields),
+        _render(user, projection, fields, new=True),
         etag=etag(user.version),
         location=location(USER, user.pk),
     )

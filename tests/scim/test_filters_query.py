@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from scim.attributes import InvalidFilter
 from scim.filters import filter_groups, filter_users
 from tests.factories import CustomFieldFactory, RoleFactory, RoleMembershipFactory, UserFactory
-from users.models import Role, User
+from users.models import Role, RoleMembership, User
 
 pytestmark = pytest.mark.django_db
 
@@ -444,14 +444,33 @@ def test_username_eq_is_served_by_the_lower_index():
         User.objects.all(), 'emails[type eq "work"].value eq "user700@example.com"'
     ).explain()
     assert "users_user_email_ci_idx" in email_plan
+    external_plan = filter_users(
+        User.objects.all(), 'userName eq "x" and externalId eq "ext-700"'
+    ).explain()
+    assert "Seq Scan" not in external_plan
 
 
 def test_group_display_name_eq_is_served_by_the_lower_index():
-    Role.objects.bulk_create([Role(display_name=f"Role {n}") for n in range(1500)])
+    roles = Role.objects.bulk_create([Role(display_name=f"Role {n}") for n in range(1500)])
+    users = User.objects.bulk_create([User(username=f"member{n}@example.com") for n in range(3000)])
+    RoleMembership.objects.bulk_create(
+        [
+            RoleMembership(role=roles[n % len(roles)], user=user, source="scim")
+            for n, user in enumerate(users)
+        ]
+    )
+    member = users[7]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE users_role")
     plan = filter_groups(Role.objects.all(), 'displayName eq "role 700"').explain()
     assert "users_role_name_ci_unique" in plan
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE users_rolemembership")
+        cursor.execute("ANALYZE users_user")
+    members_plan = filter_groups(Role.objects.all(), f'members[value eq "{member.id}"]').explain()
+    # The EXISTS is answered from the membership indexes, never by scanning memberships.
+    assert "users_membership" in members_plan
+    assert "Seq Scan on users_rolemembership" not in members_plan
 
 
 _FUZZ_ATTRS = [

@@ -20,11 +20,12 @@ from django.db.models import (
     DateTimeField,
     Expression,
     F,
+    JSONField,
     Q,
     TextField,
     Value,
 )
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Collate, Lower
 from django.db.models.lookups import (
     Contains,
@@ -65,7 +66,6 @@ _ORDERING = {
     "lt": LessThan,
     "le": LessThanOrEqual,
 }
-_JSON_ORDERING = {"gt": "gt", "ge": "gte", "lt": "lt", "le": "lte"}
 _TEXT_EXACT = {"co": Contains, "sw": StartsWith, "ew": EndsWith}
 _TEXT_INEXACT = {"co": IContains, "sw": IStartsWith, "ew": IEndsWith}
 
@@ -132,15 +132,27 @@ def _expression(target: Target) -> Any:
     return F(target.expr) if isinstance(target.expr, str) else target.expr
 
 
+def _json_key(target: Target) -> KeyTransform:
+    # Built directly rather than as "custom__<key>": a key may itself contain "__".
+    assert target.custom_key is not None
+    return KeyTransform(target.custom_key, target.custom_column)
+
+
+def _json_text(target: Target) -> KeyTextTransform:
+    assert target.custom_key is not None
+    return KeyTextTransform(target.custom_key, target.custom_column)
+
+
+def _json_lookup(target: Target, op: str, value: Any) -> Q:
+    # jsonb against a jsonb value: numbers compare numerically, [] equals only [].
+    return _lookup(op, _json_key(target), Value(value, output_field=JSONField()))
+
+
 def _present(target: Target) -> Condition:
     if target.custom_key is not None:
-        key, column = target.custom_key, target.custom_column
-        return (
-            Q(**{f"{column}__has_key": key})
-            & ~Q(**{f"{column}__{key}": None})
-            & ~Q(**{f"{column}__{key}": ""})
-            & ~Q(**{f"{column}__{key}": []})
-        )
+        # ->> is NULL for a missing key and for JSON null; "" and [] are empty too.
+        text = _json_text(target)
+        return Q(IsNull(text, False)) & ~Q(Exact(text, "")) & ~_json_lookup(target, "eq", [])
     expr = _expression(target)
     if target.kind in (STRING, REFERENCE):
         condition = ~Q(Exact(expr, ""))
@@ -229,13 +241,12 @@ def _compare_custom(target: Target, op: str, value: Literal) -> Condition:
         return ~condition if op == "ne" else condition
     if target.kind == NUMBER:
         # jsonb orders numbers numerically; only numbers are stored in number fields.
-        lookup = _JSON_ORDERING[op]
-        return Q(**{f"{column}__{key}__{lookup}": _number(target, value)})
+        return _json_lookup(target, op, _number(target, value))
     if target.kind == DATE:
         # ISO dates order as text under the byte-wise "C" collation.
-        lhs = Collate(KT(f"{column}__{key}"), "C")
+        lhs = Collate(_json_text(target), "C")
         return _lookup(op, lhs, Value(_date(target, value).isoformat()))
-    text_target = Target(name=target.name, kind=STRING, expr=KT(f"{column}__{key}"), nullable=True)
+    text_target = Target(name=target.name, kind=STRING, expr=_json_text(target), nullable=True)
     return _compare_column(text_target, op, value)
 
 

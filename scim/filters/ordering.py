@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import F, OrderBy, QuerySet
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Collate, Lower
 
 from scim.attributes import (
@@ -49,12 +49,13 @@ def _sort_keys(resource: str, text: str) -> tuple[tuple[Any, ...], bool]:
 
 def _expressions(resource: str, spec: AttrSpec, text: str) -> tuple[tuple[Any, ...], bool]:
     if spec.custom_type is not None:
+        # KeyTransform(key, "custom"), not "custom__<key>": a key may contain "__".
         if spec.kind == NUMBER:
-            return (F(f"custom__{spec.name}"),), True  # jsonb orders numbers numerically
+            return (KeyTransform(spec.name, "custom"),), True  # jsonb orders numbers numerically
         if spec.kind == DATE:
-            return (Collate(KT(f"custom__{spec.name}"), "C"),), True
+            return (Collate(KeyTextTransform(spec.name, "custom"), "C"),), True
         if spec.kind == STRING:
-            return (Lower(KT(f"custom__{spec.name}")),), True
+            return (Lower(KeyTextTransform(spec.name, "custom")),), True
         raise InvalidFilter(f"sortBy {text!r}: a {spec.kind} attribute cannot be sorted")
     if spec.key == "name.formatted":
         return (Lower(F("first_name")), Lower(F("last_name"))), False

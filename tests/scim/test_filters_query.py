@@ -534,3 +534,16 @@ def test_random_filters_give_invalid_filter_or_a_query_never_a_server_error(peop
         list(matched[:5])
         answered += 1
     assert answered > 200
+
+
+def test_custom_keys_containing_double_underscores_are_one_key(people):
+    CustomFieldFactory(key="team__size", type="number")
+    CustomFieldFactory(key="home__city", type="string")
+    people["alice"].custom = {**people["alice"].custom, "team__size": 4, "home__city": "Oslo"}
+    people["alice"].save(update_fields=["custom"])
+    people["bob"].custom = {**people["bob"].custom, "team": {"size": 9}}
+    people["bob"].save(update_fields=["custom"])
+    assert names(f"{AXERO}:team__size gt 3") == {"alice"}
+    assert names(f"{AXERO}:team__size pr") == {"alice"}
+    assert names(f'{AXERO}:home__city eq "oslo"') == {"alice"}
+    assert names(f'{AXERO}:home__city ne "oslo"') == {"bob", "carol"}

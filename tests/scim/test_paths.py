@@ -280,3 +280,16 @@ def test_groups_cannot_be_sorted_by_members():
     assert (
         caught.value.detail == "sortBy 'members': not a single-valued attribute that can be sorted"
     )
+
+
+@pytest.mark.django_db
+def test_sort_by_custom_key_with_double_underscore():
+    CustomFieldFactory(key="team__size", type="number")
+    big = UserFactory(username="big", custom={"team__size": 12})
+    small = UserFactory(username="small", custom={"team__size": 3})
+    nested = UserFactory(username="nested", custom={"team": {"size": 1}})
+    assert list(order_users(User.objects.all(), f"{AXERO}:team__size", None)) == [
+        small,
+        big,
+        nested,
+    ]

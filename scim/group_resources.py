@@ -20,7 +20,7 @@ from scim.errors import Mutability
 from scim.filters import filter_groups, order_groups
 from scim.listing import Query, check_if_match, not_modified
 from scim.parse import multi_values
-from scim.patch import group_patch, member_ids, operations
+from scim.patch import clean_external_id, group_patch, member_ids, operations
 from scim.queries import role_by_id, role_for_update, scim_member_ids
 from scim.render import Projection, etag, group_resource, list_response, location
 from scim.result import Result
@@ -97,10 +97,7 @@ def _name(body: Mapping[str, Any]) -> str:
 
 
 def _external_id(body: Mapping[str, Any]) -> str | None:
-    value = {str(k).lower(): v for k, v in body.items()}.get("externalid")
-    if value is not None and not isinstance(value, str):
-        raise ValidationFailed("externalId: expected text")
-    return value or None
+    return clean_external_id({str(k).lower(): v for k, v in body.items()}.get("externalid"))
 
 
 def _members(body: Mapping[str, Any]) -> set[uuid.UUID] | None:

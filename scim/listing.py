@@ -10,6 +10,8 @@ from axero_idp.errors import PreconditionFailed, ValidationFailed
 
 DEFAULT_COUNT: Final = 100
 MAX_COUNT: Final = 1000
+# Far past any directory's size, and well inside PostgreSQL's OFFSET range.
+MAX_START_INDEX: Final = 2**31
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def query_from(source: Mapping[str, Any]) -> Query:
         sort_by=sort_by or None,
         sort_order=sort_order.lower() if sort_order else None,
         # RFC 7644 §3.4.2.4: a startIndex below 1 is taken as 1; a negative count as 0.
-        start_index=max(1, start if start is not None else 1),
+        start_index=min(MAX_START_INDEX, max(1, start if start is not None else 1)),
         count=min(MAX_COUNT, max(0, count if count is not None else DEFAULT_COUNT)),
         attributes=_names(source.get("attributes"), "attributes"),
         excluded=_names(source.get("excludedAttributes"), "excludedAttributes"),

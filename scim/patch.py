@@ -243,6 +243,15 @@ def _item_from_filter(path: Path) -> dict[str, Any] | None:
 # ---- groups ------------------------------------------------------------------------
 
 
+def clean_external_id(value: Any) -> str | None:
+    """A group's externalId: text of at most 255 characters, or None."""
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed("externalId: expected text")
+    if value and len(value) > 255:
+        raise ValidationFailed("externalId: longer than 255 characters")
+    return value or None
+
+
 def member_ids(value: Any) -> set[uuid.UUID]:
     ids = set()
     for item in multi_values(value):
@@ -321,10 +330,11 @@ def _group_set(role: Role, name: str, path: Path | None, value: Any, op: str, ac
             raise ValidationFailed("displayName: expected text")
         return role_rename(role=role, actor=actor, display_name=value)
     if key == "externalid":
-        if value is not None and not isinstance(value, str):
-            raise ValidationFailed("externalId: expected text")
         return role_rename(
-            role=role, actor=actor, display_name=role.display_name, external_id=value
+            role=role,
+            actor=actor,
+            display_name=role.display_name,
+            external_id=clean_external_id(value),
         )
     if key == "members":
         ids = member_ids(value)

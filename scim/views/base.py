@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from axero_idp.errors import ApplicationError
+from axero_idp.errors import ApplicationError, ValidationFailed
 from axero_idp.request_id import current_request_id
 from scim.auth import token_authenticate
 from scim.errors import (
@@ -66,8 +66,24 @@ class ScimContext:
                 raise InvalidSyntax(f"The request body is not valid JSON: {exc}") from exc
             if not isinstance(parsed, dict):
                 raise InvalidSyntax("The request body must be a JSON object.")
+            _refuse_nul(parsed)
             self._json = parsed
         return self._json
+
+
+def _refuse_nul(value: Any) -> None:
+    """PostgreSQL text cannot hold U+0000: refuse it here rather than fail on write."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValidationFailed("Text values cannot contain the NUL character (\\u0000).")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _read_body(request: HttpRequest) -> bytes:

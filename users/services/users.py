@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -34,14 +34,8 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def _by_username(username: str) -> QuerySet[User]:
-    # LOWER(username) = LOWER(%s) is what the case-insensitive unique index answers;
-    # `username__iexact` (UPPER(...)) would scan the table.
-    return User.objects.alias(lname=Lower("username")).filter(lname=Lower(Value(username)))
-
-
 def _username_taken(username: str, *, exclude: uuid.UUID | None = None) -> bool:
-    query = _by_username(username)
+    query = User.objects.filter(username__iexact=username)
     if exclude is not None:
         query = query.exclude(pk=exclude)
     return query.exists()
@@ -71,7 +65,7 @@ def manager_resolve(ref: str, *, order: Sequence[str] = MANAGER_BY_SCIM) -> User
         elif kind == "external_id":
             found = User.objects.filter(external_id=ref).order_by("created_at").first()
         elif kind == "username":
-            found = _by_username(ref).first()
+            found = User.objects.filter(username__iexact=ref).first()
         elif kind == "email":
             found = (
                 User.objects.filter(email__iexact=ref).order_by("created_at").first()
@@ -116,9 +110,8 @@ def _pending_reports_link(*, manager: User, actor: Actor) -> list[str]:
         keys.append(manager.external_id.lower())
     if manager.email:
         keys.append(manager.email.lower())
-    # `> ''` lets the pending_manager_ref index skip the many users waiting for nobody.
     waiting = User.objects.annotate(ref=Lower("pending_manager_ref")).filter(
-        ~Q(pk=manager.pk), pending_manager_ref__gt="", ref__in=keys
+        ~Q(pk=manager.pk), ref__in=keys
     )
     report_ids = list(waiting.values_list("pk", flat=True))
     if not report_ids:
@@ -158,7 +151,9 @@ def user_create(
     values = clean_attributes({**(attributes or {}), "username": username})
     if _username_taken(values["username"]):
         raise UniquenessConflict(f"userName {values['username']!r} is already taken")
-    custom_values = {k: v for k, v in clean_custom_values(custom or {}).items() if v is not None}
+    custom_values = {
+        k: v for k, v in clean_custom_values(custom or {}).items() if v is not None
+    }
     user = User(
         **values,
         custom=custom_values,

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from axero_idp import health
+from axero_idp import health, views
 
 admin.site.site_header = "axero-idp administration"
 admin.site.site_title = "axero-idp"
@@ -12,3 +12,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("scim/v2/", include("scim.urls")),
 ]
+
+handler500 = views.server_error

@@ -16,7 +16,9 @@ def actor() -> Actor:
 
 @pytest.fixture
 def admin_user(django_user_model):
-    return django_user_model.objects.create_superuser("root", "correct-horse-battery-1", email="root@example.com")
+    return django_user_model.objects.create_superuser(
+        "root", "correct-horse-battery-1", email="root@example.com"
+    )
 
 
 @pytest.fixture
@@ -26,10 +28,10 @@ def admin_client(client, admin_user):
 
 
 @pytest.fixture
-def on_commit(django_capture_on_commit_callbacks):
-    """Run on_commit callbacks (domain events) as the code under test commits."""
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        yield callbacks
+def committing(django_capture_on_commit_callbacks):
+    """`with committing():` runs the on_commit callbacks (domain events) of the code
+    inside it when the block ends, as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
 def ci_requires(tool: str) -> None:

@@ -75,9 +75,7 @@ def _dispatch(event: Event) -> None:
         try:
             handler(event)
         except Exception:
-            logger.exception(
-                "event subscriber failed", extra={"event": type(event).__name__}
-            )
+            logger.exception("event subscriber failed", extra={"event": type(event).__name__})
 
 
 def publish_on_commit(event: Event) -> None:

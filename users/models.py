@@ -15,6 +15,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+import users.lookups  # noqa: F401  (registers the __ci lookup)
+
 
 class Source(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -27,7 +29,7 @@ class UserManager(BaseUserManager["User"]):
 
     def get_by_natural_key(self, username: str | None) -> User:
         # Logins compare usernames case-insensitively, like the unique constraint.
-        return self.get(username__iexact=username)
+        return self.get(username__ci=username)
 
     def create_user(self, username: str, password: str | None = None, **extra: Any) -> User:
         user = self.model(username=username, **extra)
@@ -54,7 +56,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     cost_center = models.CharField(max_length=200, blank=True)
     organization = models.CharField(max_length=200, blank=True)
     division = models.CharField(max_length=200, blank=True)
-    external_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": SCIM distinguishes "no externalId" from any value.
+    external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     manager = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
@@ -83,12 +86,21 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("username"), name="users_user_username_ci_unique"),
+            models.UniqueConstraint(
+                Lower("username"),
+                name="users_user_username_ci_unique",
+                violation_error_message="A user with this user name exists already (user names ignore case).",
+            ),
         ]
         indexes = [
             models.Index(Lower("email"), name="users_user_email_ci_idx"),
             models.Index(fields=["external_id"], name="users_user_external_id_idx"),
-            models.Index(fields=["pending_manager_ref"], name="users_user_pending_mgr_idx"),
+            # Partial: only users still waiting for their manager are in it.
+            models.Index(
+                Lower("pending_manager_ref"),
+                name="users_user_pending_mgr_idx",
+                condition=~models.Q(pending_manager_ref=""),
+            ),
             models.Index(fields=["hire_date"], name="users_user_hire_date_idx"),
             models.Index(fields=["created_at", "id"], name="users_user_created_idx"),
         ]
@@ -147,7 +159,8 @@ class Role(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     display_name = models.CharField(max_length=255)
-    external_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "": SCIM distinguishes "no externalId" from any value.
+    external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     version = models.PositiveBigIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -157,7 +170,11 @@ class Role(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(Lower("display_name"), name="users_role_name_ci_unique"),
+            models.UniqueConstraint(
+                Lower("display_name"),
+                name="users_role_name_ci_unique",
+                violation_error_message="A role with this name exists already (names ignore case).",
+            ),
         ]
         indexes = [
             models.Index(fields=["external_id"], name="users_role_external_id_idx"),
@@ -236,14 +253,18 @@ class AuditEvent(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["target_type", "target_id", "created_at"], name="audit_target_idx"),
+            models.Index(
+                fields=["target_type", "target_id", "created_at"], name="audit_target_idx"
+            ),
             models.Index(fields=["created_at"], name="audit_created_idx"),
             models.Index(fields=["action", "created_at"], name="audit_action_idx"),
         ]
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_type}:{self.target_id}"
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.target_type}:{self.target_id}"
+        )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

@@ -18,7 +18,7 @@ def user_get(user_id: uuid.UUID | str) -> User | None:
 
 
 def user_by_username(username: str) -> User | None:
-    return User.objects.filter(username__iexact=username).first()
+    return User.objects.filter(username__ci=username).first()
 
 
 def role_get(role_id: uuid.UUID | str) -> Role | None:
@@ -33,7 +33,9 @@ def roles_with_member_count() -> QuerySet[Role]:
     return Role.objects.annotate(member_count=Count("memberships__user", distinct=True))
 
 
-def role_member_ids(role: Role, *, source: str | None = None) -> QuerySet[RoleMembership]:
+def role_member_ids(
+    role: Role, *, source: str | None = None
+) -> QuerySet[RoleMembership, uuid.UUID]:
     """Distinct member ids of a role (optionally from one source), in a stable order."""
     query = RoleMembership.objects.filter(role=role)
     if source is not None:
@@ -47,7 +49,9 @@ def user_is_member(*, role: Role, user: User) -> bool:
 
 def user_role_names(user: User) -> list[str]:
     return sorted(
-        Role.objects.filter(memberships__user=user).distinct().values_list("display_name", flat=True)
+        Role.objects.filter(memberships__user=user)
+        .distinct()
+        .values_list("display_name", flat=True)
     )
 
 

@@ -1,7 +1,7 @@
 """Every write to the directory goes through these functions (STYLE.md)."""
 
 from users.services.actors import Actor
-from users.services.audit import audit_record
+from users.services.audit import audit_record, audit_record_many
 from users.services.custom_fields import custom_field_define
 from users.services.roles import (
     role_create,
@@ -17,6 +17,7 @@ from users.services.users import (
     MANAGER_BY_SCIM,
     manager_resolve,
     session_end_all,
+    user_access_set,
     user_create,
     user_deactivate,
     user_delete,
@@ -30,6 +31,7 @@ __all__ = [
     "MANAGER_BY_SCIM",
     "Actor",
     "audit_record",
+    "audit_record_many",
     "custom_field_define",
     "manager_resolve",
     "role_create",
@@ -39,6 +41,7 @@ __all__ = [
     "role_members_replace",
     "role_rename",
     "session_end_all",
+    "user_access_set",
     "user_create",
     "user_deactivate",
     "user_delete",

@@ -3,6 +3,7 @@ and its record commit or roll back together."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
@@ -33,4 +34,25 @@ def audit_record(
         target_id=target_id,
         detail=detail or {},
         request_id=current_request_id(),
+    )
+
+
+def audit_record_many(
+    *, actor: Actor, entries: Iterable[tuple[str, models.Model, dict[str, Any]]]
+) -> list[AuditEvent]:
+    """Append several events in one INSERT: (action, target, detail) each."""
+    request_id = current_request_id()
+    return AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor_kind=actor.kind,
+                actor_name=actor.name[:255],
+                action=action,
+                target_type=target._meta.model_name or "",
+                target_id=str(target.pk),
+                detail=detail,
+                request_id=request_id,
+            )
+            for action, target, detail in entries
+        ]
     )

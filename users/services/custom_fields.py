@@ -28,9 +28,7 @@ def custom_field_define(
             f"key {key!r}: start with a letter; letters, digits, _ and - only; at most 64"
         )
     if type not in CustomFieldType.values:
-        raise ValidationFailed(
-            f"type {type!r}: one of {', '.join(CustomFieldType.values)}"
-        )
+        raise ValidationFailed(f"type {type!r}: one of {', '.join(CustomFieldType.values)}")
     label = (label or "").strip() or key.replace("_", " ").capitalize()
     existing = CustomField.objects.select_for_update().filter(key=key).first()
     if existing is not None:

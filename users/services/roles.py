@@ -21,7 +21,7 @@ from axero_idp.errors import UniquenessConflict, ValidationFailed
 from users import events
 from users.models import Role, RoleMembership, User
 from users.services.actors import Actor
-from users.services.audit import audit_record
+from users.services.audit import audit_record, audit_record_many
 
 _UNSET: Final = object()
 # Audit details list changed member ids up to this many, and always the count.
@@ -38,7 +38,7 @@ def _clean_name(display_name: str) -> str:
 
 
 def _name_taken(name: str, *, exclude: uuid.UUID | None = None) -> bool:
-    query = Role.objects.filter(display_name__iexact=name)
+    query = Role.objects.filter(display_name__ci=name)
     if exclude is not None:
         query = query.exclude(pk=exclude)
     return query.exists()
@@ -84,9 +84,7 @@ def _touch(role: Role) -> None:
 
 
 @transaction.atomic
-def role_rename(
-    *, role: Role, actor: Actor, display_name: str, external_id: Any = _UNSET
-) -> Role:
+def role_rename(*, role: Role, actor: Actor, display_name: str, external_id: Any = _UNSET) -> Role:
     """Rename a role (and optionally change its external id); a repeat is a no-op."""
     role = _locked(role)
     name = _clean_name(display_name)
@@ -233,29 +231,58 @@ def user_roles_sync(
     *, user: User, role_names: Iterable[str], source: str, actor: Actor
 ) -> tuple[set[str], set[str]]:
     """Make the roles that source granted user exactly role_names (creating missing
-    roles); memberships from other sources are left alone. Returns (added, removed)."""
+    roles); memberships from other sources are left alone. Returns (added, removed).
+
+    Set-based, because a login storm pays it for every login: one query for the named
+    roles, one for the current memberships, one insert, one delete, one ordered lock
+    and version bump, one audit insert, whatever the number of roles that change.
+    """
     names = {_clean_name(n) for n in role_names if isinstance(n, str) and n.strip()}
     by_lower = {n.lower(): n for n in names}
-    # One query on the case-insensitive unique index for every role the IdP named.
-    roles = {
-        r.display_name.lower(): r
-        for r in Role.objects.annotate(lname=Lower("display_name")).filter(lname__in=by_lower)
-    }
-    for lower in set(by_lower) - set(roles):
+    roles: dict[str, Role] = {}
+    if by_lower:
+        found = Role.objects.annotate(lname=Lower("display_name")).filter(lname__in=by_lower)
+        roles.update((r.display_name.lower(), r) for r in found)
+    for lower in sorted(set(by_lower) - set(roles)):
         roles[lower] = _role_get_or_create(by_lower[lower], actor)
+    wanted = {role.pk: role for role in roles.values()}
     current = {
         m.role_id: m.role
         for m in RoleMembership.objects.filter(user=user, source=source).select_related("role")
     }
-    wanted = {role.pk: role for role in roles.values()}
-    added, removed = set(), set()
-    for role_id in wanted.keys() - current.keys():
-        role_members_add(role=wanted[role_id], user_ids=[user.pk], source=source, actor=actor)
-        added.add(wanted[role_id].display_name)
-    for role_id in current.keys() - wanted.keys():
-        role_members_remove(role=current[role_id], user_ids=[user.pk], source=source, actor=actor)
-        removed.add(current[role_id].display_name)
-    return added, removed
+    to_add = [wanted[pk] for pk in wanted.keys() - current.keys()]
+    to_remove = [current[pk] for pk in current.keys() - wanted.keys()]
+    if not to_add and not to_remove:
+        return set(), set()
+    now = timezone.now()
+    changed = sorted(r.pk for r in (*to_add, *to_remove))
+    # Lock in one global order, so two logins touching the same roles cannot deadlock.
+    list(Role.objects.select_for_update().filter(pk__in=changed).order_by("pk").values_list("pk"))
+    if to_add:
+        RoleMembership.objects.bulk_create(
+            [RoleMembership(role=r, user=user, source=source, created_at=now) for r in to_add],
+            ignore_conflicts=True,
+        )
+    if to_remove:
+        RoleMembership.objects.filter(
+            user=user, source=source, role_id__in=[r.pk for r in to_remove]
+        ).delete()
+    Role.objects.filter(pk__in=changed).update(version=F("version") + 1, updated_at=now)
+    detail = {"source": source, **_ids_detail([user.pk])}
+    audit_record_many(
+        actor=actor,
+        entries=[("role.members_added", role, detail) for role in to_add]
+        + [("role.members_removed", role, detail) for role in to_remove],
+    )
+    for role in to_add:
+        events.publish_on_commit(
+            events.RoleMembersChanged(role_id=role.pk, added=frozenset({user.pk}))
+        )
+    for role in to_remove:
+        events.publish_on_commit(
+            events.RoleMembersChanged(role_id=role.pk, removed=frozenset({user.pk}))
+        )
+    return {r.display_name for r in to_add}, {r.display_name for r in to_remove}
 
 
 def _role_get_or_create(name: str, actor: Actor) -> Role:
@@ -263,4 +290,4 @@ def _role_get_or_create(name: str, actor: Actor) -> Role:
         return role_create(actor=actor, display_name=name)
     except UniquenessConflict:
         # Another process created it a moment ago: use theirs.
-        return Role.objects.get(display_name__iexact=name)
+        return Role.objects.get(display_name__ci=name)

@@ -35,7 +35,7 @@ def _json_value(value: Any) -> Any:
 
 
 def _username_taken(username: str, *, exclude: uuid.UUID | None = None) -> bool:
-    query = User.objects.filter(username__iexact=username)
+    query = User.objects.filter(username__ci=username)
     if exclude is not None:
         query = query.exclude(pk=exclude)
     return query.exists()
@@ -65,10 +65,10 @@ def manager_resolve(ref: str, *, order: Sequence[str] = MANAGER_BY_SCIM) -> User
         elif kind == "external_id":
             found = User.objects.filter(external_id=ref).order_by("created_at").first()
         elif kind == "username":
-            found = User.objects.filter(username__iexact=ref).first()
+            found = User.objects.filter(username__ci=ref).first()
         elif kind == "email":
             found = (
-                User.objects.filter(email__iexact=ref).order_by("created_at").first()
+                User.objects.filter(email__ci=ref).order_by("created_at").first()
                 if "@" in ref
                 else None
             )
@@ -110,8 +110,11 @@ def _pending_reports_link(*, manager: User, actor: Actor) -> list[str]:
         keys.append(manager.external_id.lower())
     if manager.email:
         keys.append(manager.email.lower())
-    waiting = User.objects.annotate(ref=Lower("pending_manager_ref")).filter(
-        ~Q(pk=manager.pk), ref__in=keys
+    # Matches the partial index on lower(pending_manager_ref).
+    waiting = (
+        User.objects.exclude(pending_manager_ref="")
+        .annotate(ref=Lower("pending_manager_ref"))
+        .filter(~Q(pk=manager.pk), ref__in=keys)
     )
     report_ids = list(waiting.values_list("pk", flat=True))
     if not report_ids:
@@ -151,9 +154,7 @@ def user_create(
     values = clean_attributes({**(attributes or {}), "username": username})
     if _username_taken(values["username"]):
         raise UniquenessConflict(f"userName {values['username']!r} is already taken")
-    custom_values = {
-        k: v for k, v in clean_custom_values(custom or {}).items() if v is not None
-    }
+    custom_values = {k: v for k, v in clean_custom_values(custom or {}).items() if v is not None}
     user = User(
         **values,
         custom=custom_values,
@@ -256,6 +257,27 @@ def user_manager_set(
 ) -> User:
     """Set the manager by id, external id, username or email; linked later if absent."""
     return user_update(user=user, actor=actor, manager_ref=ref, manager_order=order)
+
+
+@transaction.atomic
+def user_access_set(*, user: User, actor: Actor, is_staff: bool, is_superuser: bool) -> User:
+    """Grant or withdraw admin-site access; only superusers may call this from admin."""
+    user = _locked(user)
+    changes = {
+        name: [getattr(user, name), value]
+        for name, value in (("is_staff", is_staff), ("is_superuser", is_superuser))
+        if getattr(user, name) != value
+    }
+    if not changes:
+        return user
+    user.is_staff, user.is_superuser = is_staff, is_superuser
+    _bump(user, list(changes))
+    if not is_staff:
+        session_end_all(user=user)
+    audit_record(
+        actor=actor, action="user.access_changed", target=user, detail={"changes": changes}
+    )
+    return user
 
 
 def session_end_all(*, user: User) -> None:

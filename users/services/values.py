@@ -133,7 +133,9 @@ def clean_custom_values(
         definition = definitions.get(key)
         if definition is None:
             raise ValidationFailed(f"custom.{key}: no such custom profile field")
-        cleaned[key] = None if value is None or value == "" else clean_custom_value(definition, value)
+        cleaned[key] = (
+            None if value is None or value == "" else clean_custom_value(definition, value)
+        )
     return cleaned
 
 
@@ -154,7 +156,7 @@ def clean_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(value, str | int) or isinstance(value, bool):
             raise ValidationFailed(f"{name}: expected text")
         text = str(value).strip()
-        max_length = User._meta.get_field(name).max_length or 0
+        max_length = getattr(User._meta.get_field(name), "max_length", None) or 0
         if len(text) > max_length:
             raise ValidationFailed(f"{name}: longer than {max_length} characters")
         if name == "username" and not text:

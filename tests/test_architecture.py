@@ -1,0 +1,34 @@
+"""The directory never imports its listeners (personas, media): it publishes events.
+
+import-linter checks the protocol/domain contracts in `make lint`; this test holds the
+line for apps that import-linter cannot name until they exist.
+"""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_users_never_imports_personas_media_or_protocol_apps():
+    offenders = {}
+    for path in (ROOT / "users").rglob("*.py"):
+        bad = {
+            name
+            for name in _imported_modules(path)
+            if name.split(".")[0] in {"personas", "media", "sso", "scim"}
+        }
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offenders == {}

@@ -1,0 +1,373 @@
+"""Admin for people: search, filters, deactivate/reactivate with confirmation.
+
+Every save goes through users.services, so an admin edit is audited like a SCIM push.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.auth.admin import UserAdmin as AuthUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import models, transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+
+from axero_idp.errors import ApplicationError
+from users.models import CustomField, CustomFieldType, Role, User
+from users.services import (
+    Actor,
+    audit_record,
+    user_access_set,
+    user_create,
+    user_deactivate,
+    user_delete,
+    user_reactivate,
+    user_update,
+)
+from users.services.values import ATTRIBUTE_FIELDS
+
+CUSTOM_PREFIX = "custom__"
+
+
+def _custom_form_field(field: CustomField) -> forms.Field:
+    common: dict[str, Any] = {"label": field.label, "required": False}
+    if field.type == CustomFieldType.DATE:
+        return forms.DateField(**common, widget=forms.DateInput(attrs={"type": "date"}))
+    if field.type == CustomFieldType.NUMBER:
+        return forms.DecimalField(**common)
+    if field.type == CustomFieldType.BOOLEAN:
+        return forms.NullBooleanField(**common)
+    if field.type == CustomFieldType.LIST:
+        return forms.CharField(
+            **common, help_text="One value per line.", widget=forms.Textarea(attrs={"rows": 3})
+        )
+    return forms.CharField(**common, max_length=1000)
+
+
+class _Refused(Exception):
+    """A service refused an admin save after the form validated."""
+
+
+def _username_clean(form: forms.ModelForm) -> str:
+    username = form.cleaned_data["username"].strip()
+    taken = User.objects.filter(username__ci=username)
+    if form.instance.pk:
+        taken = taken.exclude(pk=form.instance.pk)
+    if taken.exists():
+        raise forms.ValidationError(
+            f"A user named {username!r} exists already (user names ignore case)."
+        )
+    return username
+
+
+def _formfield(db_field: models.Field, **kwargs: Any) -> forms.Field | None:
+    if isinstance(db_field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return db_field.formfield(**kwargs)
+
+
+class DirectoryUserChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+        formfield_callback = _formfield
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One form field per admin-defined custom profile field, typed by its definition.
+        for definition in CustomField.objects.all():
+            name = CUSTOM_PREFIX + definition.key
+            self.fields[name] = _custom_form_field(definition)
+            value = self.instance.custom.get(definition.key) if self.instance.pk else None
+            if definition.type == CustomFieldType.LIST and isinstance(value, list):
+                value = "\n".join(value)
+            self.initial[name] = value
+
+    def clean_username(self) -> str:
+        return _username_clean(self)
+
+    def custom_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in self.changed_data:
+            if name.startswith(CUSTOM_PREFIX):
+                value = self.cleaned_data[name]
+                if isinstance(value, str) and "\n" in value:
+                    value = [line.strip() for line in value.splitlines() if line.strip()]
+                values[name.removeprefix(CUSTOM_PREFIX)] = value
+        return values
+
+
+class DirectoryUserCreationForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username", "email", "first_name", "last_name")
+
+    def clean_username(self) -> str:
+        return _username_clean(self)
+
+
+class RoleListFilter(admin.SimpleListFilter):
+    title = "role"
+    parameter_name = "role"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(pk), name) for pk, name in Role.objects.values_list("pk", "display_name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
+        if self.value():
+            return queryset.filter(role_memberships__role_id=str(self.value())).distinct()
+        return queryset
+
+
+def _confirm(
+    modeladmin: UserAdmin, request: HttpRequest, queryset: QuerySet[User], *, verb: str
+) -> HttpResponse | None:
+    """Show a confirmation page first; act when it is posted back with `confirm`."""
+    if request.POST.get("confirm") != "yes":
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": f"{verb.capitalize()} {queryset.count()} user(s)?",
+            "verb": verb,
+            "users": queryset[:200],
+            "count": queryset.count(),
+            "action": request.POST.get("action"),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "opts": modeladmin.model._meta,
+        }
+        return TemplateResponse(request, "admin/users/user/confirm_activation.html", context)
+    actor = Actor.admin(request.user)
+    service = user_deactivate if verb == "deactivate" else user_reactivate
+    reason = (request.POST.get("reason") or "").strip()[:500] or f"{verb}d in admin"
+    for user in queryset:
+        service(user=user, actor=actor, reason=reason)
+    modeladmin.message_user(
+        request, f"{verb.capitalize()}d {queryset.count()} user(s).", messages.SUCCESS
+    )
+    return None
+
+
+@admin.register(User)
+class UserAdmin(AuthUserAdmin):
+    form = DirectoryUserChangeForm
+    add_form = DirectoryUserCreationForm
+    list_display = (
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "department",
+        "source",
+        "is_active",
+        "hire_date",
+        "manager",
+    )
+    list_filter = (
+        "is_active",
+        "source",
+        RoleListFilter,
+        ("hire_date", admin.DateFieldListFilter),
+        "is_staff",
+    )
+    search_fields = ("username", "email", "first_name", "last_name", "employee_number")
+    list_select_related = ("manager",)
+    autocomplete_fields = ("manager",)
+    ordering = ("username",)
+    show_full_result_count = False
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = ("deactivate_selected", "reactivate_selected")
+    readonly_fields = (
+        "id",
+        "source",
+        "external_id",
+        "pending_manager_ref",
+        "deactivated_at",
+        "version",
+        "created_at",
+        "updated_at",
+        "last_login",
+        "role_names",
+    )
+    fieldsets = (
+        (None, {"fields": ("id", "username", "password", "source", "external_id")}),
+        (
+            "Profile",
+            {"fields": ("first_name", "last_name", "display_name", "email", "title", "photo_url")},
+        ),
+        (
+            "Organisation",
+            {
+                "fields": (
+                    "manager",
+                    "pending_manager_ref",
+                    "department",
+                    "employee_number",
+                    "cost_center",
+                    "organization",
+                    "division",
+                    "hire_date",
+                    "role_names",
+                )
+            },
+        ),
+        (
+            "Status",
+            {
+                "fields": (
+                    "is_active",
+                    "deactivated_at",
+                    "last_login",
+                    "created_at",
+                    "updated_at",
+                    "version",
+                )
+            },
+        ),
+        ("Admin access", {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+
+    @admin.display(description="Roles")
+    def role_names(self, obj: User) -> str:
+        return (
+            ", ".join(
+                obj.roles.order_by("display_name").distinct().values_list("display_name", flat=True)
+            )
+            or "—"
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        custom = [CUSTOM_PREFIX + key for key in CustomField.objects.values_list("key", flat=True)]
+        return (*fieldsets, ("Custom profile fields", {"fields": custom})) if custom else fieldsets
+
+    def get_form(  # type: ignore[override]
+        self, request: HttpRequest, obj: Any = None, **kwargs: Any
+    ) -> Any:
+        # Custom profile fields are not model fields: the form adds them itself.
+        if obj is not None:
+            fields = kwargs.get("fields") or flatten_fieldsets(self.get_fieldsets(request, obj))
+            kwargs["fields"] = [f for f in fields if not f.startswith(CUSTOM_PREFIX)]
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            # Active state changes only through the audited, confirmed actions.
+            readonly.append("is_active")
+        if not request.user.is_superuser:  # type: ignore[union-attr]
+            readonly += ["is_staff", "is_superuser", "groups", "user_permissions"]
+        return readonly
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A staff user without superuser rights never edits a superuser account.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:  # type: ignore[union-attr]
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:  # type: ignore[union-attr]
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        actor = Actor.admin(request.user)
+        try:
+            if not change:
+                password = (
+                    form.cleaned_data.get("password1")
+                    if form.cleaned_data.get("usable_password") != "false"
+                    else None
+                )
+                created = user_create(
+                    actor=actor,
+                    source="admin",
+                    username=obj.username,
+                    attributes={f: getattr(obj, f) for f in ("email", "first_name", "last_name")},
+                    password=password or None,
+                )
+                obj.pk, obj._state.adding, obj.password = created.pk, False, created.password
+                return
+            attributes = {
+                f: form.cleaned_data[f] for f in form.changed_data if f in ATTRIBUTE_FIELDS
+            }
+            kwargs: dict[str, Any] = {"attributes": attributes, "custom": form.custom_values()}
+            if "manager" in form.changed_data:
+                manager = form.cleaned_data["manager"]
+                kwargs["manager_ref"] = str(manager.pk) if manager else None
+            user_update(user=obj, actor=actor, **kwargs)
+            if {"is_staff", "is_superuser"} & set(form.changed_data):
+                user_access_set(
+                    user=obj, actor=actor, is_staff=obj.is_staff, is_superuser=obj.is_superuser
+                )
+        except ApplicationError as exc:
+            # The form validated, but the directory refused (e.g. a lost uniqueness
+            # race): changeform_view turns this into a message, not a 500.
+            raise _Refused(exc.detail) from exc
+
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except _Refused as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        # Django's own view sets the password; the audit record commits with it.
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = User.objects.get(pk=id)
+                audit_record(
+                    actor=Actor.admin(request.user),
+                    action="user.password_changed",
+                    target=user,
+                    detail={"usable": user.has_usable_password()},
+                )
+        return response
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        user_delete(user=obj, actor=Actor.admin(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            user_delete(user=user, actor=Actor.admin(request.user))
+
+    @admin.action(
+        description="Deactivate selected users (ends their sessions)", permissions=["change"]
+    )
+    def deactivate_selected(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> HttpResponse | None:
+        return _confirm(self, request, queryset, verb="deactivate")
+
+    @admin.action(description="Reactivate selected users", permissions=["change"])
+    def reactivate_selected(
+        self, request: HttpRequest, queryset: QuerySet[User]
+    ) -> HttpResponse | None:
+        return _confirm(self, request, queryset, verb="reactivate")

@@ -46,13 +46,13 @@ SHORT_URNS: dict[str, str] = {
 EXTENSION_PREFIX = {ENTERPRISE_SCHEMA: "enterprise:", AXERO_SCHEMA: "axero:"}
 
 
-class InvalidFilter(ApplicationError):  # noqa: N818 - the name is the API
+class InvalidFilter(ApplicationError):
     code = "invalid_filter"
     http_status = 400
     scim_type = "invalidFilter"
 
 
-class InvalidPath(ApplicationError):  # noqa: N818 - the name is the API
+class InvalidPath(ApplicationError):
     code = "invalid_path"
     http_status = 400
     scim_type = "invalidPath"

@@ -19,7 +19,8 @@ def token_authenticate(header: str | None) -> ScimToken | None:
     if scheme.lower() != "bearer" or not raw or len(raw) > 200:
         return None
     digest = token_hash(raw)
-    token = ScimToken.objects.filter(token_hash=digest).first()
+    # Unordered and sliced: one index probe, no sort.
+    token = next(iter(ScimToken.objects.filter(token_hash=digest).order_by()[:1]), None)
     # The index lookup already matched; the constant-time compare keeps the final
     # decision free of early-exit timing whatever the database does.
     if token is None or not hmac.compare_digest(token.token_hash, digest):

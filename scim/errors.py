@@ -18,25 +18,25 @@ logger = logging.getLogger(__name__)
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
-class InvalidSyntax(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
+class InvalidSyntax(ApplicationError):
     code = "invalid_syntax"
     http_status = 400
     scim_type = "invalidSyntax"
 
 
-class NoTarget(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
+class NoTarget(ApplicationError):
     code = "no_target"
     http_status = 400
     scim_type = "noTarget"
 
 
-class Mutability(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
+class Mutability(ApplicationError):
     code = "mutability"
     http_status = 400
     scim_type = "mutability"
 
 
-class PayloadTooLarge(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
+class PayloadTooLarge(ApplicationError):
     code = "too_large"
     http_status = 413
 
@@ -47,12 +47,12 @@ class TooManyOperations(PayloadTooLarge):
     scim_type = "tooMany"
 
 
-class Unauthorized(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
+class Unauthorized(ApplicationError):
     code = "unauthorized"
     http_status = 401
 
 
-class MethodNotAllowed(ApplicationError):  # noqa: N818 - named like the house errors (NotFound)
+class MethodNotAllowed(ApplicationError):
     code = "method_not_allowed"
     http_status = 405
 

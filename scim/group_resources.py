@@ -18,7 +18,7 @@ from axero_idp.errors import NotFound, ValidationFailed
 from scim.attributes import GROUP
 from scim.errors import Mutability
 from scim.filters import filter_groups, order_groups
-from scim.listing import Query, check_if_match, not_modified
+from scim.listing import Query, check_if_match, not_modified, page_of
 from scim.parse import multi_values
 from scim.patch import clean_external_id, group_patch, member_ids, operations
 from scim.queries import role_by_id, role_for_update, scim_member_ids
@@ -72,10 +72,7 @@ def groups_render(page: list[Role], projection: Projection) -> list[dict[str, An
 
 def groups_list(query: Query) -> Result:
     projection = Projection(GROUP, query.attributes, query.excluded)
-    roles = groups_matching(query)
-    total = roles.count()
-    first = query.start_index - 1
-    page = list(roles[first : first + query.count]) if query.count else []
+    page, total = page_of(groups_matching(query), query)
     resources = groups_render(page, projection)
     return Result(200, list_response(resources, total=total, start_index=query.start_index))
 

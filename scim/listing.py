@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from django.db.models import QuerySet
+
 from axero_idp.errors import PreconditionFailed, ValidationFailed
 
 DEFAULT_COUNT: Final = 100
@@ -94,3 +96,17 @@ def check_if_match(header: str | None, current: str) -> None:
 
 def not_modified(header: str | None, current: str) -> bool:
     return bool(header) and any(_same(tag, current) for tag in _tags(header or ""))
+
+
+def page_of(queryset: QuerySet[Any, Any], query: Query) -> tuple[list[Any], int]:
+    """The requested page and the total number of matches.
+
+    The page is fetched first: when it is not full and something (or nothing, from
+    the start) was found, its end is the total and the COUNT is skipped, which is
+    every IdP look-up (`userName eq "x"`). Otherwise the total is a real COUNT.
+    """
+    first = query.start_index - 1
+    page = list(queryset[first : first + query.count]) if query.count else []
+    if query.count and len(page) < query.count and (page or first == 0):
+        return page, first + len(page)
+    return page, queryset.count()

@@ -13,7 +13,7 @@ from axero_idp.errors import NotFound, ValidationFailed
 from scim.attributes import USER
 from scim.errors import Mutability
 from scim.filters import filter_users, order_users
-from scim.listing import Query, check_if_match, not_modified
+from scim.listing import Query, check_if_match, not_modified, page_of
 from scim.parse import UserInput, flatten, user_input
 from scim.patch import operations, user_patch_state
 from scim.queries import roles_of_users, user_by_id, user_for_update
@@ -57,7 +57,8 @@ def users_matching(query: Query) -> QuerySet[User]:
 
 def users_render(page: list[User], projection: Projection) -> list[dict[str, Any]]:
     """A page of users: custom field definitions and groups in one query each."""
-    fields = custom_fields_by_key()
+    # Definitions are needed only to render custom values.
+    fields = custom_fields_by_key() if any(u.custom for u in page) else {}
     groups = roles_of_users([u.pk for u in page]) if page and projection.wants("groups") else {}
     return [
         user_resource(u, projection=projection, custom_fields=fields, groups=groups.get(u.pk, []))
@@ -67,10 +68,7 @@ def users_render(page: list[User], projection: Projection) -> list[dict[str, Any
 
 def users_list(query: Query) -> Result:
     projection = Projection(USER, query.attributes, query.excluded)
-    users = users_matching(query)
-    total = users.count()
-    first = query.start_index - 1
-    page = list(users[first : first + query.count]) if query.count else []
+    page, total = page_of(users_matching(query), query)
     resources = users_render(page, projection)
     return Result(200, list_response(resources, total=total, start_index=query.start_index))
 
@@ -80,7 +78,8 @@ def user_get(pk: str, projection: Projection, *, if_none_match: str | None = Non
     tag = etag(user.version)
     if not_modified(if_none_match, tag):
         return Result(304, etag=tag)
-    return Result(200, _render(user, projection, custom_fields_by_key()), etag=tag)
+    fields = custom_fields_by_key() if user.custom else {}
+    return Result(200, _render(user, projection, fields), etag=tag)
 
 
 def _input(body: Mapping[str, Any], fields: Mapping[str, CustomField]) -> UserInput:

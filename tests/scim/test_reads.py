@@ -262,3 +262,20 @@ def test_group_delete_then_get_is_404(scim):
 
     assert scim.delete(f"/Groups/{role.pk}").status_code == 204
     assert scim.get(f"/Groups/{role.pk}").status_code == 404
+
+
+def test_a_lookup_that_fits_one_page_skips_the_count_and_still_totals(scim):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    UserFactory(username="one@example.com")
+    UserFactory.create_batch(2)
+    scim.get("/ServiceProviderConfig")  # the token's last use is recorded first
+
+    with CaptureQueriesContext(connection) as ctx:
+        body = scim.get('/Users?filter=userName eq "one@example.com"').json()
+
+    assert body["totalResults"] == 1
+    assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"]]
+    assert scim.get("/Users?startIndex=3&count=5").json()["totalResults"] == 3
+    assert scim.get("/Users?startIndex=9&count=5").json()["totalResults"] == 3

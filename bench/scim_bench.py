@@ -366,6 +366,7 @@ def machine() -> dict[str, str]:
         "memory": memory,
         "cpu": cpu,
         "python": platform.python_version(),
+        "load": " / ".join(f"{v:.1f}" for v in os.getloadavg()),
     }
 
 
@@ -391,7 +392,8 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
         "",
         f"Machine: {host['nproc']} CPUs (`nproc`), {host['memory']} RAM (`free -h`), "
         f"CPU {host['cpu']}, Python {host['python']}, PostgreSQL and Redis on the same host. "
-        "The machine is shared with other jobs, so numbers are noisy.",
+        "The machine is shared with other jobs, so numbers are noisy "
+        f"(load average 1/5/15 min at the start: {host['load']}; at the end: {results['load_end']}).",
         "",
         f"Server: gunicorn `axero_idp.wsgi`, 2 sync workers on 127.0.0.1, DEBUG off, "
         f"REDIS_URL set; SCIM request log and audit records written as in production. "
@@ -442,10 +444,10 @@ def main() -> None:
     assert isinstance(outsiders, list)
     token = str(seeded["token"])
     print(f"seeded in {seeded['seed_seconds']:.1f} s; starting gunicorn", file=sys.stderr)
+    results: dict[str, Any] = {"machine": machine(), "seed_seconds": seeded["seed_seconds"]}
     server = start_server()
     try:
         client = Client(token)
-        results: dict[str, Any] = {"machine": machine(), "seed_seconds": seeded["seed_seconds"]}
         print("filter ...", file=sys.stderr)
         results["filter"] = measure_filter(client, args.samples, args.users)
         print("page ...", file=sys.stderr)
@@ -461,6 +463,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    results["load_end"] = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
     print(report(results, args))

@@ -279,3 +279,11 @@ def test_a_lookup_that_fits_one_page_skips_the_count_and_still_totals(scim):
     assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"]]
     assert scim.get("/Users?startIndex=3&count=5").json()["totalResults"] == 3
     assert scim.get("/Users?startIndex=9&count=5").json()["totalResults"] == 3
+
+
+def test_a_trailing_slash_is_accepted(scim):
+    user = UserFactory()
+
+    assert scim.get("/Users/").json()["totalResults"] == 1
+    assert scim.get(f"/Users/{user.pk}/").json()["id"] == str(user.pk)
+    assert scim.get("/ServiceProviderConfig/").status_code == 200

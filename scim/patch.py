@@ -141,9 +141,7 @@ def _user_no_path(
 def _set(state: dict[str, Any], key: str, value: Any, *, add: bool) -> None:
     spec = attributes_of(USER).get(key)
     multi = spec.multi_valued if spec else isinstance(state.get(key), list)
-    if key == "enterprise:manager" and isinstance(value, dict) and isinstance(state.get(key), dict):
-        state[key] = {**state[key], **value}
-    elif multi and add and key.startswith("axero:"):
+    if multi and add and key.startswith("axero:"):
         # A custom list field: add is a union (RFC 7644 §3.5.2.1).
         current = list(state.get(key) or [])
         extra = value if isinstance(value, list) else [value]
@@ -165,14 +163,10 @@ def _primary(item: dict[str, Any]) -> bool:
 
 def _user_path(state: dict[str, Any], path: Path, operation: Operation) -> None:
     if path.attr.startswith("enterprise:manager."):
-        # manager.value / manager.$ref: the one manager reference.
+        # manager.value and manager.$ref both name the one manager: setting either
+        # replaces the reference, removing either removes it.
         sub = path.attr.split(".", 1)[1]
-        manager = dict(state.get("enterprise:manager") or {})
-        if operation.op == "remove":
-            manager = {} if sub == "value" else {k: v for k, v in manager.items() if k != sub}
-        else:
-            manager[sub] = operation.value
-        state["enterprise:manager"] = manager or None
+        state["enterprise:manager"] = None if operation.op == "remove" else {sub: operation.value}
         return
     spec = attributes_of(USER).get(path.attr)
     multi = bool(spec and spec.multi_valued) or isinstance(state.get(path.attr), list)
@@ -196,8 +190,6 @@ def _user_path(state: dict[str, Any], path: Path, operation: Operation) -> None:
             )
         if operation.op == "remove":
             state[path.attr] = None
-        elif path.sub_attr and path.attr == "enterprise:manager":
-            state[path.attr] = {**(state.get(path.attr) or {}), path.sub_attr: operation.value}
         else:
             _set(state, path.attr, operation.value, add=operation.op == "add")
         return

@@ -428,3 +428,26 @@ def test_scim_members_are_the_scim_granted_ones_and_a_replace_keeps_the_others(s
         (admin_member.pk, "manual"),
         (newcomer.pk, "scim"),
     }
+
+
+def test_okta_get_then_put_of_the_same_body_changes_nothing(scim):
+    custom_field_define(key="start", type="date", actor=Actor.system("t"))
+    boss = UserFactory()
+    created = scim.post(
+        "/Users",
+        {
+            "userName": "roundtrip@example.com",
+            "name": {"givenName": "R", "familyName": "T"},
+            "emails": [{"value": "rt@example.com", "type": "work", "primary": True}],
+            ENTERPRISE: {"manager": {"value": str(boss.pk)}, "department": "D"},
+            AXERO: {"hireDate": "2024-01-02", "start": "2024-02-03"},
+        },
+    ).json()
+    RoleMembershipFactory(user_id=created["id"], source="manual")
+    fetched = scim.get(f"/Users/{created['id']}").json()
+
+    response = scim.put(f"/Users/{created['id']}", fetched)
+
+    assert response.status_code == 200
+    assert response.json() == fetched
+    assert response["ETag"] == 'W/"1"'

@@ -351,14 +351,6 @@ def _custom_spec(
     return None
 
 
-def user_attr_spec(key: str) -> AttrSpec | None:
-    """The AttrSpec of a canonical user key (custom fields looked up), or None."""
-    spec = USER_ATTRIBUTES.get(key)
-    if spec is not None or not key.startswith("axero:"):
-        return spec
-    return _custom_spec(key.lower(), custom_fields=None)
-
-
 def attributes_of(resource: str) -> Mapping[str, AttrSpec]:
     """The fixed attributes of a resource type by canonical key (no custom fields)."""
     return USER_ATTRIBUTES if _resource(resource) == USER else GROUP_ATTRIBUTES

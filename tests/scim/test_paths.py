@@ -6,7 +6,14 @@ import datetime as dt
 
 import pytest
 
-from scim.attributes import InvalidFilter, InvalidPath, canonical_attr
+from scim.attributes import (
+    GROUP_SCHEMA,
+    USER_SCHEMA,
+    InvalidFilter,
+    InvalidPath,
+    canonical_attr,
+    schema_for_urn,
+)
 from scim.filters import And, Compare, Not, Or, order_groups, order_users
 from scim.paths import Path, member_ids_selected, members_filter_q, parse_path, value_matches
 from tests.factories import CustomFieldFactory, RoleFactory, UserFactory
@@ -293,3 +300,39 @@ def test_sort_by_custom_key_with_double_underscore():
         big,
         nested,
     ]
+
+
+@pytest.mark.parametrize(
+    ("resource", "urn", "expected"),
+    [
+        ("User", "urn:ietf:params:scim:schemas:core:2.0:User", USER_SCHEMA),
+        ("User", "URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER", USER_SCHEMA),
+        ("User", "urn:scim:schemas:core:2.0", USER_SCHEMA),
+        ("User", "urn:scim:schemas:core:1.0", USER_SCHEMA),
+        ("Group", "urn:scim:schemas:core:2.0", GROUP_SCHEMA),
+        ("Group", "urn:ietf:params:scim:schemas:core:2.0:User", None),
+        ("User", "urn:ietf:params:scim:schemas:core:2.0:Group", None),
+        ("User", ENTERPRISE, ENTERPRISE),
+        ("User", "urn:scim:schemas:extension:enterprise:2.0", ENTERPRISE),
+        ("User", AXERO, AXERO),
+        ("User", "urn:scim:schemas:extension:axero:2.0", AXERO),
+        # OneLogin's custom attributes live under the customer's own extension name.
+        ("User", "urn:ietf:params:scim:schemas:extension:acme:2.0:User", AXERO),
+        ("User", "urn:scim:schemas:extension:acme:2.0", AXERO),
+        ("Group", "urn:ietf:params:scim:schemas:extension:acme:2.0:User", None),
+        ("User", "urn:ietf:params:scim:schemas:extension:acme:1.0:Thing", None),
+        ("User", "urn:example:other", None),
+    ],
+)
+def test_schema_for_urn(resource, urn, expected):
+    assert schema_for_urn(resource, urn) == expected
+
+
+@pytest.mark.django_db
+def test_sort_by_formatted_name_and_manager_display_name():
+    boss = UserFactory(username="boss", first_name="Zed", last_name="A", display_name="Boss")
+    amy = UserFactory(username="amy", first_name="Amy", last_name="Z", manager=boss)
+    ann = UserFactory(username="ann", first_name="Amy", last_name="B")
+    assert list(order_users(User.objects.all(), "name.formatted", None)) == [ann, amy, boss]
+    by_manager = list(order_users(User.objects.all(), f"{ENTERPRISE}:manager.displayName", None))
+    assert by_manager[0] == amy  # the others have no manager: last

@@ -10,7 +10,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from users.models import MembershipSource, Role, RoleMembership, User
 
@@ -40,12 +41,17 @@ def role_by_id(pk: uuid.UUID | str) -> Role | None:
     return None if key is None else Role.objects.filter(pk=key).first()
 
 
-def scim_member_ids(role: Role) -> QuerySet[RoleMembership, uuid.UUID]:
-    """The SCIM members' ids in one query on the (role, source, user) index; no join."""
+def scim_member_ids(role: Role) -> QuerySet[RoleMembership, str]:
+    """The SCIM members' ids in one query on the (role, source, user) index; no join.
+
+    As text from the database: building 50,000 UUID objects only to print them
+    again costs more than the query itself.
+    """
     return (
         RoleMembership.objects.filter(role=role, source=MembershipSource.SCIM)
         .order_by("user_id")
-        .values_list("user_id", flat=True)
+        .annotate(uid=Cast("user_id", TextField()))
+        .values_list("uid", flat=True)
     )
 
 

@@ -241,7 +241,7 @@ def user_resource(
 
 
 def group_resource(
-    role: Role, *, projection: Projection, member_ids: Iterable[uuid.UUID] | None
+    role: Role, *, projection: Projection, member_ids: Iterable[uuid.UUID | str] | None
 ) -> dict[str, Any]:
     """A role as a SCIM group; `member_ids` are its SCIM-granted members, if wanted."""
     body: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "id": str(role.pk)}
@@ -250,9 +250,8 @@ def group_resource(
     body["displayName"] = role.display_name
     if member_ids is not None:
         users_url = f"{base_url()}/Users/"
-        members = [
-            {"value": str(pk), "$ref": users_url + str(pk), "type": "User"} for pk in member_ids
-        ]
+        ids = [str(pk) for pk in member_ids]
+        members = [{"value": pk, "$ref": users_url + pk, "type": "User"} for pk in ids]
         if members:
             body["members"] = members
     body["meta"] = _meta(GROUP, role)

@@ -113,7 +113,9 @@ def _user_attributes() -> list[dict[str, Any]]:
             "groups",
             "complex",
             multi=True,
-            description="Every role the user holds, from any source.",
+            returned="request",
+            description="Every role the user holds, from any source; returned when "
+            "asked for with attributes=groups (identity providers read /Groups).",
             sub=[
                 _ro("value"),
                 _ro("$ref", "reference", refs=["Group"], case_exact=True),

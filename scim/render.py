@@ -28,6 +28,9 @@ from users.models import CustomField, CustomFieldType, Role, User
 
 BASE_PATH = "/scim/v2"
 _ALWAYS = frozenset({"schemas", "id"})
+# Returned only when named in `attributes` (RFC 7643 §7 "returned": "request"): a
+# user's roles cost a query per page and identity providers read them from /Groups.
+_ON_REQUEST = frozenset({"groups"})
 
 
 def base_url() -> str:
@@ -76,6 +79,8 @@ class Projection:
 
     @property
     def is_default(self) -> bool:
+        """Nothing to filter (attributes returned on request only are never rendered
+        unless asked for)."""
         return self.included is None and not self.excluded
 
     def _keys(self, names: Iterable[str]) -> set[str]:
@@ -95,7 +100,7 @@ class Projection:
         if key in self.excluded:
             return False
         if self.included is None:
-            return True
+            return key not in _ON_REQUEST
         return key in self.included or any(k.startswith(key + ".") for k in self.included)
 
     def apply(self, body: dict[str, Any]) -> dict[str, Any]:

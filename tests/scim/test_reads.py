@@ -46,14 +46,6 @@ def test_get_user_renders_every_kept_attribute(scim):
         "active": True,
         "emails": [{"value": "full@example.com", "type": "work"}],
         "photos": [{"value": "https://img.example.com/p.png", "type": "photo"}],
-        "groups": [
-            {
-                "value": str(role.pk),
-                "$ref": f"http://127.0.0.1:8000/scim/v2/Groups/{role.pk}",
-                "display": "Admins",
-                "type": "direct",
-            }
-        ],
         ENTERPRISE: {
             "employeeNumber": "9",
             "costCenter": "CC",
@@ -68,6 +60,26 @@ def test_get_user_renders_every_kept_attribute(scim):
         "meta": body["meta"],
     }
     assert set(body["meta"]) == {"resourceType", "created", "lastModified", "location", "version"}
+
+
+def test_groups_are_returned_when_asked_for(scim):
+    user = UserFactory()
+    role = RoleFactory(display_name="Admins")
+    RoleMembershipFactory(role=role, user=user, source="manual")
+
+    body = scim.get(f"/Users/{user.pk}?attributes=userName,groups").json()
+    listed = scim.get("/Users?attributes=groups").json()["Resources"][0]
+
+    groups = [
+        {
+            "value": str(role.pk),
+            "$ref": f"http://127.0.0.1:8000/scim/v2/Groups/{role.pk}",
+            "display": "Admins",
+            "type": "direct",
+        }
+    ]
+    assert body["groups"] == groups
+    assert listed["groups"] == groups
 
 
 def test_attributes_selects_and_always_keeps_id_and_schemas(scim):

@@ -9,7 +9,9 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -41,18 +43,19 @@ def role_by_id(pk: uuid.UUID | str) -> Role | None:
     return None if key is None else Role.objects.filter(pk=key).first()
 
 
-def scim_member_ids(role: Role) -> QuerySet[RoleMembership, str]:
+def scim_member_ids(role: Role) -> QuerySet[RoleMembership, Any]:
     """The SCIM members' ids in one query on the (role, source, user) index; no join.
 
     As text from the database: building 50,000 UUID objects only to print them
     again costs more than the query itself.
     """
-    return (
-        RoleMembership.objects.filter(role=role, source=MembershipSource.SCIM)
-        .order_by("user_id")
-        .annotate(uid=Cast("user_id", TextField()))
-        .values_list("uid", flat=True)
+    members = RoleMembership.objects.filter(role=role, source=MembershipSource.SCIM).order_by(
+        "user_id"
     )
+    if connection.vendor != "postgresql":
+        # SQLite keeps UUIDs as 32 hex digits: let Django turn them into UUIDs.
+        return members.values_list("user_id", flat=True)
+    return members.annotate(uid=Cast("user_id", TextField())).values_list("uid", flat=True)
 
 
 def role_member_ids_matching(role: Role, condition: Q, source: str) -> set[uuid.UUID]:

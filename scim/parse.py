@@ -8,7 +8,7 @@ an object, string booleans and the three manager shapes all land on the same key
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -21,6 +21,7 @@ from scim.attributes import (
     schema_for_urn,
 )
 from users.models import CustomField
+from users.selectors import custom_fields_by_key
 from users.services.values import parse_bool
 
 UNSET: Final = object()
@@ -149,6 +150,27 @@ def manager_ref(value: Any) -> str | None:
     raise ValidationFailed("manager: expected a string or an object with a value")
 
 
+class LazyCustomFields(Mapping[str, CustomField]):
+    """The custom field definitions, read from the database on first use only."""
+
+    def __init__(self) -> None:
+        self._fields: dict[str, CustomField] | None = None
+
+    def _load(self) -> dict[str, CustomField]:
+        if self._fields is None:
+            self._fields = custom_fields_by_key()
+        return self._fields
+
+    def __getitem__(self, key: str) -> CustomField:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
 @dataclass
 class UserInput:
     """users.services arguments for a whole user (POST, PUT, or a PATCH's result)."""
@@ -160,8 +182,17 @@ class UserInput:
     active: bool | None = None
 
 
-def user_input(flat: Mapping[str, Any], *, custom_fields: Mapping[str, CustomField]) -> UserInput:
-    """Every directory value a full user body sets; absent ones are None (cleared)."""
+def user_input(
+    flat: Mapping[str, Any],
+    *,
+    custom_fields: Mapping[str, CustomField],
+    clear_absent_custom: bool = True,
+) -> UserInput:
+    """Every directory value a full user body sets; absent ones are None (cleared).
+
+    A new user has no custom values to clear (`clear_absent_custom=False`), so the
+    custom field definitions are read only when the body names a custom field.
+    """
     attributes: dict[str, Any] = {name: flat.get(key) for key, name in USER_FIELDS.items()}
     username = attributes.pop("username")
     if username is not None and not isinstance(username, str):
@@ -171,9 +202,9 @@ def user_input(flat: Mapping[str, Any], *, custom_fields: Mapping[str, CustomFie
         flat.get("photos"), preferred_type="photo", field_name="photos"
     )
     active = flat.get("active")
-    custom = {key: flat.get(f"axero:{key}") for key in custom_fields}
+    custom = {key: flat.get(f"axero:{key}") for key in custom_fields} if clear_absent_custom else {}
     for key, value in flat.items():
-        if key.startswith("axero:") and key.removeprefix("axero:") in custom_fields:
+        if key.startswith("axero:") and key != "axero:hiredate" and key[6:] in custom_fields:
             custom[key.removeprefix("axero:")] = value
     return UserInput(
         username=username,

@@ -14,7 +14,7 @@ from scim.attributes import USER
 from scim.errors import Mutability
 from scim.filters import filter_users, order_users
 from scim.listing import Query, check_if_match, not_modified, page_of
-from scim.parse import UserInput, flatten, user_input
+from scim.parse import LazyCustomFields, UserInput, flatten, user_input
 from scim.patch import operations, user_patch_state
 from scim.queries import roles_of_users, user_by_id, user_for_update
 from scim.render import Projection, etag, list_response, location, user_resource
@@ -82,16 +82,20 @@ def user_get(pk: str, projection: Projection, *, if_none_match: str | None = Non
     return Result(200, _render(user, projection, fields), etag=tag)
 
 
-def _input(body: Mapping[str, Any], fields: Mapping[str, CustomField]) -> UserInput:
-    data = user_input(flatten(USER, body, custom_fields=fields), custom_fields=fields)
+def _input(
+    body: Mapping[str, Any], fields: Mapping[str, CustomField], *, new: bool = False
+) -> UserInput:
+    data = user_input(
+        flatten(USER, body, custom_fields=fields), custom_fields=fields, clear_absent_custom=not new
+    )
     if not data.username or not data.username.strip():
         raise ValidationFailed("userName is required.")
     return data
 
 
 def user_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor) -> Result:
-    fields = custom_fields_by_key()
-    data = _input(body, fields)
+    fields = LazyCustomFields()
+    data = _input(body, fields, new=True)
     assert data.username is not None
     user = user_create(
         actor=actor,

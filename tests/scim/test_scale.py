@@ -92,3 +92,19 @@ def test_member_patch_costs_the_same_for_a_small_and_a_large_group(scim):
                 assert "IN" in sql.upper()
 
     assert counts[0] == counts[1]
+
+
+def test_creating_a_user_reads_no_custom_field_definitions_unless_it_names_one(scim):
+    _, plain = _queries(scim, "POST", "/Users", {"userName": "plain@example.com"})
+    _, custom = _queries(
+        scim,
+        "POST",
+        "/Users",
+        {
+            "userName": "c@example.com",
+            "urn:ietf:params:scim:schemas:extension:axero:2.0:User": {"x": "1"},
+        },
+    )
+
+    assert not [q for q in plain if "users_customfield" in q]
+    assert [q for q in custom if "users_customfield" in q]

@@ -173,7 +173,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "socket_connect_timeout": 2}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
-CELERY_BEAT_SCHEDULE["scim-request-log-prune"] = {"task": "scim.tasks.request_log_prune", "schedule": 24 * 3600.0}
+CELERY_BEAT_SCHEDULE["scim-request-log-prune"] = {
+    "task": "scim.tasks.request_log_prune",
+    "schedule": 24 * 3600.0,
+}
 
 # SCIM: request bodies above this are refused with 413 before parsing (Bulk advertises it).
 SCIM_MAX_BODY_BYTES: int = env.int("SCIM_MAX_BODY_BYTES", default=1024 * 1024)

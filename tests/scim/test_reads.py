@@ -299,3 +299,27 @@ def test_a_trailing_slash_is_accepted(scim):
     assert scim.get("/Users/").json()["totalResults"] == 1
     assert scim.get(f"/Users/{user.pk}/").json()["id"] == str(user.pk)
     assert scim.get("/ServiceProviderConfig/").status_code == 200
+
+
+def test_group_writes_honour_if_match(scim):
+    role = RoleFactory(display_name="Versioned")
+    user = UserFactory()
+    body = {"Operations": [{"op": "add", "path": "members", "value": [{"value": str(user.pk)}]}]}
+
+    stale = scim.patch(f"/Groups/{role.pk}", body, headers={"If-Match": 'W/"7"'})
+    fresh = scim.patch(f"/Groups/{role.pk}", body, headers={"If-Match": 'W/"1"'})
+    delete_stale = scim.delete(f"/Groups/{role.pk}", headers={"If-Match": 'W/"1"'})
+
+    assert stale.status_code == 412
+    assert fresh.status_code == 204
+    assert fresh["ETag"] == 'W/"2"'
+    assert delete_stale.status_code == 412
+
+
+def test_put_without_active_keeps_a_deactivated_user_deactivated(scim):
+    user = UserFactory(username="off@example.com", is_active=False)
+
+    body = scim.put(f"/Users/{user.pk}", {"userName": "off@example.com", "title": "T"}).json()
+
+    assert body["active"] is False
+    assert body["title"] == "T"

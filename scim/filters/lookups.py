@@ -2,9 +2,9 @@
 
 The result is a Q, or a bool when the answer does not depend on the row (a fixed
 value such as emails.type, an attribute the directory does not keep, an id that is not
-a UUID). caseExact=false text compares `LOWER(column)` with `LOWER(value)`: that is the
-form the Lower() indexes on username, email and role names serve (Django's iexact is
-UPPER() = UPPER() and would not use them).
+a UUID). caseExact=false text compares `LOWER(column)` with `LOWER(value)` (the users app's
+`__ci` lookup for plain columns): that is the form the Lower() indexes on username,
+email and role names serve (Django's iexact is UPPER() = UPPER() and would not use them).
 """
 
 from __future__ import annotations
@@ -168,6 +168,9 @@ def _compare_column(target: Target, op: str, value: Literal) -> Condition:
         text = _text(target, value)
         if not target.case_exact:
             condition = _text_lookup(_TEXT_INEXACT, op, expr, text)
+            if condition is None and op in ("eq", "ne") and isinstance(target.expr, str):
+                # users' `__ci` lookup: the same LOWER() = LOWER() SQL, cheaper to build.
+                condition = Q(**{f"{target.expr}__ci": text})
             if condition is None:
                 condition = _lookup(op, Lower(expr), Lower(Value(text)))
         else:

@@ -8,7 +8,7 @@ an object, string booleans and the three manager shapes all land on the same key
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -21,7 +21,6 @@ from scim.attributes import (
     schema_for_urn,
 )
 from users.models import CustomField
-from users.selectors import custom_fields_by_key
 from users.services.values import parse_bool
 
 UNSET: Final = object()
@@ -148,27 +147,6 @@ def manager_ref(value: Any) -> str | None:
             return ref.rstrip("/").rsplit("/", 1)[-1]
         return None
     raise ValidationFailed("manager: expected a string or an object with a value")
-
-
-class LazyCustomFields(Mapping[str, CustomField]):
-    """The custom field definitions, read from the database on first use only."""
-
-    def __init__(self) -> None:
-        self._fields: dict[str, CustomField] | None = None
-
-    def _load(self) -> dict[str, CustomField]:
-        if self._fields is None:
-            self._fields = custom_fields_by_key()
-        return self._fields
-
-    def __getitem__(self, key: str) -> CustomField:
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
 
 
 @dataclass

@@ -14,13 +14,13 @@ from scim.attributes import USER
 from scim.errors import Mutability
 from scim.filters import filter_users, order_users
 from scim.listing import Query, check_if_match, not_modified, page_of
-from scim.parse import LazyCustomFields, UserInput, flatten, user_input
+from scim.parse import UserInput, flatten, user_input
 from scim.patch import operations, user_patch_state
 from scim.queries import roles_of_users, user_by_id, user_for_update
 from scim.render import Projection, etag, list_response, location, user_resource
 from scim.result import Result
 from users.models import CustomField, Source, User
-from users.selectors import custom_fields_by_key
+from users.selectors import LazyCustomFields, custom_fields_by_key
 from users.services import (
     Actor,
     user_create,

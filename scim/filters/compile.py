@@ -8,7 +8,7 @@ query is built.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Concat, Trim
@@ -37,28 +37,7 @@ from scim.filters.members import (
 )
 from scim.filters.parser import Parser
 from users.models import CustomField, Role, User
-from users.selectors import custom_fields_by_key
-
-
-class LazyCustomFields(Mapping[str, CustomField]):
-    """The custom field definitions, read once and only if a filter names one."""
-
-    def __init__(self) -> None:
-        self._fields: dict[str, CustomField] | None = None
-
-    def _load(self) -> dict[str, CustomField]:
-        if self._fields is None:
-            self._fields = custom_fields_by_key()
-        return self._fields
-
-    def __getitem__(self, key: str) -> CustomField:
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
+from users.selectors import LazyCustomFields
 
 
 class Compiler:

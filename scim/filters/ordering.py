@@ -25,9 +25,9 @@ from scim.attributes import (
     attributes_of,
     column_nullable,
 )
-from scim.filters.compile import LazyCustomFields
 from scim.filters.parser import Parser
 from users.models import Role, User
+from users.selectors import LazyCustomFields
 
 # A multi-valued attribute sorts by its (primary) value: the one stored column.
 _MULTI_VALUED_SORT = {"emails": "emails.value", "photos": "photos.value"}

@@ -8,4 +8,5 @@ RUN SECRET_KEY=collectstatic python manage.py collectstatic --no-input \
     && useradd --system --home /app axero && mkdir -p /app/var/media && chown -R axero /app/var
 USER axero
 EXPOSE 8000
-CMD ["gunicorn", "axero_idp.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]
+ENV GUNICORN_BIND=0.0.0.0:8000
+CMD ["gunicorn", "axero_idp.wsgi"]

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "axero_idp",
     "users.apps.UsersConfig",
+    "scim.apps.ScimConfig",
     "sso.apps.SsoConfig",
 ]
 
@@ -175,9 +176,22 @@ CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "socket_connect_timeout": 2}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "sso-idp-metadata-refresh": {"task": "sso.tasks.idp_metadata_refresh_all", "schedule": 86400.0},
-    "sso-saml-state-purge": {"task": "sso.tasks.saml_state_purge", "schedule": 3600.0},
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE["scim-request-log-prune"] = {
+    "task": "scim.tasks.request_log_prune",
+    "schedule": 24 * 3600.0,
+}
+
+# SCIM: request bodies above this are refused with 413 before parsing (Bulk advertises it).
+SCIM_MAX_BODY_BYTES: int = env.int("SCIM_MAX_BODY_BYTES", default=1024 * 1024)
+SCIM_REQUEST_LOG_RETENTION_DAYS: int = env.int("SCIM_REQUEST_LOG_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["sso-idp-metadata-refresh"] = {
+    "task": "sso.tasks.idp_metadata_refresh_all",
+    "schedule": 24 * 3600.0,
+}
+CELERY_BEAT_SCHEDULE["sso-saml-state-purge"] = {
+    "task": "sso.tasks.saml_state_purge",
+    "schedule": 3600.0,
 }
 
 REST_FRAMEWORK = {

@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
+    path("scim/v2/", include("scim.urls")),
     path("sso/", include("sso.urls")),
     path("api/v1/me/", me_view, name="api-me"),
 ]

@@ -1,6 +1,7 @@
 """SAML login benchmark: our full login against a bare python3-saml ACS, in one run.
 
     .venv/bin/python bench/saml_bench.py [--logins 150] [--users 50] [--clients 4] [--rounds 4]
+        [--stable-roles]
 
 Run by hand, never in the suite. Loopback only, bounded loops. It:
 1. drops and recreates the bench database `axero_bench_saml`, migrates it, imports the
@@ -326,6 +327,11 @@ def main() -> None:
         "--rounds", type=int, default=4, help="rounds; each loads ours and bare in turn"
     )
     parser.add_argument("--port", type=int, default=8931)
+    parser.add_argument(
+        "--stable-roles",
+        action="store_true",
+        help="send the same roles every round (by default 2 roles change per user per round)",
+    )
     args = parser.parse_args()
     if not (
         0 < args.logins <= 5000
@@ -380,12 +386,16 @@ def main() -> None:
         for round_no in range(args.rounds):
             order = plan if round_no % 2 == 0 else plan[::-1]
             for target, base, peer in order:
-                prepared = prepare(base, target, peer, args.logins, args.users, round_no)
+                # --stable-roles: every login sends the warm-up's roles (no role changes).
+                roles_round = 1 if args.stable_roles else round_no
+                prepared = prepare(base, target, peer, args.logins, args.users, roles_round)
                 results[target.name].append(run(base, target, prepared, args.clients))
 
     print(f"\nmachine: {machine()}")
     print(
-        f"run: {args.rounds} rounds x {args.logins} timed logins per target, {args.users} users, {args.clients} clients, gunicorn -w 2, PostgreSQL, Redis\n"
+        f"run: {args.rounds} rounds x {args.logins} timed logins per target, {args.users} users, "
+        f"{args.clients} clients, gunicorn -w 2, PostgreSQL, Redis, "
+        f"{'stable roles' if args.stable_roles else '2 roles change per user per round'}\n"
     )
     print("| target | round | logins/s | p50 ACS ms | p99 ACS ms | failures |")
     print("| --- | --- | --- | --- | --- | --- |")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Mapping
 
 from django.db.models import Count, QuerySet
 
@@ -57,6 +58,28 @@ def user_role_names(user: User) -> list[str]:
 
 def custom_fields_by_key() -> dict[str, CustomField]:
     return {f.key: f for f in CustomField.objects.all()}
+
+
+class LazyCustomFields(Mapping[str, CustomField]):
+    """The custom field definitions, read from the database on first use only: most
+    requests never name a custom field and should not pay for the query."""
+
+    def __init__(self) -> None:
+        self._fields: dict[str, CustomField] | None = None
+
+    def _load(self) -> dict[str, CustomField]:
+        if self._fields is None:
+            self._fields = custom_fields_by_key()
+        return self._fields
+
+    def __getitem__(self, key: str) -> CustomField:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 # --- The logged-in user's own profile (/api/v1/me/) ---------------------------------

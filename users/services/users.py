@@ -136,7 +136,6 @@ def _pending_reports_link(*, manager: User, actor: Actor) -> list[str]:
     return [str(pk) for pk in report_ids]
 
 
-@transaction.atomic
 def user_create(
     *,
     actor: Actor,
@@ -150,10 +149,43 @@ def user_create(
     password: str | None = None,
     is_staff: bool = False,
 ) -> User:
-    """Create a user; link a manager (now or later) and any reports waiting for them."""
+    """Create a user; link a manager (now or later) and any reports waiting for them.
+
+    The case-insensitive unique index decides a username clash (no look-up first, and
+    no race between one); the clash becomes a 409 once the transaction has rolled back.
+    """
     values = clean_attributes({**(attributes or {}), "username": username})
-    if _username_taken(values["username"]):
-        raise UniquenessConflict(f"userName {values['username']!r} is already taken")
+    try:
+        return _user_create_atomic(
+            actor=actor,
+            source=source,
+            values=values,
+            custom=custom,
+            manager_ref=manager_ref,
+            manager_order=manager_order,
+            is_active=is_active,
+            password=password,
+            is_staff=is_staff,
+        )
+    except IntegrityError as exc:
+        if "username" in str(exc):
+            raise UniquenessConflict(f"userName {values['username']!r} is already taken") from exc
+        raise
+
+
+@transaction.atomic
+def _user_create_atomic(
+    *,
+    actor: Actor,
+    source: Source | str,
+    values: dict[str, Any],
+    custom: Mapping[str, Any] | None,
+    manager_ref: str | None,
+    manager_order: Sequence[str],
+    is_active: bool,
+    password: str | None,
+    is_staff: bool,
+) -> User:
     custom_values = {k: v for k, v in clean_custom_values(custom or {}).items() if v is not None}
     user = User(
         **values,
@@ -166,7 +198,7 @@ def user_create(
     user.set_password(password) if password else user.set_unusable_password()
     if manager_ref:
         _manager_apply(user, manager_ref, manager_order)
-    _save_unique(user)
+    user.save(force_insert=True)
     audit_record(
         actor=actor,
         action="user.created",
@@ -193,10 +225,14 @@ def _locked(user: User) -> User:
 
 
 def _bump(user: User, fields: list[str]) -> None:
-    user.version = F("version") + 1  # type: ignore[assignment]
+    """Save the changed fields with the next version (the caller holds the row lock)."""
+    user.version += 1
     user.updated_at = timezone.now()
-    _save_unique(user, update_fields=[*fields, "version", "updated_at"])
-    user.refresh_from_db(fields=["version"])
+    update_fields = [*fields, "version", "updated_at"]
+    if "username" in fields:
+        _save_unique(user, update_fields=update_fields)
+    else:
+        user.save(update_fields=update_fields)
 
 
 @transaction.atomic

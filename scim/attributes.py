@@ -1,0 +1,379 @@
+"""The one map from SCIM attribute names to the directory.
+
+Every SCIM attribute name that reaches the server (a filter, a PATCH path, a sortBy, a
+key of a no-path PATCH value) is turned into one canonical key here, so the parser, the
+filter compiler, PATCH and rendering agree on what a name means:
+
+- core attributes: the lower-cased dotted name, "username", "name.givenname",
+  "emails.value", "meta.lastmodified";
+- enterprise extension: "enterprise:" + name, "enterprise:manager.value";
+- product extension: "axero:hiredate", and "axero:" + the custom field's key as the
+  admin defined it (custom keys keep their spelling so they can be handed straight to
+  `user_update(custom=...)`; they are still matched case-insensitively).
+
+Attribute names and schema URNs are case-insensitive (RFC 7643 §2.1). Unqualified
+extension names ("employeeNumber", "hireDate") are accepted too: IdP templates send them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from axero_idp.errors import ApplicationError
+from users.models import CustomField, CustomFieldType, Role, User
+from users.selectors import custom_fields_by_key
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+AXERO_SCHEMA = "urn:ietf:params:scim:schemas:extension:axero:2.0:User"
+
+USER = "User"
+GROUP = "Group"
+
+# OneLogin's templates use the SCIM 1.1-style short URNs next to the IETF ones.
+SHORT_URNS: dict[str, str] = {
+    "urn:scim:schemas:core:2.0": USER_SCHEMA,
+    "urn:scim:schemas:core:1.0": USER_SCHEMA,
+    "urn:scim:schemas:extension:enterprise:2.0": ENTERPRISE_SCHEMA,
+    "urn:scim:schemas:extension:enterprise:1.0": ENTERPRISE_SCHEMA,
+    "urn:scim:schemas:extension:axero:2.0": AXERO_SCHEMA,
+}
+
+# Canonical-key prefix of each extension schema.
+EXTENSION_PREFIX = {ENTERPRISE_SCHEMA: "enterprise:", AXERO_SCHEMA: "axero:"}
+
+
+class InvalidFilter(ApplicationError):
+    code = "invalid_filter"
+    http_status = 400
+    scim_type = "invalidFilter"
+
+
+class InvalidPath(ApplicationError):
+    code = "invalid_path"
+    http_status = 400
+    scim_type = "invalidPath"
+
+
+# Kinds of value an attribute holds; the compiler picks its lookups by kind.
+STRING = "string"
+UUID = "uuid"
+BOOLEAN = "boolean"
+DATETIME = "datetime"
+DATE = "date"
+NUMBER = "number"
+LIST = "list"  # a custom "list of text" field
+REFERENCE = "reference"
+COMPLEX = "complex"
+
+
+@dataclass(frozen=True)
+class AttrSpec:
+    """What one canonical attribute is and where the directory keeps it.
+
+    `column` is the model field (or a `__` path) for stored single values; None for
+    complex attributes, fixed values and attributes the directory does not keep.
+    `fixed` holds the value a sub-attribute always has (emails.type is "work").
+    """
+
+    key: str
+    name: str
+    schema: str
+    kind: str
+    column: str | None = None
+    case_exact: bool = False
+    multi_valued: bool = False
+    sub_attrs: tuple[str, ...] = ()
+    stored: bool = True
+    filterable: bool = True
+    fixed: tuple[Any, ...] | None = None
+    custom_type: str | None = None
+
+    @property
+    def sortable(self) -> bool:
+        """Single-valued, stored, and not inside a multi-valued attribute."""
+        parent = self.key.rsplit(".", 1)[0] if "." in self.key else None
+        return (
+            self.stored
+            and self.filterable
+            and not self.multi_valued
+            and self.kind not in (COMPLEX, LIST)
+            and parent not in _MULTI_VALUED
+        )
+
+
+def _spec(key: str, name: str, kind: str, column: str | None = None, **extra: Any) -> AttrSpec:
+    schema = extra.pop("schema", USER_SCHEMA)
+    return AttrSpec(key=key, name=name, schema=schema, kind=kind, column=column, **extra)
+
+
+def _unstored(key: str, name: str, kind: str = STRING, **extra: Any) -> AttrSpec:
+    return _spec(key, name, kind, None, stored=False, **extra)
+
+
+_ITEM_SUBS = ("value", "type", "primary", "display")
+E, X, G = ENTERPRISE_SCHEMA, AXERO_SCHEMA, GROUP_SCHEMA
+
+# One row per attribute; kept one line each so the table reads as a table.
+# fmt: off
+_META = (
+    _spec("meta", "meta", COMPLEX, sub_attrs=("created", "lastmodified", "resourcetype", "version", "location")),
+    _spec("meta.created", "created", DATETIME, "created_at"),
+    _spec("meta.lastmodified", "lastModified", DATETIME, "updated_at"),
+    _spec("meta.version", "version", STRING, "version", case_exact=True, filterable=False),
+    _spec("meta.location", "location", REFERENCE, None, case_exact=True, filterable=False),
+)
+
+_USER_SPECS: tuple[AttrSpec, ...] = (
+    _spec("schemas", "schemas", REFERENCE, None, multi_valued=True, case_exact=True, filterable=False),
+    _spec("id", "id", UUID, "id", case_exact=True),
+    _spec("externalid", "externalId", STRING, "external_id", case_exact=True),
+    _spec("username", "userName", STRING, "username"),
+    _spec("name", "name", COMPLEX, sub_attrs=("formatted", "familyname", "givenname", "middlename", "honorificprefix", "honorificsuffix")),
+    _spec("name.formatted", "formatted", STRING, None),  # first and last name, computed
+    _spec("name.familyname", "familyName", STRING, "last_name"),
+    _spec("name.givenname", "givenName", STRING, "first_name"),
+    _unstored("name.middlename", "middleName"),
+    _unstored("name.honorificprefix", "honorificPrefix"),
+    _unstored("name.honorificsuffix", "honorificSuffix"),
+    _spec("displayname", "displayName", STRING, "display_name"),
+    _unstored("nickname", "nickName"),
+    _unstored("profileurl", "profileUrl", REFERENCE),
+    _spec("title", "title", STRING, "title"),
+    _unstored("usertype", "userType"),
+    _unstored("preferredlanguage", "preferredLanguage"),
+    _unstored("locale", "locale"),
+    _unstored("timezone", "timezone"),
+    _spec("active", "active", BOOLEAN, "is_active"),
+    _spec("password", "password", STRING, None, filterable=False, case_exact=True),
+    # The directory keeps one (work) email: every filter on emails reads that column.
+    _spec("emails", "emails", COMPLEX, multi_valued=True, sub_attrs=_ITEM_SUBS),
+    _spec("emails.value", "value", STRING, "email"),
+    _spec("emails.display", "display", STRING, "email"),
+    _spec("emails.type", "type", STRING, None, fixed=("work",)),
+    _spec("emails.primary", "primary", BOOLEAN, None, fixed=(True,)),
+    # One photo URL, likewise.
+    _spec("photos", "photos", COMPLEX, multi_valued=True, sub_attrs=_ITEM_SUBS),
+    _spec("photos.value", "value", REFERENCE, "photo_url", case_exact=True),
+    _spec("photos.display", "display", STRING, None, stored=False),
+    _spec("photos.type", "type", STRING, None, fixed=("photo",)),
+    _spec("photos.primary", "primary", BOOLEAN, None, fixed=(True,)),
+    # Read-only: the roles the user is a member of, from any source.
+    _spec("groups", "groups", COMPLEX, multi_valued=True, sub_attrs=("value", "display", "type", "$ref")),
+    _spec("groups.value", "value", UUID, "role_id", case_exact=True),
+    _spec("groups.display", "display", STRING, "role__display_name"),
+    _spec("groups.type", "type", STRING, None, fixed=("direct",)),
+    _spec("groups.$ref", "$ref", REFERENCE, None, case_exact=True, filterable=False),
+    *(
+        _unstored(name.lower(), name, COMPLEX, multi_valued=True, sub_attrs=_ITEM_SUBS)
+        for name in ("phoneNumbers", "ims", "addresses", "entitlements", "roles", "x509Certificates")
+    ),
+    *_META,
+    _spec("meta.resourcetype", "resourceType", STRING, None, case_exact=True, fixed=(USER,)),
+    # Enterprise extension.
+    _spec("enterprise:employeenumber", "employeeNumber", STRING, "employee_number", schema=E),
+    _spec("enterprise:costcenter", "costCenter", STRING, "cost_center", schema=E),
+    _spec("enterprise:organization", "organization", STRING, "organization", schema=E),
+    _spec("enterprise:division", "division", STRING, "division", schema=E),
+    _spec("enterprise:department", "department", STRING, "department", schema=E),
+    _spec("enterprise:manager", "manager", COMPLEX, schema=E, sub_attrs=("value", "$ref", "displayname")),
+    _spec("enterprise:manager.value", "value", UUID, "manager_id", schema=E, case_exact=True),
+    _spec("enterprise:manager.displayname", "displayName", STRING, "manager__display_name", schema=E),
+    _spec("enterprise:manager.$ref", "$ref", REFERENCE, None, schema=E, case_exact=True, filterable=False),
+    # Product extension (custom fields are added per definition: custom_attr_spec).
+    _spec("axero:hiredate", "hireDate", DATE, "hire_date", schema=X),
+)
+
+_GROUP_SPECS: tuple[AttrSpec, ...] = (
+    _spec("schemas", "schemas", REFERENCE, None, schema=G, multi_valued=True, case_exact=True, filterable=False),
+    _spec("id", "id", UUID, "id", schema=G, case_exact=True),
+    _spec("externalid", "externalId", STRING, "external_id", schema=G, case_exact=True),
+    _spec("displayname", "displayName", STRING, "display_name", schema=G),
+    _spec("members", "members", COMPLEX, schema=G, multi_valued=True, sub_attrs=("value", "display", "type", "$ref")),
+    _spec("members.value", "value", UUID, "user_id", schema=G, case_exact=True),
+    _spec("members.display", "display", STRING, None, schema=G),
+    _spec("members.type", "type", STRING, None, schema=G, fixed=(USER,)),
+    _spec("members.$ref", "$ref", REFERENCE, None, schema=G, case_exact=True, filterable=False),
+    *(AttrSpec(**{**spec.__dict__, "schema": G}) for spec in _META),
+    _spec("meta.resourcetype", "resourceType", STRING, None, schema=G, case_exact=True, fixed=(GROUP,)),
+)
+# fmt: on
+
+USER_ATTRIBUTES: dict[str, AttrSpec] = {spec.key: spec for spec in _USER_SPECS}
+GROUP_ATTRIBUTES: dict[str, AttrSpec] = {spec.key: spec for spec in _GROUP_SPECS}
+_MULTI_VALUED = {spec.key for spec in (*_USER_SPECS, *_GROUP_SPECS) if spec.multi_valued}
+
+_CUSTOM_KINDS = {
+    CustomFieldType.STRING: STRING,
+    CustomFieldType.DATE: DATE,
+    CustomFieldType.NUMBER: NUMBER,
+    CustomFieldType.BOOLEAN: BOOLEAN,
+    CustomFieldType.LIST: LIST,
+}
+
+
+def custom_attr_spec(field: CustomField) -> AttrSpec:
+    """The product-extension attribute of one custom field."""
+    kind = _CUSTOM_KINDS[CustomFieldType(field.type)]
+    return AttrSpec(
+        key=f"axero:{field.key}",
+        name=field.key,
+        schema=AXERO_SCHEMA,
+        kind=kind,
+        column=f"custom__{field.key}",
+        # List elements are matched by JSON containment (the GIN index), which is exact.
+        case_exact=kind == LIST,
+        multi_valued=kind == LIST,
+        custom_type=field.type,
+    )
+
+
+def _resource(resource: str) -> str:
+    lowered = resource.lower()
+    if lowered in ("user", "users"):
+        return USER
+    if lowered in ("group", "groups"):
+        return GROUP
+    raise ValueError(f"unknown SCIM resource type {resource!r}")
+
+
+def schema_for_urn(resource: str, urn: str) -> str | None:
+    """The full schema URN a (possibly short or company-named) URN stands for, or None."""
+    lowered = urn.lower()
+    core = USER_SCHEMA if _resource(resource) == USER else GROUP_SCHEMA
+    for known in (USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_SCHEMA, AXERO_SCHEMA):
+        if lowered == known.lower():
+            return known if known not in (USER_SCHEMA, GROUP_SCHEMA) or known == core else None
+    short = SHORT_URNS.get(lowered)
+    if short is not None:
+        return core if short == USER_SCHEMA else short
+    if core == USER_SCHEMA:
+        # OneLogin puts custom attributes under urn:...:extension:{Company}:2.0:User;
+        # the company's extension is this product's one.
+        parts = lowered.split(":")
+        ietf = lowered.startswith("urn:ietf:params:scim:schemas:extension:")
+        if ietf and len(parts) == 9 and parts[7:] == ["2.0", "user"]:
+            return AXERO_SCHEMA
+        short_form = lowered.startswith("urn:scim:schemas:extension:")
+        if short_form and len(parts) == 6 and parts[5] in ("1.0", "2.0"):
+            return AXERO_SCHEMA
+    return None
+
+
+def split_urn(text: str) -> tuple[str | None, str]:
+    """("urn:...:User", "manager.value") from a URN-qualified name; (None, text) otherwise.
+
+    Attribute names never contain ":", so the name is what follows the last one.
+    """
+    if not text.lower().startswith("urn:"):
+        return None, text
+    urn, _, name = text.rpartition(":")
+    return urn, name
+
+
+def canonical_attr(
+    resource: str,
+    text: str,
+    *,
+    error: type[ApplicationError] = InvalidPath,
+    custom_fields: Mapping[str, CustomField] | None = None,
+) -> str:
+    """The canonical key of a SCIM attribute name (see the module docstring).
+
+    Raises `error` (InvalidPath by default; the filter parser passes InvalidFilter)
+    naming the attribute when it is unknown. `custom_fields` (key -> definition) saves
+    a query when the caller already has them.
+    """
+    return attr_spec(resource, text, error=error, custom_fields=custom_fields).key
+
+
+def attr_spec(
+    resource: str,
+    text: str,
+    *,
+    error: type[ApplicationError] = InvalidPath,
+    custom_fields: Mapping[str, CustomField] | None = None,
+) -> AttrSpec:
+    """The AttrSpec of a SCIM attribute name, URN-qualified or not."""
+    kind = _resource(resource)
+    urn, name = split_urn(text.strip())
+    lowered = name.lower()
+    if not _valid_name(lowered):
+        raise error(f"{text!r} is not an attribute name")
+    if urn is not None:
+        schema = schema_for_urn(kind, urn)
+        if schema is None:
+            raise error(f"unknown schema {urn!r} in attribute {text!r}")
+        candidates = [EXTENSION_PREFIX.get(schema, "") + lowered]
+    else:
+        # Unqualified: core first, then the extensions (IdP templates omit the URN).
+        candidates = [lowered, "enterprise:" + lowered, "axero:" + lowered]
+    for candidate in candidates:
+        spec = builtin_attr_spec(kind, candidate)
+        if spec is not None:
+            return spec
+    if kind == USER:
+        custom = _custom_spec(
+            candidates[-1] if urn is None else candidates[0], custom_fields=custom_fields
+        )
+        if custom is not None:
+            return custom
+    raise error(f"unknown attribute {text!r}")
+
+
+def builtin_attr_spec(resource: str, key: str) -> AttrSpec | None:
+    """The AttrSpec of a canonical key that is not a custom field, or None."""
+    specs = attributes_of(resource)
+    spec = specs.get(key)
+    if spec is not None:
+        return spec
+    parent_key, dot, sub = key.rpartition(".")
+    parent = specs.get(parent_key) if dot else None
+    if parent is not None and not parent.stored and sub in parent.sub_attrs:
+        # phoneNumbers.value: a sub-attribute of a list the directory does not keep.
+        return AttrSpec(key=key, name=sub, schema=parent.schema, kind=STRING, stored=False)
+    return None
+
+
+def _custom_spec(
+    candidate: str, *, custom_fields: Mapping[str, CustomField] | None
+) -> AttrSpec | None:
+    if not candidate.startswith("axero:") or "." in candidate:
+        return None
+    wanted = candidate.removeprefix("axero:")
+    fields = custom_fields if custom_fields is not None else custom_fields_by_key()
+    for key, field in fields.items():
+        if key.lower() == wanted:
+            return custom_attr_spec(field)
+    return None
+
+
+def attributes_of(resource: str) -> Mapping[str, AttrSpec]:
+    """The fixed attributes of a resource type by canonical key (no custom fields)."""
+    return USER_ATTRIBUTES if _resource(resource) == USER else GROUP_ATTRIBUTES
+
+
+def column_nullable(resource: str, column: str) -> bool:
+    """Can the stored value be NULL? (A `__` path goes through the nullable manager.)"""
+    if "__" in column:
+        return True
+    model = User if _resource(resource) == USER else Role
+    return bool(model._meta.get_field(column).null)
+
+
+def _valid_name(lowered: str) -> bool:
+    # ATTRNAME = ALPHA *(nameChar), subAttr = "." ATTRNAME; "$ref" is the one exception.
+    parts = lowered.split(".")
+    if len(parts) > 2:
+        return False
+    for part in parts:
+        if part == "$ref":
+            continue
+        if not part or not part[0].isascii() or not part[0].isalpha():
+            return False
+        if not all(c.isascii() and (c.isalnum() or c in "-_") for c in part):
+            return False
+    return True

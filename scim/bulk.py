@@ -1,0 +1,145 @@
+"""/Bulk (RFC 7644 §3.7): operations in order, each on its own, with bulkId references.
+
+An operation may name a resource an earlier one created as "bulkId:<id>" (in its path
+or anywhere in its data). Each operation commits or fails alone; `failOnErrors` stops
+the run after that many failures.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from axero_idp.errors import ApplicationError, ValidationFailed
+from scim import group_resources, user_resources
+from scim.attributes import GROUP, USER
+from scim.discovery import MAX_OPERATIONS
+from scim.errors import InvalidSyntax, TooManyOperations, error_body
+from scim.render import Projection
+from scim.result import Result
+from users.services import Actor
+
+logger = logging.getLogger(__name__)
+
+BULK_REQUEST: Final = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+BULK_RESPONSE: Final = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+_PATH = re.compile(r"^/(Users|Groups)(?:/([^/?]+))?$", re.IGNORECASE)
+_REF = re.compile(r"^bulkId:(.+)$")
+_PATH_REF = re.compile(r"bulkId:([^/?]+)")
+
+
+def _resolve(value: Any, created: Mapping[str, str]) -> Any:
+    """Replace every "bulkId:x" by the id operation x created."""
+    if isinstance(value, str):
+        match = _REF.match(value)
+        if match:
+            if match.group(1) not in created:
+                raise ValidationFailed(f"bulkId {match.group(1)!r} names no earlier operation.")
+            return created[match.group(1)]
+        return value
+    if isinstance(value, list):
+        return [_resolve(v, created) for v in value]
+    if isinstance(value, dict):
+        return {k: _resolve(v, created) for k, v in value.items()}
+    return value
+
+
+def _resolve_path(path: str, created: Mapping[str, str]) -> str:
+    def swap(match: re.Match[str]) -> str:
+        return str(_resolve(match.group(0), created))
+
+    return _PATH_REF.sub(swap, path)
+
+
+def _run(method: str, path: str, data: Any, version: str | None, actor: Actor) -> Result:
+    match = _PATH.match(path)
+    if not match:
+        raise InvalidSyntax(f"Bulk path {path!r} is not /Users, /Groups or one of theirs.")
+    kind = USER if match.group(1).lower() == "users" else GROUP
+    pk = match.group(2)
+    module: Any = user_resources if kind == USER else group_resources
+    projection = Projection(kind)
+    if method == "DELETE" and pk:
+        fn: Callable[..., Result] = module.user_remove if kind == USER else module.group_remove
+        return fn(pk, actor=actor, if_match=version)
+    if not isinstance(data, dict):
+        raise InvalidSyntax(f"{method} {path}: 'data' must be an object.")
+    if method == "POST" and not pk:
+        return (module.user_post if kind == USER else module.group_post)(
+            data, projection, actor=actor
+        )
+    if method == "PUT" and pk:
+        fn = module.user_put if kind == USER else module.group_put
+        return fn(pk, data, projection, actor=actor, if_match=version)
+    if method == "PATCH" and pk:
+        if kind == USER:
+            return module.user_patch(pk, data, projection, actor=actor, if_match=version)
+        return module.group_patch_apply(
+            pk, data, projection, actor=actor, if_match=version, answer=False
+        )
+    raise InvalidSyntax(f"Bulk does not support {method} {path}.")
+
+
+def bulk_apply(body: Mapping[str, Any], *, actor: Actor) -> Result:
+    raw = body.get("Operations")
+    if not isinstance(raw, list):
+        raise InvalidSyntax("A BulkRequest needs an 'Operations' list.")
+    if len(raw) > MAX_OPERATIONS:
+        raise TooManyOperations(f"{len(raw)} operations; at most {MAX_OPERATIONS} per request.")
+    fail_on = body.get("failOnErrors")
+    if fail_on is not None and (
+        not isinstance(fail_on, int) or isinstance(fail_on, bool) or fail_on < 1
+    ):
+        raise ValidationFailed("failOnErrors: expected a positive integer")
+    created: dict[str, str] = {}
+    results: list[dict[str, Any]] = []
+    failures = 0
+    for index, op in enumerate(raw):
+        if fail_on is not None and failures >= fail_on:
+            break
+        results.append(_one(index, op, created, actor))
+        if int(results[-1]["status"]) >= 400:
+            failures += 1
+    return Result(200, {"schemas": [BULK_RESPONSE], "Operations": results})
+
+
+def _one(index: int, op: Any, created: dict[str, str], actor: Actor) -> dict[str, Any]:
+    lowered = {str(k).lower(): v for k, v in op.items()} if isinstance(op, dict) else {}
+    method = str(lowered.get("method", "")).upper()
+    bulk_id = lowered.get("bulkid")
+    entry: dict[str, Any] = {"method": method}
+    if bulk_id is not None:
+        entry["bulkId"] = bulk_id
+    try:
+        if not isinstance(op, dict) or not isinstance(lowered.get("path"), str):
+            raise InvalidSyntax(f"Operations[{index}] needs a method and a path.")
+        if method == "POST" and not isinstance(bulk_id, str):
+            raise InvalidSyntax(f"Operations[{index}]: POST needs a bulkId.")
+        path = _resolve_path(lowered["path"], created)
+        data = _resolve(lowered.get("data"), created)
+        result = _run(method, path, data, lowered.get("version"), actor)
+    except ApplicationError as exc:
+        entry["status"] = str(exc.http_status)
+        entry["response"] = error_body(exc.http_status, exc.detail, exc.scim_type)
+        return entry
+    except Exception:
+        error_id = uuid.uuid4().hex
+        logger.exception("bulk operation failed", extra={"error_id": error_id})
+        entry["status"] = "500"
+        entry["response"] = error_body(
+            500, f"Internal error; quote error id {error_id} to support."
+        )
+        return entry
+    if result.location:
+        entry["location"] = result.location
+        if isinstance(bulk_id, str) and result.body:
+            created[bulk_id] = str(result.body["id"])
+    elif result.body and "meta" in result.body:
+        entry["location"] = result.body["meta"].get("location")
+    if result.etag:
+        entry["version"] = result.etag
+    entry["status"] = str(result.status)
+    return entry

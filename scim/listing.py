@@ -1,0 +1,112 @@
+"""Paging parameters and If-Match / If-None-Match, shared by every resource type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from django.db.models import QuerySet
+
+from axero_idp.errors import PreconditionFailed, ValidationFailed
+
+DEFAULT_COUNT: Final = 100
+MAX_COUNT: Final = 1000
+# Far past any directory's size, and well inside PostgreSQL's OFFSET range.
+MAX_START_INDEX: Final = 2**31
+
+
+@dataclass(frozen=True)
+class Query:
+    """A list or .search request: filter, order, page (RFC 7644 §3.4.2)."""
+
+    filter: str | None
+    sort_by: str | None
+    sort_order: str | None
+    start_index: int
+    count: int
+    attributes: list[str]
+    excluded: list[str]
+
+
+def _int(value: Any, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValidationFailed(f"{name}: expected an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"{name}: expected an integer, got {value!r}") from exc
+
+
+def _names(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value if v.strip()]
+    raise ValidationFailed(f"{name}: expected a list of attribute names")
+
+
+def query_from(source: Mapping[str, Any]) -> Query:
+    """From query parameters (GET) or a SearchRequest body (POST .search)."""
+    start = _int(source.get("startIndex"), "startIndex")
+    count = _int(source.get("count"), "count")
+    text = source.get("filter")
+    if text is not None and not isinstance(text, str):
+        raise ValidationFailed("filter: expected text")
+    sort_by = source.get("sortBy")
+    sort_order = source.get("sortOrder")
+    if sort_by is not None and not isinstance(sort_by, str):
+        raise ValidationFailed("sortBy: expected text")
+    if sort_order is not None and (
+        not isinstance(sort_order, str) or sort_order.lower() not in ("ascending", "descending")
+    ):
+        raise ValidationFailed("sortOrder: ascending or descending")
+    return Query(
+        filter=text.strip() if text and text.strip() else None,
+        sort_by=sort_by or None,
+        sort_order=sort_order.lower() if sort_order else None,
+        # RFC 7644 §3.4.2.4: a startIndex below 1 is taken as 1; a negative count as 0.
+        start_index=min(MAX_START_INDEX, max(1, start if start is not None else 1)),
+        count=min(MAX_COUNT, max(0, count if count is not None else DEFAULT_COUNT)),
+        attributes=_names(source.get("attributes"), "attributes"),
+        excluded=_names(source.get("excludedAttributes"), "excludedAttributes"),
+    )
+
+
+def _tags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def _same(tag: str, current: str) -> bool:
+    # Weak comparison (RFC 9110 §8.8.3.2): W/"3" and "3" name the same version.
+    return tag == "*" or tag.removeprefix("W/") == current.removeprefix("W/")
+
+
+def check_if_match(header: str | None, current: str) -> None:
+    """412 when If-Match names another version than the current one."""
+    if header and not any(_same(tag, current) for tag in _tags(header)):
+        raise PreconditionFailed(
+            f"The resource has changed: its version is {current}, not {header}."
+        )
+
+
+def not_modified(header: str | None, current: str) -> bool:
+    return bool(header) and any(_same(tag, current) for tag in _tags(header or ""))
+
+
+def page_of(queryset: QuerySet[Any, Any], query: Query) -> tuple[list[Any], int]:
+    """The requested page and the total number of matches.
+
+    The page is fetched first: when it is not full and something (or nothing, from
+    the start) was found, its end is the total and the COUNT is skipped, which is
+    every IdP look-up (`userName eq "x"`). Otherwise the total is a real COUNT.
+    """
+    first = query.start_index - 1
+    page = list(queryset[first : first + query.count]) if query.count else []
+    if query.count and len(page) < query.count and (page or first == 0):
+        return page, first + len(page)
+    return page, queryset.count()

@@ -1,0 +1,1 @@
+"""SCIM endpoints: thin views over the resource handlers (scim/*_resources.py)."""

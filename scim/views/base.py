@@ -1,0 +1,151 @@
+"""The one wrapper around every SCIM endpoint: authenticate, bound the body, dispatch,
+turn errors into RFC 7644 bodies, and write the request log."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from axero_idp.errors import ApplicationError, ValidationFailed
+from axero_idp.request_id import current_request_id
+from scim.auth import token_authenticate
+from scim.errors import (
+    InvalidSyntax,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    Unauthorized,
+    error_response,
+    server_error_response,
+)
+from scim.models import ScimToken
+from scim.requestlog import request_log_write
+from users.services import Actor
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def max_body_bytes() -> int:
+    return int(getattr(settings, "SCIM_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+
+
+@dataclass
+class ScimContext:
+    """What a handler needs of the request: who, the raw body, and the query string."""
+
+    token: ScimToken
+    request: HttpRequest
+    body: bytes = b""
+    _json: Any = field(default=None, repr=False)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.scim(self.token.name)
+
+    @property
+    def params(self) -> Any:
+        return self.request.GET
+
+    def header(self, name: str) -> str | None:
+        return self.request.headers.get(name)
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object (invalidSyntax otherwise)."""
+        if self._json is None:
+            if not self.body.strip():
+                raise InvalidSyntax("The request body is empty; a JSON object is expected.")
+            try:
+                parsed = json.loads(self.body)
+            except (ValueError, RecursionError) as exc:
+                raise InvalidSyntax(f"The request body is not valid JSON: {exc}") from exc
+            if not isinstance(parsed, dict):
+                raise InvalidSyntax("The request body must be a JSON object.")
+            _refuse_nul(parsed)
+            self._json = parsed
+        return self._json
+
+
+def _refuse_nul(value: Any) -> None:
+    """PostgreSQL text cannot hold U+0000: refuse it here rather than fail on write."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValidationFailed("Text values cannot contain the NUL character (\\u0000).")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    """At most the configured limit, checked before anything parses the body."""
+    limit = max_body_bytes()
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    try:
+        length = int(declared)
+    except ValueError as exc:
+        raise InvalidSyntax("Content-Length is not a number.") from exc
+    if length > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    raw = request.read(limit + 1) if length else b""
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    return raw
+
+
+class ScimView(View):
+    """Handlers are methods named after the HTTP verb: `get(self, ctx, **kwargs)`."""
+
+    http_method_names = ["get", "post", "put", "patch", "delete"]
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Any:
+        # Bearer-token API, no cookies: CSRF protection does not apply.
+        return csrf_exempt(super().as_view(**initkwargs))
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        started = time.monotonic()
+        token: ScimToken | None = None
+        body = b""
+        try:
+            token = token_authenticate(request.headers.get("Authorization"))
+            if token is None:
+                raise Unauthorized("A valid bearer token is required.")
+            body = _read_body(request)
+            method = (request.method or "").lower()
+            handler = getattr(self, method, None) if method in self.http_method_names else None
+            if handler is None:
+                allowed = [m.upper() for m in self.http_method_names if hasattr(self, m)]
+                raise MethodNotAllowed(
+                    f"{request.method} is not allowed here.", extra={"allowed": allowed}
+                )
+            response = handler(ScimContext(token=token, request=request, body=body), **kwargs)
+        except ApplicationError as exc:
+            response = error_response(exc)
+        except Exception:
+            response = server_error_response()
+        data = getattr(response, "data", None)
+        failed: dict[str, Any] = (
+            data if response.status_code >= 400 and isinstance(data, dict) else {}
+        )
+        request_log_write(
+            token_name=token.name if token else "",
+            method=request.method or "",
+            path=request.get_full_path(),
+            status=response.status_code,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            scim_type=str(failed.get("scimType", "")),
+            error_detail=str(failed.get("detail", "")),
+            body=body,
+            request_id=current_request_id(),
+        )
+        return response

@@ -1,0 +1,120 @@
+"""/Users, /Users/{id}, /Groups, /Groups/{id} and their .search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axero_idp.errors import NotFound
+from scim import group_resources, user_resources
+from scim.attributes import GROUP, USER
+from scim.listing import query_from
+from scim.render import Projection
+from scim.responses import ScimResponse
+from scim.search import search_all
+from scim.views.base import ScimContext, ScimView
+
+
+def _projection(resource: str, ctx: ScimContext) -> Projection:
+    return Projection.from_params(resource, ctx.params)
+
+
+class UsersView(ScimView):
+    def get(self, ctx: ScimContext) -> ScimResponse:
+        return user_resources.users_list(query_from(ctx.params)).response()
+
+    def post(self, ctx: ScimContext) -> ScimResponse:
+        return user_resources.user_post(
+            ctx.json(), _projection(USER, ctx), actor=ctx.actor
+        ).response()
+
+
+class UserView(ScimView):
+    def get(self, ctx: ScimContext, pk: str) -> ScimResponse:
+        return user_resources.user_get(
+            pk, _projection(USER, ctx), if_none_match=ctx.header("If-None-Match")
+        ).response()
+
+    def put(self, ctx: ScimContext, pk: str) -> ScimResponse:
+        return user_resources.user_put(
+            pk, ctx.json(), _projection(USER, ctx), actor=ctx.actor, if_match=ctx.header("If-Match")
+        ).response()
+
+    def patch(self, ctx: ScimContext, pk: str) -> ScimResponse:
+        return user_resources.user_patch(
+            pk, ctx.json(), _projection(USER, ctx), actor=ctx.actor, if_match=ctx.header("If-Match")
+        ).response()
+
+    def delete(self, ctx: ScimContext, pk: str) -> ScimResponse:
+        return user_resources.user_remove(
+            pk, actor=ctx.actor, if_match=ctx.header("If-Match")
+        ).response()
+
+
+class GroupsView(ScimView):
+    def get(self, ctx: ScimContext) -> ScimResponse:
+        return group_resources.groups_list(query_from(ctx.params)).response()
+
+    def post(self, ctx: ScimContext) -> ScimResponse:
+        return group_resources.group_post(
+            ctx.json(), _projection(GROUP, ctx), actor=ctx.actor
+        ).response()
+
+
+class GroupView(ScimView):
+    def get(self, ctx: ScimContext, pk: str) -> ScimResponse:
+        return group_resources.group_get(
+            pk, _projection(GROUP, ctx), if_none_match=ctx.header("If-None-Match")
+        ).response()
+
+    def put(self, ctx: ScimContext, pk: str) -> ScimResponse:
+        return group_resources.group_put(
+            pk,
+            ctx.json(),
+            _projection(GROUP, ctx),
+            actor=ctx.actor,
+            if_match=ctx.header("If-Match"),
+        ).response()
+
+    def patch(self, ctx: ScimContext, pk: str) -> ScimResponse:
+        params = ctx.params
+        return group_resources.group_patch_apply(
+            pk,
+            ctx.json(),
+            _projection(GROUP, ctx),
+            actor=ctx.actor,
+            if_match=ctx.header("If-Match"),
+            answer="attributes" in params or "excludedAttributes" in params,
+        ).response()
+
+    def delete(self, ctx: ScimContext, pk: str) -> ScimResponse:
+        return group_resources.group_remove(
+            pk, actor=ctx.actor, if_match=ctx.header("If-Match")
+        ).response()
+
+
+class SearchView(ScimView):
+    """POST {resource}/.search with a SearchRequest body (RFC 7644 §3.4.3)."""
+
+    resource: str = USER
+
+    def post(self, ctx: ScimContext) -> ScimResponse:
+        query = query_from(ctx.json())
+        if self.resource == USER:
+            return user_resources.users_list(query).response()
+        return group_resources.groups_list(query).response()
+
+
+class RootSearchView(ScimView):
+    """POST /.search: users and groups together, users first."""
+
+    def post(self, ctx: ScimContext) -> ScimResponse:
+        return search_all(query_from(ctx.json())).response()
+
+
+class NotFoundView(ScimView):
+    """Anything else under /scim/v2/: a SCIM 404 body."""
+
+    def _missing(self, ctx: ScimContext, **kwargs: Any) -> ScimResponse:
+        raise NotFound(f"No SCIM endpoint at {ctx.request.path}.")
+
+    get = post = put = patch = delete = _missing

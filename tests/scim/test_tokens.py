@@ -1,0 +1,98 @@
+"""Provisioning tokens: the management command, hashing, last use, revocation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from scim.auth import token_authenticate
+from scim.models import ScimToken
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(*args: str) -> str:
+    out = StringIO()
+    call_command("scim_token", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_create_prints_the_raw_token_alone_on_the_last_line_and_stores_only_its_hash():
+    output = _run("create", "--name", "OneLogin")
+
+    raw = output.strip().splitlines()[-1]
+    token = ScimToken.objects.get(name="OneLogin")
+    assert raw.startswith("axscim_")
+    assert len(raw) > 40
+    assert token.token_hash == hashlib.sha256(raw.encode()).hexdigest()
+    assert raw not in {token.token_hash, token.prefix}
+    assert token_authenticate(f"Bearer {raw}") == token
+
+
+def test_create_twice_with_one_name_fails():
+    _run("create", "--name", "dup")
+
+    with pytest.raises(CommandError, match="a token named 'dup' already exists"):
+        _run("create", "--name", "dup")
+
+
+def test_list_shows_name_created_last_used_and_revoked():
+    raw = _run("create", "--name", "okta").strip().splitlines()[-1]
+    token_authenticate(f"Bearer {raw}")
+
+    lines = _run("list").splitlines()
+
+    assert lines[0].split() == ["name", "created", "last", "used", "revoked"]
+    assert lines[1].startswith("okta ")
+    assert lines[1].rstrip().endswith(" -")  # not revoked
+    assert lines[1].count("UTC") == 2  # created and last used
+
+
+def test_revoke_stops_the_token_at_once():
+    raw = _run("create", "--name", "entra").strip().splitlines()[-1]
+
+    output = _run("revoke", "entra")
+
+    assert output == "Revoked SCIM token 'entra'.\n"
+    assert token_authenticate(f"Bearer {raw}") is None
+    assert ScimToken.objects.get(name="entra").revoked_at is not None
+
+
+def test_revoke_unknown_name_fails():
+    with pytest.raises(CommandError, match="no token named 'nobody'"):
+        _run("revoke", "nobody")
+
+
+def test_last_used_is_written_at_most_once_a_minute():
+    raw = _run("create", "--name", "busy").strip().splitlines()[-1]
+    token_authenticate(f"Bearer {raw}")
+    first = ScimToken.objects.get(name="busy").last_used_at
+
+    token_authenticate(f"Bearer {raw}")
+    assert ScimToken.objects.get(name="busy").last_used_at == first
+
+    ScimToken.objects.filter(name="busy").update(
+        last_used_at=timezone.now() - dt.timedelta(minutes=2)
+    )
+    token_authenticate(f"Bearer {raw}")
+    assert ScimToken.objects.get(name="busy").last_used_at > first
+
+
+@pytest.mark.parametrize(
+    "header", ["", "Bearer", "Token abc", "bearer axscim_nope", "Bearer " + "x" * 500]
+)
+def test_malformed_headers_authenticate_nobody(header):
+    _run("create", "--name", "t")
+
+    assert token_authenticate(header) is None
+
+
+def test_the_scheme_is_case_insensitive():
+    raw = _run("create", "--name", "ci").strip().splitlines()[-1]
+
+    assert token_authenticate(f"bearer {raw}") is not None

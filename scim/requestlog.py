@@ -55,6 +55,12 @@ def redact_body(raw: bytes) -> str:
     return text
 
 
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000, and a path (%00), a header echoed in an
+    # error detail or a non-JSON body can carry one even from an unauthenticated client.
+    return value.replace("\x00", "\ufffd")
+
+
 def request_log_write(
     *,
     token_name: str,
@@ -70,15 +76,15 @@ def request_log_write(
     """Record one request; a failure to log never fails the request itself."""
     row = {
         "created_at": timezone.now(),
-        "token_name": token_name[:100],
-        "method": method[:10],
-        "path": path[:2000],
+        "token_name": _text(token_name[:100]),
+        "method": _text(method[:10]),
+        "path": _text(path[:2000]),
         "status": status,
         "duration_ms": max(0, duration_ms),
-        "scim_type": scim_type[:40],
-        "error_detail": error_detail[:2000],
-        "request_body": redact_body(body),
-        "request_id": request_id[:64],
+        "scim_type": _text(scim_type[:40]),
+        "error_detail": _text(error_detail[:2000]),
+        "request_body": _text(redact_body(body)),
+        "request_id": _text(request_id[:64]),
     }
     try:
         if connection.vendor == "postgresql":

@@ -1,0 +1,46 @@
+"""Input found by review to escape as a 500 (or to run unbounded), each now a 4xx."""
+
+from __future__ import annotations
+
+import pytest
+
+from scim.models import ScimRequestLog
+from tests.factories import UserFactory
+from tests.scim.conftest import error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_nul_byte_in_a_user_id_is_404_and_logged(scim):
+    response = scim.get("/Users/abc%00def")
+
+    assert response.status_code == 404
+    assert response.json() == error(404, "User abc\x00def not found.")
+    entry = ScimRequestLog.objects.get()
+    assert (entry.path, entry.error_detail) == (
+        "/scim/v2/Users/abc%00def",
+        "User abc\ufffddef not found.",
+    )
+
+
+def test_a_non_json_body_with_a_nul_byte_is_invalid_syntax_and_logged(scim):
+    response = scim.post("/Users", raw=b"\xff\xfe\x00")
+
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidSyntax"
+    assert ScimRequestLog.objects.get().request_body == "\ufffd\ufffd\ufffd"
+
+
+def test_an_if_match_with_a_nul_byte_is_412_and_logged(scim):
+    user = UserFactory()
+
+    response = scim.put(
+        f"/Users/{user.pk}", {"userName": user.username}, headers={"If-Match": "a\x00b"}
+    )
+
+    assert response.status_code == 412
+    entry = ScimRequestLog.objects.get()
+    assert (entry.status, entry.error_detail) == (
+        412,
+        'The resource has changed: its version is W/"1", not a\ufffdb.',
+    )

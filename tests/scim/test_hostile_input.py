@@ -44,3 +44,35 @@ def test_an_if_match_with_a_nul_byte_is_412_and_logged(scim):
         412,
         'The resource has changed: its version is W/"1", not a\ufffdb.',
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ('{"count": Infinity}', "count: expected an integer, got inf"),
+        ('{"count": 1.5}', "count: expected an integer, got 1.5"),
+        ('{"startIndex": -Infinity}', "startIndex: expected an integer, got -inf"),
+        ('{"startIndex": NaN}', "startIndex: expected an integer, got nan"),
+    ],
+)
+def test_a_search_with_a_non_integer_number_is_invalid_value(scim, body, detail):
+    response = scim.post("/Users/.search", raw=body)
+
+    assert response.status_code == 400
+    assert response.json() == error(400, detail, "invalidValue")
+
+
+def test_a_search_with_an_integral_float_count_is_accepted(scim):
+    UserFactory()
+
+    response = scim.post("/Users/.search", {"count": 1.0})
+
+    assert (response.status_code, response.json()["itemsPerPage"]) == (200, 1)
+
+
+def test_an_overlong_count_is_invalid_value_without_echoing_it_whole(scim):
+    response = scim.get("/Users?count=" + "9" * 5000)
+
+    assert response.json() == error(
+        400, "count: expected an integer, got '" + "9" * 39, "invalidValue"
+    )

@@ -95,18 +95,21 @@ def bulk_apply(body: Mapping[str, Any], *, actor: Actor) -> Result:
     ):
         raise ValidationFailed("failOnErrors: expected a positive integer")
     created: dict[str, str] = {}
+    used_bulk_ids: set[str] = set()
     results: list[dict[str, Any]] = []
     failures = 0
     for index, op in enumerate(raw):
         if fail_on is not None and failures >= fail_on:
             break
-        results.append(_one(index, op, created, actor))
+        results.append(_one(index, op, created, used_bulk_ids, actor))
         if int(results[-1]["status"]) >= 400:
             failures += 1
     return Result(200, {"schemas": [BULK_RESPONSE], "Operations": results})
 
 
-def _one(index: int, op: Any, created: dict[str, str], actor: Actor) -> dict[str, Any]:
+def _one(
+    index: int, op: Any, created: dict[str, str], used_bulk_ids: set[str], actor: Actor
+) -> dict[str, Any]:
     lowered = {str(k).lower(): v for k, v in op.items()} if isinstance(op, dict) else {}
     method = str(lowered.get("method", "")).upper()
     bulk_id = lowered.get("bulkid")
@@ -118,9 +121,18 @@ def _one(index: int, op: Any, created: dict[str, str], actor: Actor) -> dict[str
             raise InvalidSyntax(f"Operations[{index}] needs a method and a path.")
         if method == "POST" and not isinstance(bulk_id, str):
             raise InvalidSyntax(f"Operations[{index}]: POST needs a bulkId.")
+        if isinstance(bulk_id, str):
+            # Unique within the request (RFC 7644 §3.7): a repeat would silently
+            # re-point every later "bulkId:" reference at another resource.
+            if bulk_id in used_bulk_ids:
+                raise ValidationFailed(f"bulkId {bulk_id!r} is used by an earlier operation.")
+            used_bulk_ids.add(bulk_id)
+        version = lowered.get("version")
+        if version is not None and not isinstance(version, str):
+            raise InvalidSyntax(f"Operations[{index}].version must be an ETag string.")
         path = _resolve_path(lowered["path"], created)
         data = _resolve(lowered.get("data"), created)
-        result = _run(method, path, data, lowered.get("version"), actor)
+        result = _run(method, path, data, version, actor)
     except ApplicationError as exc:
         entry["status"] = str(exc.http_status)
         entry["response"] = error_body(exc.http_status, exc.detail, exc.scim_type)

@@ -7,6 +7,7 @@ import pytest
 from scim.models import ScimRequestLog
 from tests.factories import UserFactory
 from tests.scim.conftest import error
+from users.models import RoleMembership, User
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +77,50 @@ def test_an_overlong_count_is_invalid_value_without_echoing_it_whole(scim):
     assert response.json() == error(
         400, "count: expected an integer, got '" + "9" * 39, "invalidValue"
     )
+
+
+def test_a_bulk_version_that_is_not_a_string_fails_that_operation_with_400(scim):
+    user = UserFactory()
+
+    response = scim.post(
+        "/Bulk",
+        {"Operations": [{"method": "DELETE", "path": f"/Users/{user.pk}", "version": 5}]},
+    )
+
+    assert response.json()["Operations"] == [
+        {
+            "method": "DELETE",
+            "status": "400",
+            "response": error(
+                400, "Operations[0].version must be an ETag string.", "invalidSyntax"
+            ),
+        }
+    ]
+    assert User.objects.filter(pk=user.pk).exists()
+
+
+def test_a_repeated_bulk_id_is_refused_and_references_keep_the_first_resource(scim):
+    response = scim.post(
+        "/Bulk",
+        {
+            "Operations": [
+                {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"userName": "a@x.io"}},
+                {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"userName": "b@x.io"}},
+                {
+                    "method": "POST",
+                    "path": "/Groups",
+                    "bulkId": "g",
+                    "data": {"displayName": "G", "members": [{"value": "bulkId:u"}]},
+                },
+            ]
+        },
+    )
+
+    first, second, group = response.json()["Operations"]
+    assert (first["status"], second["status"], group["status"]) == ("201", "400", "201")
+    assert second["response"] == error(
+        400, "bulkId 'u' is used by an earlier operation.", "invalidValue"
+    )
+    assert not User.objects.filter(username="b@x.io").exists()
+    member = RoleMembership.objects.get(role__display_name="G")
+    assert member.user.username == "a@x.io"

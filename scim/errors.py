@@ -42,7 +42,8 @@ class PayloadTooLarge(ApplicationError):
 
 
 class TooManyOperations(PayloadTooLarge):
-    """More bulk operations than ServiceProviderConfig advertises (RFC 7644 §3.7.4)."""
+    """More bulk operations than ServiceProviderConfig advertises (RFC 7644 §3.7.4), or
+    more operations in one PATCH than the server applies."""
 
     scim_type = "tooMany"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scim.models import ScimRequestLog
-from tests.factories import UserFactory
+from tests.factories import RoleFactory, UserFactory
 from tests.scim.conftest import error
 from users.models import RoleMembership, User
 
@@ -124,3 +124,28 @@ def test_a_repeated_bulk_id_is_refused_and_references_keep_the_first_resource(sc
     assert not User.objects.filter(username="b@x.io").exists()
     member = RoleMembership.objects.get(role__display_name="G")
     assert member.user.username == "a@x.io"
+
+
+def test_a_patch_with_more_operations_than_the_limit_is_413_and_changes_nothing(scim):
+    role, user = RoleFactory(), UserFactory()
+    add = {"op": "add", "path": "members", "value": [{"value": str(user.pk)}]}
+
+    response = scim.patch(f"/Groups/{role.pk}", {"Operations": [add] * 1001})
+
+    assert response.status_code == 413
+    assert response.json() == error(
+        413, "1001 operations; at most 1000 per PATCH request.", "tooMany"
+    )
+    assert not RoleMembership.objects.filter(role=role).exists()
+
+
+def test_a_patch_at_the_operation_limit_is_applied(scim, monkeypatch):
+    monkeypatch.setattr("scim.patch.MAX_PATCH_OPERATIONS", 3)
+    role, users = RoleFactory(), UserFactory.create_batch(3)
+    adds = [{"op": "add", "path": "members", "value": [{"value": str(u.pk)}]} for u in users]
+
+    assert scim.patch(f"/Groups/{role.pk}", {"Operations": adds}).status_code == 204
+    assert scim.patch(f"/Groups/{role.pk}", {"Operations": adds * 2}).status_code == 413
+    assert set(RoleMembership.objects.filter(role=role).values_list("user_id", flat=True)) == {
+        u.pk for u in users
+    }

@@ -6,7 +6,7 @@ import pytest
 
 from scim.models import ScimRequestLog
 from tests.factories import RoleFactory, UserFactory
-from tests.scim.conftest import error
+from tests.scim.conftest import ScimClient, error
 from users.models import RoleMembership, User
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +149,11 @@ def test_a_patch_at_the_operation_limit_is_applied(scim, monkeypatch):
     assert set(RoleMembership.objects.filter(role=role).values_list("user_id", flat=True)) == {
         u.pk for u in users
     }
+
+
+@pytest.mark.parametrize("raw", ["axscim_\udcff", "axscim_é"])
+def test_a_non_ascii_bearer_token_is_401(raw):
+    response = ScimClient(raw).get("/Users")
+
+    assert response.status_code == 401
+    assert response.json() == error(401, "A valid bearer token is required.")

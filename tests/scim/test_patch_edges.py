@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import UserFactory
+from tests.factories import RoleFactory, RoleMembershipFactory, UserFactory
 from tests.scim.conftest import error
+from users.models import RoleMembership
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +40,55 @@ def test_an_unknown_address_sub_attribute_is_invalid_path(scim):
     assert response.json() == error(
         400, "unknown sub-attribute 'street' of 'addresses'", "invalidPath"
     )
+
+
+def _scim_members(role):
+    return set(
+        RoleMembership.objects.filter(role=role, source="scim").values_list("user_id", flat=True)
+    )
+
+
+def test_replacing_a_filtered_member_swaps_only_that_member(scim):
+    role = RoleFactory()
+    kept, replaced, newcomer = UserFactory.create_batch(3)
+    for user in (kept, replaced):
+        RoleMembershipFactory(role=role, user=user, source="scim")
+    op = {
+        "op": "replace",
+        "path": f'members[value eq "{replaced.pk}"]',
+        "value": [{"value": str(newcomer.pk)}],
+    }
+
+    response = scim.patch(f"/Groups/{role.pk}", {"schemas": [PATCH_OP], "Operations": [op]})
+
+    assert response.status_code == 204
+    assert _scim_members(role) == {kept.pk, newcomer.pk}
+
+
+def test_replacing_a_filtered_member_that_is_not_there_is_no_target_and_changes_nothing(scim):
+    role = RoleFactory()
+    member, newcomer = UserFactory.create_batch(2)
+    RoleMembershipFactory(role=role, user=member, source="scim")
+    # Granted by an admin: not the IdP's to see, so not a match either.
+    admin_granted = RoleMembershipFactory(role=role, source="manual").user
+    op = {
+        "op": "replace",
+        "path": f'members[value eq "{admin_granted.pk}"]',
+        "value": [{"value": str(newcomer.pk)}],
+    }
+
+    response = scim.patch(f"/Groups/{role.pk}", {"schemas": [PATCH_OP], "Operations": [op]})
+
+    assert response.json() == error(
+        400, "No member of the group matches the path filter.", "noTarget"
+    )
+    assert _scim_members(role) == {member.pk}
+
+
+def test_adding_with_a_filtered_members_path_is_invalid_path(scim):
+    role, user = RoleFactory(), UserFactory()
+    op = {"op": "add", "path": f'members[value eq "{user.pk}"]', "value": [{"value": str(user.pk)}]}
+
+    response = scim.patch(f"/Groups/{role.pk}", {"Operations": [op]})
+
+    assert response.json() == error(400, "add takes the plain path 'members'.", "invalidPath")

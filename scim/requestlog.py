@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 
 BODY_LIMIT: Final = 4096
 REDACTED: Final = "[redacted]"
-_SECRET_KEYS: Final = {"password", "token", "secret", "authorization", "access_token"}
+# Matched as parts of a key, so client_secret, refresh_token and apiKey are caught too:
+# a redacted harmless value costs less than a stored secret.
+_SECRET_WORDS: Final = ("password", "secret", "token", "authorization", "apikey", "api_key")
 # Fallback for bodies that are not JSON: hide anything that looks like a secret.
 _SECRET_TEXT = re.compile(
     r'("?(?:password|secret|token|authorization)"?\s*[:=]\s*)("[^"]*"|[^\s,&}]+)|'
@@ -29,10 +31,19 @@ _SECRET_TEXT = re.compile(
 )
 
 
+def _secret(name: Any) -> bool:
+    lowered = str(name).lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
 def _redact(value: Any) -> Any:
     if isinstance(value, dict):
+        # A PATCH operation names its attribute in "path" and carries it in "value":
+        # {"op": "replace", "path": "password", "value": "..."}.
+        secret_value = isinstance(value.get("path"), str) and _secret(value["path"])
         return {
-            k: REDACTED if str(k).lower() in _SECRET_KEYS else _redact(v) for k, v in value.items()
+            k: REDACTED if _secret(k) or (secret_value and k == "value") else _redact(v)
+            for k, v in value.items()
         }
     if isinstance(value, list):
         return [_redact(v) for v in value]

@@ -1,6 +1,8 @@
-"""Input found by review to escape as a 500 (or to run unbounded), each now a 4xx."""
+"""Hostile or odd input found by review: never a 500, never unbounded, never a logged secret."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -157,3 +159,28 @@ def test_a_non_ascii_bearer_token_is_401(raw):
 
     assert response.status_code == 401
     assert response.json() == error(401, "A valid bearer token is required.")
+
+
+def test_a_password_set_by_patch_path_is_redacted_in_the_request_log(scim):
+    user = UserFactory()
+    ops = [
+        {"op": "replace", "path": "password", "value": "hunter2-by-path"},
+        {"op": "replace", "value": {"client_secret": "s1", "refreshToken": "s2", "title": "T"}},
+    ]
+
+    scim.patch(f"/Users/{user.pk}", {"Operations": ops})
+
+    logged = json.loads(ScimRequestLog.objects.get().request_body)
+    assert logged == {
+        "Operations": [
+            {"op": "replace", "path": "password", "value": "[redacted]"},
+            {
+                "op": "replace",
+                "value": {
+                    "client_secret": "[redacted]",
+                    "refreshToken": "[redacted]",
+                    "title": "T",
+                },
+            },
+        ]
+    }

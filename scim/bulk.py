@@ -62,25 +62,26 @@ def _run(method: str, path: str, data: Any, version: str | None, actor: Actor) -
     pk = match.group(2)
     module: Any = user_resources if kind == USER else group_resources
     projection = Projection(kind)
-    if method == "DELETE" and pk:
+    # POST names the collection; PUT, PATCH and DELETE one resource of it.
+    if method not in ("POST", "PUT", "PATCH", "DELETE") or (method == "POST") == bool(pk):
+        raise InvalidSyntax(f"Bulk does not support {method} {path}.")
+    if method == "DELETE":
         fn: Callable[..., Result] = module.user_remove if kind == USER else module.group_remove
         return fn(pk, actor=actor, if_match=version)
     if not isinstance(data, dict):
         raise InvalidSyntax(f"{method} {path}: 'data' must be an object.")
-    if method == "POST" and not pk:
+    if method == "POST":
         return (module.user_post if kind == USER else module.group_post)(
             data, projection, actor=actor
         )
-    if method == "PUT" and pk:
+    if method == "PUT":
         fn = module.user_put if kind == USER else module.group_put
         return fn(pk, data, projection, actor=actor, if_match=version)
-    if method == "PATCH" and pk:
-        if kind == USER:
-            return module.user_patch(pk, data, projection, actor=actor, if_match=version)
-        return module.group_patch_apply(
-            pk, data, projection, actor=actor, if_match=version, answer=False
-        )
-    raise InvalidSyntax(f"Bulk does not support {method} {path}.")
+    if kind == USER:
+        return module.user_patch(pk, data, projection, actor=actor, if_match=version)
+    return module.group_patch_apply(
+        pk, data, projection, actor=actor, if_match=version, answer=False
+    )
 
 
 def bulk_apply(body: Mapping[str, Any], *, actor: Actor) -> Result:

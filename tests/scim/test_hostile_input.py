@@ -184,3 +184,16 @@ def test_a_password_set_by_patch_path_is_redacted_in_the_request_log(scim):
             },
         ]
     }
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/Users"), ("PUT", "/Groups"), ("POST", "/Users/x"), ("GET", "/Users")],
+)
+def test_a_bulk_method_the_path_does_not_take_is_named_in_the_error(scim, method, path):
+    response = scim.post("/Bulk", {"Operations": [{"method": method, "path": path, "bulkId": "b"}]})
+
+    (result,) = response.json()["Operations"]
+    assert result["response"] == error(
+        400, f"Bulk does not support {method} {path}.", "invalidSyntax"
+    )

@@ -310,12 +310,12 @@ def group_patch(role: Role, ops: list[Operation], *, actor: Actor) -> Role:
         elif path.value_filter is not None:
             # RFC 7644 §3.5.2.3: the members the filter selects give way to the value;
             # a filter that selects none is noTarget, not a silent add.
-            selected = role_member_ids_matching(role, members_filter_q(path.value_filter), source)
-            if not selected:
+            matched = role_member_ids_matching(role, members_filter_q(path.value_filter), source)
+            if not matched:
                 raise NoTarget("No member of the group matches the path filter.")
             replacements = member_ids(operation.value)
             role_members_remove(
-                role=role, user_ids=selected - replacements, source=source, actor=actor
+                role=role, user_ids=matched - replacements, source=source, actor=actor
             )
             role_members_add(role=role, user_ids=replacements, source=source, actor=actor)
         elif operation.op == "add":

@@ -298,8 +298,9 @@ def group_patch(role: Role, ops: list[Operation], *, actor: Actor) -> Role:
                         role, members_filter_q(path.value_filter), source
                     )
                 role_members_remove(role=role, user_ids=ids, source=source, actor=actor)
-            elif operation.value not in (None, "", []):
-                # Entra: path "members" with the values to remove.
+            elif operation.value not in (None, ""):
+                # Entra: path "members" with the values to remove. An empty list
+                # removes none: reading it as "no value" would empty the group.
                 role_members_remove(
                     role=role, user_ids=member_ids(operation.value), source=source, actor=actor
                 )

@@ -92,3 +92,29 @@ def test_adding_with_a_filtered_members_path_is_invalid_path(scim):
     response = scim.patch(f"/Groups/{role.pk}", {"Operations": [op]})
 
     assert response.json() == error(400, "add takes the plain path 'members'.", "invalidPath")
+
+
+def test_removing_members_with_an_empty_value_list_removes_none(scim):
+    role = RoleFactory()
+    members = UserFactory.create_batch(2)
+    for user in members:
+        RoleMembershipFactory(role=role, user=user, source="scim")
+    op = {"op": "Remove", "path": "members", "value": []}
+
+    response = scim.patch(f"/Groups/{role.pk}", {"schemas": [PATCH_OP], "Operations": [op]})
+
+    assert response.status_code == 204
+    assert _scim_members(role) == {u.pk for u in members}
+
+
+def test_removing_members_without_a_value_removes_every_scim_member_only(scim):
+    role = RoleFactory()
+    RoleMembershipFactory(role=role, source="scim")
+    admin_granted = RoleMembershipFactory(role=role, source="manual")
+    op = {"op": "remove", "path": "members"}
+
+    response = scim.patch(f"/Groups/{role.pk}", {"schemas": [PATCH_OP], "Operations": [op]})
+
+    assert response.status_code == 204
+    assert _scim_members(role) == set()
+    assert RoleMembership.objects.filter(role=role).get() == admin_granted

@@ -62,8 +62,17 @@ class ScimContext:
                 raise InvalidSyntax("The request body is empty; a JSON object is expected.")
             try:
                 parsed = json.loads(self.body)
-            except (ValueError, RecursionError) as exc:
+            except json.JSONDecodeError as exc:
                 raise InvalidSyntax(f"The request body is not valid JSON: {exc}") from exc
+            except UnicodeDecodeError as exc:
+                raise InvalidSyntax("The request body is not UTF-8 text.") from exc
+            except (ValueError, RecursionError) as exc:
+                # Python's own limits (integer digits, nesting): its message names
+                # interpreter internals, not the client's mistake.
+                raise InvalidSyntax(
+                    "The request body is not valid JSON: a number is too long "
+                    "or the nesting too deep."
+                ) from exc
             if not isinstance(parsed, dict):
                 raise InvalidSyntax("The request body must be a JSON object.")
             _refuse_nul(parsed)

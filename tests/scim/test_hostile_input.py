@@ -197,3 +197,25 @@ def test_a_bulk_method_the_path_does_not_take_is_named_in_the_error(scim, method
     assert result["response"] == error(
         400, f"Bulk does not support {method} {path}.", "invalidSyntax"
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        (
+            '{"userName": "n@x.io", "title": ' + "9" * 5000 + "}",
+            "The request body is not valid JSON: a number is too long or the nesting too deep.",
+        ),
+        (
+            '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "The request body is not valid JSON: a number is too long or the nesting too deep.",
+        ),
+        (b'{"userName": "\xff\xfe"}', "The request body is not UTF-8 text."),
+    ],
+)
+def test_bodies_past_the_parsers_limits_are_invalid_syntax_without_interpreter_detail(
+    scim, raw, detail
+):
+    response = scim.post("/Users", raw=raw)
+
+    assert response.json() == error(400, detail, "invalidSyntax")

@@ -29,6 +29,7 @@ from scim.requestlog import request_log_write
 from users.services import Actor
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
 
 
 def max_body_bytes() -> int:
@@ -81,18 +82,25 @@ class ScimContext:
 
 
 def _refuse_nul(value: Any) -> None:
-    """PostgreSQL text cannot hold U+0000: refuse it here rather than fail on write."""
-    stack = [value]
+    """PostgreSQL text cannot hold U+0000: refuse it here rather than fail on write.
+
+    Nesting is bounded too: the deepest real body (a Bulk PATCH of members) is under
+    ten levels, and the recursive walks after this one (Bulk's bulkId resolution,
+    the request log's redaction) would otherwise hit Python's recursion limit.
+    """
+    stack = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
         if isinstance(item, str):
             if "\x00" in item:
                 raise ValidationFailed("Text values cannot contain the NUL character (\\u0000).")
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend((key, depth + 1) for key in item)
+            stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((child, depth + 1) for child in item)
 
 
 def _read_body(request: HttpRequest) -> bytes:

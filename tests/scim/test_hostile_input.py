@@ -219,3 +219,26 @@ def test_bodies_past_the_parsers_limits_are_invalid_syntax_without_interpreter_d
     response = scim.post("/Users", raw=raw)
 
     assert response.json() == error(400, detail, "invalidSyntax")
+
+
+def test_a_bulk_operation_nested_past_the_limit_is_refused_whole_not_a_500(scim):
+    nest = "[" * 900 + "]" * 900
+    raw = (
+        '{"Operations": [{"method": "POST", "path": "/Users", "bulkId": "a",'
+        ' "data": {"userName": "deep@x.io", "title": ' + nest + "}}]}"
+    )
+
+    response = scim.post("/Bulk", raw=raw)
+
+    assert response.json() == error(
+        400, "The request body nests deeper than 32 levels.", "invalidSyntax"
+    )
+    assert not User.objects.filter(username="deep@x.io").exists()
+
+
+def test_a_body_nested_to_the_limit_is_parsed(scim):
+    title = "[" * 30 + "]" * 30  # the user body is level 1, title level 2
+
+    response = scim.post("/Users", raw='{"userName": "n@x.io", "title": ' + title + "}")
+
+    assert response.json() == error(400, "title: expected text", "invalidValue")

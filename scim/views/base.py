@@ -81,26 +81,31 @@ class ScimContext:
         return self._json
 
 
-def _refuse_nul(value: Any) -> None:
+def _refuse_nul(value: dict[str, Any]) -> None:
     """PostgreSQL text cannot hold U+0000: refuse it here rather than fail on write.
 
     Nesting is bounded too: the deepest real body (a Bulk PATCH of members) is under
     ten levels, and the recursive walks after this one (Bulk's bulkId resolution,
     the request log's redaction) would otherwise hit Python's recursion limit.
     """
-    stack = [(value, 0)]
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
     while stack:
-        item, depth = stack.pop()
+        container, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
             raise InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise ValidationFailed("Text values cannot contain the NUL character (\\u0000).")
-        elif isinstance(item, dict):
-            stack.extend((key, depth + 1) for key in item)
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
+        if isinstance(container, dict):
+            texts = [key for key in container if "\x00" in key]
+            children: Any = container.values()
+        else:
+            texts, children = [], container
+        for child in children:
+            if isinstance(child, str):
+                if "\x00" in child:
+                    texts.append(child)
+            elif isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+        if texts:
+            raise ValidationFailed("Text values cannot contain the NUL character (\\u0000).")
 
 
 def _read_body(request: HttpRequest) -> bytes:

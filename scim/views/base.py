@@ -4,6 +4,7 @@ turn errors into RFC 7644 bodies, and write the request log."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +63,9 @@ class ScimContext:
             if not self.body.strip():
                 raise InvalidSyntax("The request body is empty; a JSON object is expected.")
             try:
-                parsed = json.loads(self.body)
+                parsed = json.loads(
+                    self.body, parse_constant=_refuse_constant, parse_float=_finite_float
+                )
             except json.JSONDecodeError as exc:
                 raise InvalidSyntax(f"The request body is not valid JSON: {exc}") from exc
             except UnicodeDecodeError as exc:
@@ -79,6 +82,19 @@ class ScimContext:
             _refuse_nul(parsed)
             self._json = parsed
         return self._json
+
+
+def _refuse_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which JSON (RFC 8259) does not have and
+    # PostgreSQL's jsonb cannot store.
+    raise InvalidSyntax(f"The request body is not valid JSON: {name} is not a JSON number.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidSyntax(f"The request body is not valid JSON: {text[:40]} is out of range.")
+    return value
 
 
 def _refuse_nul(value: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ import pytest
 from scim.models import ScimRequestLog
 from tests.factories import RoleFactory, UserFactory
 from tests.scim.conftest import ScimClient, error
-from users.models import RoleMembership, User
+from users.models import CustomField, RoleMembership, User
 
 pytestmark = pytest.mark.django_db
 
@@ -49,20 +49,32 @@ def test_an_if_match_with_a_nul_byte_is_412_and_logged(scim):
     )
 
 
+def test_a_search_with_a_fractional_count_is_invalid_value(scim):
+    response = scim.post("/Users/.search", raw='{"count": 1.5}')
+
+    assert response.json() == error(400, "count: expected an integer, got 1.5", "invalidValue")
+
+
 @pytest.mark.parametrize(
-    ("body", "detail"),
+    ("number", "detail"),
     [
-        ('{"count": Infinity}', "count: expected an integer, got inf"),
-        ('{"count": 1.5}', "count: expected an integer, got 1.5"),
-        ('{"startIndex": -Infinity}', "startIndex: expected an integer, got -inf"),
-        ('{"startIndex": NaN}', "startIndex: expected an integer, got nan"),
+        ("Infinity", "Infinity is not a JSON number"),
+        ("-Infinity", "-Infinity is not a JSON number"),
+        ("NaN", "NaN is not a JSON number"),
+        ("1e400", "1e400 is out of range"),
+        ("-1e400", "-1e400 is out of range"),
     ],
 )
-def test_a_search_with_a_non_integer_number_is_invalid_value(scim, body, detail):
-    response = scim.post("/Users/.search", raw=body)
+def test_numbers_json_does_not_have_are_invalid_syntax_wherever_they_are(scim, number, detail):
+    custom = "urn:ietf:params:scim:schemas:extension:axero:2.0:User"
+    CustomField.objects.create(key="score", label="Score", type="number")
 
-    assert response.status_code == 400
-    assert response.json() == error(400, detail, "invalidValue")
+    search = scim.post("/Users/.search", raw=f'{{"count": {number}}}')
+    create = scim.post("/Users", raw=f'{{"userName": "n@x.io", "{custom}": {{"score": {number}}}}}')
+
+    expected = error(400, f"The request body is not valid JSON: {detail}.", "invalidSyntax")
+    assert (search.json(), create.json()) == (expected, expected)
+    assert not User.objects.exists()
 
 
 def test_a_search_with_an_integral_float_count_is_accepted(scim):

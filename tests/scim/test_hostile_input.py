@@ -254,3 +254,33 @@ def test_a_body_nested_to_the_limit_is_parsed(scim):
     response = scim.post("/Users", raw='{"userName": "n@x.io", "title": ' + title + "}")
 
     assert response.json() == error(400, "title: expected text", "invalidValue")
+
+
+@pytest.mark.parametrize(
+    ("score", "shown"),
+    [
+        ('"' + "9" * 5000 + '"', "'" + "9" * 39),
+        ('"1e5000"', "'1e5000'"),
+        ("1" + "0" * 400, "1" + "0" * 39),
+    ],
+)
+def test_a_custom_number_past_the_float_range_is_invalid_value(scim, score, shown):
+    custom = "urn:ietf:params:scim:schemas:extension:axero:2.0:User"
+    CustomField.objects.create(key="score", label="Score", type="number")
+
+    response = scim.post(
+        "/Users", raw=f'{{"userName": "n@x.io", "{custom}": {{"score": {score}}}}}'
+    )
+
+    assert response.json() == error(400, f"custom.score: {shown} is not a number", "invalidValue")
+    assert not User.objects.exists()
+
+
+def test_a_custom_number_at_the_edge_of_the_float_range_is_kept(scim):
+    custom = "urn:ietf:params:scim:schemas:extension:axero:2.0:User"
+    CustomField.objects.create(key="score", label="Score", type="number")
+
+    response = scim.post("/Users", {"userName": "n@x.io", custom: {"score": "1e300"}})
+
+    assert response.status_code == 201
+    assert User.objects.get().custom == {"score": 10**300}

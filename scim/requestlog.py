@@ -6,6 +6,7 @@ did OneLogin send us at 09:14?" without the log becoming a store of passwords.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -31,8 +32,10 @@ _SECRET_TEXT = re.compile(
 )
 
 
-def _secret(name: Any) -> bool:
-    lowered = str(name).lower()
+@functools.lru_cache(maxsize=1024)
+def _secret(name: str) -> bool:
+    # Cached: a body repeats a handful of keys ("value", "display") thousands of times.
+    lowered = name.lower()
     return any(word in lowered for word in _SECRET_WORDS)
 
 

@@ -32,8 +32,8 @@ class Query:
 def _int(value: Any, name: str) -> int | None:
     if value is None or value == "":
         return None
-    # A JSON body (.search) may carry 1.5, Infinity or NaN, which int() would truncate
-    # or refuse with an OverflowError.
+    # A .search body may carry 1.5, which int() would silently truncate. (NaN and
+    # Infinity are refused when the body is parsed; OverflowError is the last guard.)
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         raise ValidationFailed(f"{name}: expected an integer, got {value!r}")
     try:

@@ -70,8 +70,8 @@ def redact_body(raw: bytes) -> str:
 
 
 def _text(value: str) -> str:
-    # PostgreSQL text cannot hold U+0000, and a path (%00), a header echoed in an
-    # error detail or a non-JSON body can carry one even from an unauthenticated client.
+    # PostgreSQL text cannot hold U+0000, and an error detail (echoing an id from the
+    # path or an If-Match header) or a body that is not JSON can carry one.
     return value.replace("\x00", "\ufffd")
 
 

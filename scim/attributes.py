@@ -115,6 +115,17 @@ def _unstored(key: str, name: str, kind: str = STRING, **extra: Any) -> AttrSpec
 
 
 _ITEM_SUBS = ("value", "type", "primary", "display")
+# RFC 7643 §4.1.2: an address has no "value".
+_ADDRESS_SUBS = (
+    "formatted",
+    "streetaddress",
+    "locality",
+    "region",
+    "postalcode",
+    "country",
+    "type",
+    "primary",
+)
 E, X, G = ENTERPRISE_SCHEMA, AXERO_SCHEMA, GROUP_SCHEMA
 
 # One row per attribute; kept one line each so the table reads as a table.
@@ -169,8 +180,10 @@ _USER_SPECS: tuple[AttrSpec, ...] = (
     _spec("groups.$ref", "$ref", REFERENCE, None, case_exact=True, filterable=False),
     *(
         _unstored(name.lower(), name, COMPLEX, multi_valued=True, sub_attrs=_ITEM_SUBS)
-        for name in ("phoneNumbers", "ims", "addresses", "entitlements", "roles", "x509Certificates")
+        for name in ("phoneNumbers", "ims", "entitlements", "roles", "x509Certificates")
     ),
+    # Entra's default mapping PATCHes addresses[type eq "work"].streetAddress and the like.
+    _unstored("addresses", "addresses", COMPLEX, multi_valued=True, sub_attrs=_ADDRESS_SUBS),
     *_META,
     _spec("meta.resourcetype", "resourceType", STRING, None, case_exact=True, fixed=(USER,)),
     # Enterprise extension.

@@ -16,7 +16,9 @@ def token_authenticate(header: str | None) -> ScimToken | None:
         return None
     scheme, _, raw = header.strip().partition(" ")
     raw = raw.strip()
-    if scheme.lower() != "bearer" or not raw or len(raw) > 200:
+    # Issued tokens are ASCII; anything else (a lone surrogate cannot even be hashed)
+    # is simply not one of ours.
+    if scheme.lower() != "bearer" or not raw or len(raw) > 200 or not raw.isascii():
         return None
     digest = token_hash(raw)
     # Unordered and sliced: one index probe, no sort.

@@ -62,25 +62,26 @@ def _run(method: str, path: str, data: Any, version: str | None, actor: Actor) -
     pk = match.group(2)
     module: Any = user_resources if kind == USER else group_resources
     projection = Projection(kind)
-    if method == "DELETE" and pk:
+    # POST names the collection; PUT, PATCH and DELETE one resource of it.
+    if method not in ("POST", "PUT", "PATCH", "DELETE") or (method == "POST") == bool(pk):
+        raise InvalidSyntax(f"Bulk does not support {method} {path}.")
+    if method == "DELETE":
         fn: Callable[..., Result] = module.user_remove if kind == USER else module.group_remove
         return fn(pk, actor=actor, if_match=version)
     if not isinstance(data, dict):
         raise InvalidSyntax(f"{method} {path}: 'data' must be an object.")
-    if method == "POST" and not pk:
+    if method == "POST":
         return (module.user_post if kind == USER else module.group_post)(
             data, projection, actor=actor
         )
-    if method == "PUT" and pk:
+    if method == "PUT":
         fn = module.user_put if kind == USER else module.group_put
         return fn(pk, data, projection, actor=actor, if_match=version)
-    if method == "PATCH" and pk:
-        if kind == USER:
-            return module.user_patch(pk, data, projection, actor=actor, if_match=version)
-        return module.group_patch_apply(
-            pk, data, projection, actor=actor, if_match=version, answer=False
-        )
-    raise InvalidSyntax(f"Bulk does not support {method} {path}.")
+    if kind == USER:
+        return module.user_patch(pk, data, projection, actor=actor, if_match=version)
+    return module.group_patch_apply(
+        pk, data, projection, actor=actor, if_match=version, answer=False
+    )
 
 
 def bulk_apply(body: Mapping[str, Any], *, actor: Actor) -> Result:
@@ -95,18 +96,21 @@ def bulk_apply(body: Mapping[str, Any], *, actor: Actor) -> Result:
     ):
         raise ValidationFailed("failOnErrors: expected a positive integer")
     created: dict[str, str] = {}
+    used_bulk_ids: set[str] = set()
     results: list[dict[str, Any]] = []
     failures = 0
     for index, op in enumerate(raw):
         if fail_on is not None and failures >= fail_on:
             break
-        results.append(_one(index, op, created, actor))
+        results.append(_one(index, op, created, used_bulk_ids, actor))
         if int(results[-1]["status"]) >= 400:
             failures += 1
     return Result(200, {"schemas": [BULK_RESPONSE], "Operations": results})
 
 
-def _one(index: int, op: Any, created: dict[str, str], actor: Actor) -> dict[str, Any]:
+def _one(
+    index: int, op: Any, created: dict[str, str], used_bulk_ids: set[str], actor: Actor
+) -> dict[str, Any]:
     lowered = {str(k).lower(): v for k, v in op.items()} if isinstance(op, dict) else {}
     method = str(lowered.get("method", "")).upper()
     bulk_id = lowered.get("bulkid")
@@ -118,9 +122,18 @@ def _one(index: int, op: Any, created: dict[str, str], actor: Actor) -> dict[str
             raise InvalidSyntax(f"Operations[{index}] needs a method and a path.")
         if method == "POST" and not isinstance(bulk_id, str):
             raise InvalidSyntax(f"Operations[{index}]: POST needs a bulkId.")
+        if isinstance(bulk_id, str):
+            # Unique within the request (RFC 7644 §3.7): a repeat would silently
+            # re-point every later "bulkId:" reference at another resource.
+            if bulk_id in used_bulk_ids:
+                raise ValidationFailed(f"bulkId {bulk_id!r} is used by an earlier operation.")
+            used_bulk_ids.add(bulk_id)
+        version = lowered.get("version")
+        if version is not None and not isinstance(version, str):
+            raise InvalidSyntax(f"Operations[{index}].version must be an ETag string.")
         path = _resolve_path(lowered["path"], created)
         data = _resolve(lowered.get("data"), created)
-        result = _run(method, path, data, lowered.get("version"), actor)
+        result = _run(method, path, data, version, actor)
     except ApplicationError as exc:
         entry["status"] = str(exc.http_status)
         entry["response"] = error_body(exc.http_status, exc.detail, exc.scim_type)

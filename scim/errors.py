@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from axero_idp.errors import ApplicationError, NotFound
-from scim.attributes import InvalidFilter, InvalidPath
+from axero_idp.errors import ApplicationError
 from scim.responses import ScimResponse
 
 logger = logging.getLogger(__name__)
@@ -42,7 +41,8 @@ class PayloadTooLarge(ApplicationError):
 
 
 class TooManyOperations(PayloadTooLarge):
-    """More bulk operations than ServiceProviderConfig advertises (RFC 7644 §3.7.4)."""
+    """More bulk operations than ServiceProviderConfig advertises (RFC 7644 §3.7.4), or
+    more operations in one PATCH than the server applies."""
 
     scim_type = "tooMany"
 
@@ -55,9 +55,6 @@ class Unauthorized(ApplicationError):
 class MethodNotAllowed(ApplicationError):
     code = "method_not_allowed"
     http_status = 405
-
-
-__all__ = ["ApplicationError", "InvalidFilter", "InvalidPath", "NotFound"]
 
 
 def error_body(status: int, detail: str, scim_type: str | None = None) -> dict[str, object]:

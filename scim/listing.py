@@ -32,12 +32,14 @@ class Query:
 def _int(value: Any, name: str) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise ValidationFailed(f"{name}: expected an integer")
+    # A .search body may carry 1.5, which int() would silently truncate. (NaN and
+    # Infinity are refused when the body is parsed; OverflowError is the last guard.)
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValidationFailed(f"{name}: expected an integer, got {value!r}")
     try:
         return int(value)
-    except (TypeError, ValueError) as exc:
-        raise ValidationFailed(f"{name}: expected an integer, got {value!r}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValidationFailed(f"{name}: expected an integer, got {value!r:.40}") from exc
 
 
 def _names(value: Any, name: str) -> list[str]:

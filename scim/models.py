@@ -28,10 +28,6 @@ class ScimToken(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
 
 class ScimRequestLog(models.Model):
     """One row per SCIM request: what an identity provider sent and how it ended."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from axero_idp.errors import ValidationFailed
 from scim.attributes import (
@@ -23,7 +23,7 @@ from scim.attributes import (
     attributes_of,
     schema_for_urn,
 )
-from scim.errors import InvalidSyntax, Mutability, NoTarget
+from scim.errors import InvalidSyntax, Mutability, NoTarget, TooManyOperations
 from scim.filters.ast import Compare
 from scim.parse import READ_ONLY, flatten, multi_values
 from scim.paths import Path, member_ids_selected, members_filter_q, parse_path, value_matches
@@ -39,6 +39,10 @@ from users.services import (
 
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 OPS = ("add", "remove", "replace")
+# Every group operation is a statement under the role's row lock: without a bound, one
+# 1 MB body of 10,000 operations held the lock for ~20 s. IdPs send a handful (a
+# member list goes in one operation's value), so this is far above real use.
+MAX_PATCH_OPERATIONS: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,10 @@ def operations(body: Mapping[str, Any]) -> list[Operation]:
     raw = body.get("Operations", body.get("operations"))
     if not isinstance(raw, list) or not raw:
         raise InvalidSyntax("A PatchOp body needs a non-empty 'Operations' list.")
+    if len(raw) > MAX_PATCH_OPERATIONS:
+        raise TooManyOperations(
+            f"{len(raw)} operations; at most {MAX_PATCH_OPERATIONS} per PATCH request."
+        )
     ops = []
     for index, item in enumerate(raw):
         if not isinstance(item, dict):
@@ -290,15 +298,27 @@ def group_patch(role: Role, ops: list[Operation], *, actor: Actor) -> Role:
                         role, members_filter_q(path.value_filter), source
                     )
                 role_members_remove(role=role, user_ids=ids, source=source, actor=actor)
-            elif operation.value not in (None, "", []):
-                # Entra: path "members" with the values to remove.
+            elif operation.value not in (None, ""):
+                # Entra: path "members" with the values to remove. An empty list
+                # removes none: reading it as "no value" would empty the group.
                 role_members_remove(
                     role=role, user_ids=member_ids(operation.value), source=source, actor=actor
                 )
             else:
                 role_members_replace(role=role, user_ids=[], source=source, actor=actor)
+        elif path.value_filter is not None and operation.op == "add":
+            raise InvalidPath("add takes the plain path 'members'.")
         elif path.value_filter is not None:
-            raise InvalidPath("add and replace take the plain path 'members'.")
+            # RFC 7644 §3.5.2.3: the members the filter selects give way to the value;
+            # a filter that selects none is noTarget, not a silent add.
+            matched = role_member_ids_matching(role, members_filter_q(path.value_filter), source)
+            if not matched:
+                raise NoTarget("No member of the group matches the path filter.")
+            replacements = member_ids(operation.value)
+            role_members_remove(
+                role=role, user_ids=matched - replacements, source=source, actor=actor
+            )
+            role_members_add(role=role, user_ids=replacements, source=source, actor=actor)
         elif operation.op == "add":
             role_members_add(
                 role=role, user_ids=member_ids(operation.value), source=source, actor=actor

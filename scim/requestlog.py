@@ -6,6 +6,7 @@ did OneLogin send us at 09:14?" without the log becoming a store of passwords.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -20,7 +21,9 @@ logger = logging.getLogger(__name__)
 
 BODY_LIMIT: Final = 4096
 REDACTED: Final = "[redacted]"
-_SECRET_KEYS: Final = {"password", "token", "secret", "authorization", "access_token"}
+# Matched as parts of a key, so client_secret, refresh_token and apiKey are caught too:
+# a redacted harmless value costs less than a stored secret.
+_SECRET_WORDS: Final = ("password", "secret", "token", "authorization", "apikey", "api_key")
 # Fallback for bodies that are not JSON: hide anything that looks like a secret.
 _SECRET_TEXT = re.compile(
     r'("?(?:password|secret|token|authorization)"?\s*[:=]\s*)("[^"]*"|[^\s,&}]+)|'
@@ -29,10 +32,21 @@ _SECRET_TEXT = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)
+def _secret(name: str) -> bool:
+    # Cached: a body repeats a handful of keys ("value", "display") thousands of times.
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
 def _redact(value: Any) -> Any:
     if isinstance(value, dict):
+        # A PATCH operation names its attribute in "path" and carries it in "value":
+        # {"op": "replace", "path": "password", "value": "..."}.
+        secret_value = isinstance(value.get("path"), str) and _secret(value["path"])
         return {
-            k: REDACTED if str(k).lower() in _SECRET_KEYS else _redact(v) for k, v in value.items()
+            k: REDACTED if _secret(k) or (secret_value and k == "value") else _redact(v)
+            for k, v in value.items()
         }
     if isinstance(value, list):
         return [_redact(v) for v in value]
@@ -55,6 +69,12 @@ def redact_body(raw: bytes) -> str:
     return text
 
 
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000, and an error detail (echoing an id from the
+    # path or an If-Match header) or a body that is not JSON can carry one.
+    return value.replace("\x00", "\ufffd")
+
+
 def request_log_write(
     *,
     token_name: str,
@@ -70,15 +90,15 @@ def request_log_write(
     """Record one request; a failure to log never fails the request itself."""
     row = {
         "created_at": timezone.now(),
-        "token_name": token_name[:100],
-        "method": method[:10],
-        "path": path[:2000],
+        "token_name": _text(token_name[:100]),
+        "method": _text(method[:10]),
+        "path": _text(path[:2000]),
         "status": status,
         "duration_ms": max(0, duration_ms),
-        "scim_type": scim_type[:40],
-        "error_detail": error_detail[:2000],
-        "request_body": redact_body(body),
-        "request_id": request_id[:64],
+        "scim_type": _text(scim_type[:40]),
+        "error_detail": _text(error_detail[:2000]),
+        "request_body": _text(redact_body(body)),
+        "request_id": _text(request_id[:64]),
     }
     try:
         if connection.vendor == "postgresql":

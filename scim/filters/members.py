@@ -20,7 +20,7 @@ from axero_idp.errors import ValidationFailed
 from scim.attributes import BOOLEAN, REFERENCE, STRING, UUID, InvalidFilter
 from scim.filters.ast import And, Compare, FilterNode, Not, Or, ValuePath
 from scim.filters.lookups import Condition, Target, compile_compare
-from users.models import RoleMembership
+from users.models import MembershipSource, RoleMembership
 from users.services.values import parse_bool
 
 
@@ -38,11 +38,11 @@ def _not_empty(column: str) -> Callable[[Condition], Condition]:
     return some
 
 
-def _exists(relation: str) -> Callable[[Condition], Condition]:
+def _exists(relation: str, **only: str) -> Callable[[Condition], Condition]:
     def some(condition: Condition) -> Condition:
         if condition is False:
             return False
-        memberships = RoleMembership.objects.filter(**{relation: OuterRef("pk")})
+        memberships = RoleMembership.objects.filter(**{relation: OuterRef("pk")}, **only)
         if condition is not True:
             memberships = memberships.filter(condition)
         return Q(Exists(memberships))
@@ -89,7 +89,9 @@ _MEMBERS = ItemContext(
         "type": Target("type", STRING, fixed=("User",)),
         "$ref": Target("$ref", REFERENCE, filterable=False),
     },
-    some=_exists("role"),
+    # A group's members are its SCIM-granted ones, as GET renders them: SAML- and
+    # admin-granted memberships are not the IdP's to see, in a filter either.
+    some=_exists("role", source=MembershipSource.SCIM),
 )
 # The members of a group seen from the User table (for PATCH members[...] paths).
 _MEMBER_USERS = ItemContext(

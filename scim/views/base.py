@@ -4,6 +4,7 @@ turn errors into RFC 7644 bodies, and write the request log."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ from scim.requestlog import request_log_write
 from users.services import Actor
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
 
 
 def max_body_bytes() -> int:
@@ -61,9 +63,20 @@ class ScimContext:
             if not self.body.strip():
                 raise InvalidSyntax("The request body is empty; a JSON object is expected.")
             try:
-                parsed = json.loads(self.body)
-            except (ValueError, RecursionError) as exc:
+                parsed = json.loads(
+                    self.body, parse_constant=_refuse_constant, parse_float=_finite_float
+                )
+            except json.JSONDecodeError as exc:
                 raise InvalidSyntax(f"The request body is not valid JSON: {exc}") from exc
+            except UnicodeDecodeError as exc:
+                raise InvalidSyntax("The request body is not UTF-8 text.") from exc
+            except (ValueError, RecursionError) as exc:
+                # Python's own limits (integer digits, nesting): its message names
+                # interpreter internals, not the client's mistake.
+                raise InvalidSyntax(
+                    "The request body is not valid JSON: a number is too long "
+                    "or the nesting too deep."
+                ) from exc
             if not isinstance(parsed, dict):
                 raise InvalidSyntax("The request body must be a JSON object.")
             _refuse_nul(parsed)
@@ -71,19 +84,44 @@ class ScimContext:
         return self._json
 
 
-def _refuse_nul(value: Any) -> None:
-    """PostgreSQL text cannot hold U+0000: refuse it here rather than fail on write."""
-    stack = [value]
+def _refuse_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which JSON (RFC 8259) does not have and
+    # PostgreSQL's jsonb cannot store.
+    raise InvalidSyntax(f"The request body is not valid JSON: {name} is not a JSON number.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidSyntax(f"The request body is not valid JSON: {text[:40]} is out of range.")
+    return value
+
+
+def _refuse_nul(value: dict[str, Any]) -> None:
+    """PostgreSQL text cannot hold U+0000: refuse it here rather than fail on write.
+
+    Nesting is bounded too: the deepest real body (a Bulk PATCH of members) is under
+    ten levels, and the recursive walks after this one (Bulk's bulkId resolution,
+    the request log's redaction) would otherwise hit Python's recursion limit.
+    """
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
     while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise ValidationFailed("Text values cannot contain the NUL character (\\u0000).")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        container, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+        if isinstance(container, dict):
+            texts = [key for key in container if "\x00" in key]
+            children: Any = container.values()
+        else:
+            texts, children = [], container
+        for child in children:
+            if isinstance(child, str):
+                if "\x00" in child:
+                    texts.append(child)
+            elif isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+        if texts:
+            raise ValidationFailed("Text values cannot contain the NUL character (\\u0000).")
 
 
 def _read_body(request: HttpRequest) -> bytes:

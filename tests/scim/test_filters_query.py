@@ -405,7 +405,8 @@ def test_group_filters(people, groups):
     assert group_names('externalId eq "g-1"') == ["Engineering"]
     assert group_names(f'id eq "{groups["empty"].id}"') == ["Empty"]
     assert group_names(f'members[value eq "{alice.id}"]') == ["Engineering"]
-    assert group_names(f'members.value eq "{bob.id}"') == ["Engineering", "Sales"]
+    # bob is in Engineering by admin and SAML grants only: not a member the IdP sees.
+    assert group_names(f'members.value eq "{bob.id}"') == ["Sales"]
     assert group_names(f'members[value eq "{alice.id}" or value eq "{bob.id}"]') == [
         "Engineering",
         "Sales",
@@ -413,7 +414,7 @@ def test_group_filters(people, groups):
     assert group_names("members pr") == ["Engineering", "Sales"]
     assert group_names("not (members pr)") == ["Empty"]
     assert group_names('members[display eq "alice a."]') == ["Engineering"]
-    assert group_names('members[display eq "BOB@example.com"]') == ["Engineering", "Sales"]
+    assert group_names('members[display eq "BOB@example.com"]') == ["Sales"]
     assert group_names('members[type eq "User"]') == ["Engineering", "Sales"]
     assert group_names(f'members[value eq "{uuid.uuid4()}"]') == []
     assert group_names('meta.created gt "2025-01-05T12:00:00Z"') == ["Empty", "Sales"]
@@ -421,8 +422,20 @@ def test_group_filters(people, groups):
 
 
 def test_group_filter_rows_are_never_multiplied_by_members(people, groups):
-    matched = filter_groups(Role.objects.all(), f'members.value eq "{people["bob"].id}"')
+    RoleMembershipFactory(role=groups["engineering"], user=people["bob"], source="scim")
+    matched = filter_groups(Role.objects.all(), 'members[type eq "User"]')
     assert matched.count() == 2
+
+
+def test_group_filters_see_only_scim_granted_members_as_get_renders_them(scim, people, groups):
+    bob = people["bob"]
+
+    listed = scim.get(f'/Groups?filter=members[value eq "{bob.id}"]').json()["Resources"]
+
+    assert [g["displayName"] for g in listed] == ["Sales"]
+    assert listed[0]["members"][0]["value"] == str(bob.id)
+    engineering = scim.get(f"/Groups/{groups['engineering'].id}").json()
+    assert [m["value"] for m in engineering["members"]] == [str(people["alice"].id)]
 
 
 def test_user_attributes_are_unknown_on_groups(groups):

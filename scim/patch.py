@@ -36,6 +36,7 @@ from users.services import (
     role_members_replace,
     role_rename,
 )
+from users.services.values import clean_external_id
 
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 OPS = ("add", "remove", "replace")
@@ -241,15 +242,6 @@ def _item_from_filter(path: Path) -> dict[str, Any] | None:
 
 
 # ---- groups ------------------------------------------------------------------------
-
-
-def clean_external_id(value: Any) -> str | None:
-    """A group's externalId: text of at most 255 characters, or None."""
-    if value is not None and not isinstance(value, str):
-        raise ValidationFailed("externalId: expected text")
-    if value and len(value) > 255:
-        raise ValidationFailed("externalId: longer than 255 characters")
-    return value or None
 
 
 def member_ids(value: Any) -> set[uuid.UUID]:

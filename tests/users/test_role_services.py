@@ -224,3 +224,12 @@ def test_user_roles_sync_cost_does_not_grow_with_the_roles_that_change(
             names
         )
     assert AuditEvent.objects.filter(action="role.members_added").count() == 30
+
+
+def test_role_external_id_is_bounded_text(actor):
+    with pytest.raises(ValidationFailed, match="externalId: longer than 255 characters"):
+        role_create(actor=actor, display_name="Long", external_id="x" * 256)
+    role = role_create(actor=actor, display_name="Ok", external_id="")
+    assert role.external_id is None
+    with pytest.raises(ValidationFailed, match="externalId: expected text"):
+        role_rename(role=role, actor=actor, display_name="Ok", external_id=5)

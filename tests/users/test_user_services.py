@@ -325,3 +325,17 @@ def test_audit_trail_is_append_only(actor):
         event.delete()
     with pytest.raises(TypeError):
         AuditEvent.objects.update(action="tampered")
+
+
+def test_custom_values_are_bounded(actor):
+    CustomFieldFactory(key="bio", type="string")
+    CustomFieldFactory(key="tags", type="list")
+    user = UserFactory()
+    with pytest.raises(ValidationFailed, match="custom.bio: longer than 2000 characters"):
+        user_update(user=user, actor=actor, custom={"bio": "x" * 2001})
+    with pytest.raises(ValidationFailed, match="custom.tags: more than 200 values"):
+        user_update(user=user, actor=actor, custom={"tags": ["t"] * 201})
+    with pytest.raises(ValidationFailed, match="custom.tags: longer than 500 characters"):
+        user_update(user=user, actor=actor, custom={"tags": ["t" * 501]})
+    user.refresh_from_db()
+    assert user.custom == {}

@@ -22,6 +22,7 @@ from users import events
 from users.models import Role, RoleMembership, User
 from users.services.actors import Actor
 from users.services.audit import audit_record, audit_record_many
+from users.services.values import clean_external_id
 
 _UNSET: Final = object()
 # Audit details list changed member ids up to this many, and always the count.
@@ -61,6 +62,7 @@ def _ids_detail(ids: Iterable[uuid.UUID]) -> dict[str, Any]:
 def role_create(*, actor: Actor, display_name: str, external_id: str | None = None) -> Role:
     """Create a role; a name differing only in case from an existing one is refused."""
     name = _clean_name(display_name)
+    external_id = clean_external_id(external_id)
     if _name_taken(name):
         raise UniquenessConflict(f"displayName {name!r} is already taken")
     role = Role(display_name=name, external_id=external_id or None)
@@ -94,6 +96,8 @@ def role_rename(*, role: Role, actor: Actor, display_name: str, external_id: Any
             raise UniquenessConflict(f"displayName {name!r} is already taken")
         changes["display_name"] = [role.display_name, name]
         role.display_name = name
+    if external_id is not _UNSET:
+        external_id = clean_external_id(external_id)
     if external_id is not _UNSET and (external_id or None) != role.external_id:
         changes["external_id"] = [role.external_id, external_id or None]
         role.external_id = external_id or None

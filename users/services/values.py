@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -106,12 +106,38 @@ def _parse_number(value: Any, *, field: str) -> int | float:
     return int(number) if number == number.to_integral_value() else float(number)
 
 
+# Bounds on custom values: a profile field is not a document store, and one oversized
+# value would otherwise ride along in every read, audit record and persona query.
+CUSTOM_TEXT_MAX: Final = 2000
+CUSTOM_LIST_MAX_ITEMS: Final = 200
+CUSTOM_LIST_ITEM_MAX: Final = 500
+
+
+def _bounded_text(text: str, *, field: str, limit: int) -> str:
+    if len(text) > limit:
+        raise ValidationFailed(f"{field}: longer than {limit} characters")
+    return text
+
+
 def _parse_list(value: Any, *, field: str) -> list[str]:
     if isinstance(value, str):
-        return [value]
-    if isinstance(value, list | tuple) and all(isinstance(v, str | int | float) for v in value):
-        return [str(v) for v in value]
-    raise ValidationFailed(f"{field}: expected a list of text values")
+        value = [value]
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
+    ):
+        raise ValidationFailed(f"{field}: expected a list of text values")
+    if len(value) > CUSTOM_LIST_MAX_ITEMS:
+        raise ValidationFailed(f"{field}: more than {CUSTOM_LIST_MAX_ITEMS} values")
+    return [_bounded_text(str(v), field=field, limit=CUSTOM_LIST_ITEM_MAX) for v in value]
+
+
+def clean_external_id(value: Any, *, field: str = "externalId") -> str | None:
+    """An external id: text of at most 255 characters, or None."""
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed(f"{field}: expected text")
+    if value and len(value) > 255:
+        raise ValidationFailed(f"{field}: longer than 255 characters")
+    return value or None
 
 
 def clean_custom_value(definition: CustomField, value: Any) -> Any:
@@ -119,7 +145,7 @@ def clean_custom_value(definition: CustomField, value: Any) -> Any:
     name = f"custom.{definition.key}"
     if definition.type == CustomFieldType.STRING:
         if isinstance(value, str | int | float) and not isinstance(value, bool):
-            return str(value)
+            return _bounded_text(str(value), field=name, limit=CUSTOM_TEXT_MAX)
         raise ValidationFailed(f"{name}: expected text")
     if definition.type == CustomFieldType.DATE:
         parsed = parse_date(value, field=name)

@@ -29,7 +29,7 @@ def test_sp_initiated_login_creates_the_user_rotates_the_session_and_lands_on_ne
     started = browser.start(next_path=ME)
     assert started.request.acs_url == "http://testserver/sso/onelogin/acs/"
     assert started.request.issuer == "http://testserver/sso/onelogin/metadata/"
-    assert started.session_key_before  # the request ID is bound to this browser's session
+    assert started.session_key_before  # a session before login (rotated below)
     xml = browser.peer.response_xml(
         name_id=ANN,
         in_response_to=started.request.id,

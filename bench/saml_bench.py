@@ -16,8 +16,10 @@ Run by hand, never in the suite. Loopback only, bounded loops. It:
    ID bound to that cookie jar) and signs N fresh responses with xmlsec1 (pysaml2
    signing is slow), and finally, timed, 4 client threads POST them to the ACS and
    follow the SP's own redirects up to the landing redirect: logins/s, and p50/p99 of
-   the ACS latency (for ours: the POST plus the first-party `acs/complete` hop that
-   solves SameSite, which is part of the login).
+   the ACS latency. The client keeps cookies like a browser on an https site would, so
+   our browser binding cookie (SameSite=None; Secure in production) comes with the ACS
+   POST and ours completes the login in that one request; a client without it would
+   also take the first-party `acs/complete` hop (see sso/login.py).
 
 Every response carries 9 attributes with 5 roles (2 of them change between rounds), a
 manager, a US-format hire date and a custom field, so provisioning and role sync do real
@@ -135,7 +137,8 @@ class Target:
     name: str
     login_path: str
     acs_path: str
-    # Ours answers the POST with a 303 to a same-site completion step (SameSite hop).
+    # At most this many SP redirects before the landing one (ours: the SameSite hop,
+    # taken only when the browser binding cookie does not come with the POST).
     follow_hops: int
     landing: str
     user_prefix: str
@@ -196,16 +199,24 @@ def complete_login(base: str, target: Target, session: requests.Session, xml: st
         base + target.acs_path, data=post_form(xml), allow_redirects=False, timeout=30
     )
     for _ in range(target.follow_hops):
-        if response.status_code not in (302, 303):
+        # Ours completes in the POST when the browser binding cookie arrives (this client
+        # sends it, as a browser does on an https site); otherwise it hops first.
+        if response.status_code not in (302, 303) or _lands(response, target):
             break
         response = session.get(
             urljoin(base + target.acs_path, response.headers["Location"]),
             allow_redirects=False,
             timeout=30,
         )
-    if response.status_code == 302 and response.headers["Location"].endswith(target.landing):
+    if _lands(response, target):
         return ""
     return f"{response.status_code} {response.text[:300]!r}"
+
+
+def _lands(response: requests.Response, target: Target) -> bool:
+    return response.status_code in (302, 303) and response.headers["Location"].endswith(
+        target.landing
+    )
 
 
 def prepare(base: str, target: Target, peer, count: int, users: int, round_no: int):

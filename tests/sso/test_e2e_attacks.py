@@ -234,7 +234,7 @@ def test_garbage_is_refused_as_malformed(browser, client, payload):
 def test_missing_samlresponse_field_is_a_4xx(browser, client):
     response = client.post(browser.acs, {"RelayState": "/"}, follow=True)
 
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
     assert "_auth_user_id" not in client.session
 
 
@@ -250,7 +250,7 @@ def test_oversize_post_is_refused_without_a_500(browser, client):
 def test_get_on_the_acs_is_not_a_login(browser, client):
     response = client.get(browser.acs, follow=True)
 
-    assert response.status_code in (400, 405)
+    assert response.status_code == 405
     assert "_auth_user_id" not in client.session
 
 

@@ -1,7 +1,7 @@
 """SAML login benchmark: our full login against a bare python3-saml ACS, in one run.
 
     .venv/bin/python bench/saml_bench.py [--logins 150] [--users 50] [--clients 4] [--rounds 4]
-        [--stable-roles]
+        [--stable-roles] [--http-browser]
 
 Run by hand, never in the suite. Loopback only, bounded loops. It:
 1. drops and recreates the bench database `axero_bench_saml`, migrates it, imports the
@@ -16,8 +16,10 @@ Run by hand, never in the suite. Loopback only, bounded loops. It:
    ID bound to that cookie jar) and signs N fresh responses with xmlsec1 (pysaml2
    signing is slow), and finally, timed, 4 client threads POST them to the ACS and
    follow the SP's own redirects up to the landing redirect: logins/s, and p50/p99 of
-   the ACS latency (for ours: the POST plus the first-party `acs/complete` hop that
-   solves SameSite, which is part of the login).
+   the ACS latency. The client keeps cookies like a browser on an https site would, so
+   our browser binding cookie (SameSite=None; Secure in production) comes with the ACS
+   POST and ours completes the login in that one request; a client without it would
+   also take the first-party `acs/complete` hop (see sso/login.py).
 
 Every response carries 9 attributes with 5 roles (2 of them change between rounds), a
 manager, a US-format hire date and a custom field, so provisioning and role sync do real
@@ -135,10 +137,14 @@ class Target:
     name: str
     login_path: str
     acs_path: str
-    # Ours answers the POST with a 303 to a same-site completion step (SameSite hop).
+    # At most this many SP redirects before the landing one (ours: the SameSite hop,
+    # taken only when the browser binding cookie does not come with the POST).
     follow_hops: int
     landing: str
     user_prefix: str
+    # The cookies a browser sends with the IdP's cross-site POST to the ACS; None: all
+    # of them (the bare ACS, which relies on its session cookie arriving).
+    post_cookies: frozenset[str] | None = None
 
 
 @dataclass
@@ -187,25 +193,52 @@ def open_login(base: str, target: Target, peer) -> tuple[requests.Session, str]:
     return session, peer.authn_request_read(response.headers["Location"]).id
 
 
+def _post_as_browser(
+    session: requests.Session, url: str, data: dict[str, str], keep: frozenset[str] | None
+) -> requests.Response:
+    """POST with only the cookies a browser would send cross-site (keep), then put the
+    others back unless the response replaced them."""
+    if keep is None:
+        return session.post(url, data=data, allow_redirects=False, timeout=30)
+    withheld = [cookie for cookie in session.cookies if cookie.name not in keep]
+    for cookie in withheld:
+        session.cookies.clear(cookie.domain, cookie.path, cookie.name)
+    try:
+        return session.post(url, data=data, allow_redirects=False, timeout=30)
+    finally:
+        present = {(c.domain, c.path, c.name) for c in session.cookies}
+        for cookie in withheld:
+            if (cookie.domain, cookie.path, cookie.name) not in present:
+                session.cookies.set_cookie(cookie)
+
+
 def complete_login(base: str, target: Target, session: requests.Session, xml: str) -> str:
     """Post the response and follow the SP's own hops; "" when the login landed, else
     what went wrong."""
     from tests.sso.idp_peer import post_form
 
-    response = session.post(
-        base + target.acs_path, data=post_form(xml), allow_redirects=False, timeout=30
+    response = _post_as_browser(
+        session, base + target.acs_path, post_form(xml), target.post_cookies
     )
     for _ in range(target.follow_hops):
-        if response.status_code not in (302, 303):
+        # Ours completes in the POST when the browser binding cookie arrives (this client
+        # sends it, as a browser does on an https site); otherwise it hops first.
+        if response.status_code not in (302, 303) or _lands(response, target):
             break
         response = session.get(
             urljoin(base + target.acs_path, response.headers["Location"]),
             allow_redirects=False,
             timeout=30,
         )
-    if response.status_code == 302 and response.headers["Location"].endswith(target.landing):
+    if _lands(response, target):
         return ""
     return f"{response.status_code} {response.text[:300]!r}"
+
+
+def _lands(response: requests.Response, target: Target) -> bool:
+    return response.status_code in (302, 303) and response.headers["Location"].endswith(
+        target.landing
+    )
 
 
 def prepare(base: str, target: Target, peer, count: int, users: int, round_no: int):
@@ -328,6 +361,12 @@ def main() -> None:
     )
     parser.add_argument("--port", type=int, default=8931)
     parser.add_argument(
+        "--http-browser",
+        action="store_true",
+        help="ours: the ACS POST carries no cookie, as from a browser on an http site "
+        "(the first-party hop completes the login); default: as on an https site",
+    )
+    parser.add_argument(
         "--stable-roles",
         action="store_true",
         help="send the same roles every round (by default 2 roles change per user per round)",
@@ -362,6 +401,10 @@ def main() -> None:
         1,
         "/api/v1/me/",
         "ours",
+        # A browser sends only SameSite=None cookies with the IdP's cross-site POST:
+        # on an https site the browser binding cookie (one-request login); with
+        # --http-browser none at all (the park-and-hop path). Never the Lax session.
+        frozenset() if args.http_browser else frozenset({"axero_sso_browser"}),
     )
     bare = Target("bare python3-saml ACS", "/bare/login/", "/bare/acs/", 0, "/bare/done/", "bare")
     settings_path = bare_settings(workdir, args.port + 1, peers["bare"], bare_key)
@@ -395,7 +438,8 @@ def main() -> None:
     print(
         f"run: {args.rounds} rounds x {args.logins} timed logins per target, {args.users} users, "
         f"{args.clients} clients, gunicorn -w 2, PostgreSQL, Redis, "
-        f"{'stable roles' if args.stable_roles else '2 roles change per user per round'}\n"
+        f"{'stable roles' if args.stable_roles else '2 roles change per user per round'}, "
+        f"ours' ACS POST as from a browser on an {'http' if args.http_browser else 'https'} site\n"
     )
     print("| target | round | logins/s | p50 ACS ms | p99 ACS ms | failures |")
     print("| --- | --- | --- | --- | --- | --- |")

@@ -1,10 +1,22 @@
 """SP-initiated and IdP-initiated login, as steps the views call.
 
 The session cookie is SameSite=Lax, so the IdP's cross-site POST to the ACS arrives
-without it. The ACS therefore only parks the posted response under a random one-time
-key and sends the browser (303) to a same-site GET on /acs/complete/, which carries the
-cookie; there the full validation runs, including the binding of InResponseTo to a
-request this browser started.
+without it. What binds a response to the browser that asked for it is therefore not the
+session but the browser binding cookie (sso.browser_binding): /login/ sets it, and the
+AuthnRequest ID is remembered with its browser id. The ACS completes a login in one of
+two ways, with exactly the same checks in the same order:
+
+- In the POST itself, when the binding cookie arrives validly signed (an https SITE_URL,
+  where it is SameSite=None; Secure, so browsers send it cross-site), or when the
+  response is IdP-initiated (no InResponseTo anywhere), the IdP allows that, and so no
+  binding is needed. The browser is then sent (303) to the safe next.
+- Otherwise (an http SITE_URL, where the cookie is Lax and stays behind) the POST only
+  parks the response under a random one-time key and sends the browser (303) to a
+  same-site GET on /acs/complete/, which carries the cookie; the login completes there.
+
+Either way: strict validation, the replay check, InResponseTo consumed once and only for
+this browser id, provisioning, session rotation, the SAML session record and the audit,
+in one transaction.
 """
 
 from __future__ import annotations
@@ -14,8 +26,6 @@ import calendar
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
@@ -25,6 +35,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
@@ -32,11 +43,12 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
 from axero_idp.errors import ApplicationError
 from sso import refusals
+from sso.ephemeral import ephemeral_write
+from sso.hop import pending_response_take
 from sso.inbound import Expectations, ValidLogin, login_response_validate
 from sso.models import (
     IdentityProvider,
     OutstandingRequest,
-    PendingResponse,
     SamlSession,
     SeenAssertion,
     SsoBinding,
@@ -51,7 +63,6 @@ from users.services import Actor, audit_record
 logger = logging.getLogger(__name__)
 
 REQUEST_LIFETIME: Final = dt.timedelta(minutes=10)
-PENDING_LIFETIME: Final = dt.timedelta(minutes=2)
 # An assertion that states no NotOnOrAfter at all is remembered this long.
 DEFAULT_REPLAY_WINDOW: Final = dt.timedelta(hours=24)
 BROWSER_KEY: Final = "sso_browser"
@@ -59,25 +70,10 @@ AUTHN: Final = "authn"
 LOGOUT: Final = "logout"
 
 
-@contextmanager
-def ephemeral_write() -> Iterator[None]:
-    """A transaction for short-lived, re-creatable rows (a parked response, a request
-    ID): PostgreSQL commits it without waiting for the WAL flush. A crash can lose the
-    last fraction of a second of these, which only means that person signs in again;
-    the login itself (users, replay cache, audit) always commits durably."""
-    # Only when this is the outermost transaction: SET LOCAL would otherwise relax the
-    # commit of a caller's transaction too.
-    relax = connection.vendor == "postgresql" and not connection.in_atomic_block
-    with transaction.atomic():
-        if relax:
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
-
-
 def browser_id(session: SessionBase, *, create: bool) -> str | None:
-    """A random id of this browser, kept in its session, that outstanding requests are
-    bound to (the session key itself changes at login)."""
+    """A random id of this browser, kept in its session, that outstanding LOGOUT requests
+    are bound to (logging out happens with the session at hand; logins are bound to the
+    browser binding cookie instead, see sso.browser_binding)."""
     value = session.get(BROWSER_KEY)
     if value is None and create:
         value = secrets.token_urlsafe(24)
@@ -120,14 +116,13 @@ class LoginStart:
 
 
 def authn_request_start(
-    *, idp: IdentityProvider, session: SessionBase, next_path: str | None
+    *, idp: IdentityProvider, browser: str, next_path: str | None
 ) -> LoginStart:
-    """Build a signed AuthnRequest, remember its ID for this browser, say where to go."""
+    """Build a signed AuthnRequest, remember its ID for this browser id (the binding
+    cookie's), say where to go."""
     built = saml_settings(idp)
     relay_state = safe_next(next_path)
     authn = OneLogin_Saml2_Authn_Request(built.login)
-    browser = browser_id(session, create=True)
-    assert browser is not None
     outstanding_request_remember(idp=idp, request_id=authn.get_id(), kind=AUTHN, browser=browser)
     if idp.sso_binding == SsoBinding.POST:
         sp = built.login.get_sp_data()
@@ -149,50 +144,6 @@ def authn_request_start(
     auth = OneLogin_Saml2_Auth(request_data_for(built.urls.acs), old_settings=built.login)
     auth.add_request_signature(parameters, C.RSA_SHA256)
     return LoginStart(redirect_url=OneLogin_Saml2_Utils.redirect(idp.sso_url, parameters))
-
-
-def pending_response_park(*, idp: IdentityProvider, saml_response: str, relay_state: str) -> str:
-    """Keep a posted response for the browser's first-party hop; returns the key."""
-    key = secrets.token_urlsafe(32)
-    with ephemeral_write():
-        PendingResponse.objects.create(
-            key=key,
-            idp=idp,
-            saml_response=saml_response,
-            relay_state=relay_state[:2000],
-            expires_at=timezone.now() + PENDING_LIFETIME,
-        )
-    return key
-
-
-def pending_response_take(*, idp: IdentityProvider, key: str) -> PendingResponse:
-    """The parked response, once; a second use or a late one is refused."""
-    table = PendingResponse._meta.db_table
-    with connection.cursor() as cursor:
-        # One statement takes it and makes sure nobody else can (DELETE ... RETURNING).
-        cursor.execute(
-            f"DELETE FROM {table} WHERE key = %s AND idp_id = %s "  # noqa: S608 - our table name
-            "RETURNING saml_response, relay_state, expires_at",
-            [key, idp.pk],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise SamlRefused(
-            refusals.REPLAY, "the posted response was already processed (or never posted)"
-        )
-    pending = PendingResponse(
-        key=key, idp=idp, saml_response=row[0], relay_state=row[1], expires_at=_aware(row[2])
-    )
-    if pending.expires_at <= timezone.now():
-        raise SamlRefused(refusals.EXPIRED, "the posted response waited too long for the browser")
-    return pending
-
-
-def _aware(value: dt.datetime | str) -> dt.datetime:
-    # SQLite hands raw text back from a cursor; PostgreSQL an aware datetime.
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
 
 
 def assertion_remember(*, idp: IdentityProvider, valid: ValidLogin) -> None:
@@ -250,34 +201,102 @@ class LoginDone:
     next_path: str
 
 
-def login_complete(*, request: HttpRequest, idp: IdentityProvider, key: str) -> LoginDone:
-    """Validate a parked response for this browser, provision the user, log them in.
+def completes_in_post(*, idp: IdentityProvider, root: etree._Element, browser: str | None) -> bool:
+    """Whether the ACS POST can complete the login itself (only the transport differs).
 
-    One transaction, one commit, for the whole login. A refusal still commits what it
-    consumed (the parked response, the assertion ID, the request ID): each stays used.
-    Concurrent duplicates wait on the first one's uncommitted rows and then conflict.
+    With the binding cookie it can. Without it, only an IdP-initiated response the IdP
+    is allowed to send needs no binding; anything naming a request (InResponseTo on any
+    element, read here from the still unverified XML only to choose the transport) goes
+    through the same-site hop, where the cookie can arrive.
     """
-    refused: SamlRefused | None = None
+    if browser:
+        return True
+    return idp.allow_idp_initiated and not root.xpath("//@InResponseTo")
+
+
+def login_complete(
+    *, request: HttpRequest, idp: IdentityProvider, key: str, browser: str | None
+) -> LoginDone:
+    """Complete a parked response (the hop's GET) for this browser."""
     with transaction.atomic():
         pending = pending_response_take(idp=idp, key=key)
-        try:
-            done = _login_complete(request=request, idp=idp, pending=pending)
-        except SamlRefused as exc:
-            refused = exc
-        except ApplicationError as exc:
-            # A directory rule the assertion broke (an over-long username, ...).
-            refused = SamlRefused(refusals.VALIDATION, exc.detail)
-    if refused is not None:
-        raise refused
-    return done
+        outcome = _login_attempt(
+            request=request,
+            idp=idp,
+            saml_response=pending.saml_response,
+            relay_state=pending.relay_state,
+            browser=browser,
+        )
+    # Raised only now, after the commit: a refusal keeps what it consumed.
+    if isinstance(outcome, SamlRefused):
+        raise outcome
+    return outcome
+
+
+def login_complete_posted(
+    *,
+    request: HttpRequest,
+    idp: IdentityProvider,
+    saml_response: str,
+    relay_state: str,
+    browser: str | None,
+) -> LoginDone:
+    """Complete a response in the ACS POST itself (see completes_in_post)."""
+    with transaction.atomic():
+        outcome = _login_attempt(
+            request=request,
+            idp=idp,
+            saml_response=saml_response,
+            relay_state=relay_state[:2000],
+            browser=browser,
+        )
+    # Raised only now, after the commit: a refusal keeps what it consumed.
+    if isinstance(outcome, SamlRefused):
+        raise outcome
+    return outcome
+
+
+def _login_attempt(
+    *,
+    request: HttpRequest,
+    idp: IdentityProvider,
+    saml_response: str,
+    relay_state: str,
+    browser: str | None,
+) -> LoginDone | SamlRefused:
+    """Validate, provision, log in — one transaction, one commit, for the whole login.
+
+    Runs inside the caller's transaction and returns a refusal instead of raising it,
+    so that the caller commits what the refusal consumed (the parked response, the
+    assertion ID, the request ID): each stays used. Concurrent duplicates wait on the
+    first one's uncommitted rows and then conflict.
+    """
+    try:
+        return _login_complete(
+            request=request,
+            idp=idp,
+            saml_response=saml_response,
+            relay_state=relay_state,
+            browser=browser,
+        )
+    except SamlRefused as exc:
+        return exc
+    except ApplicationError as exc:
+        # A directory rule the assertion broke (an over-long username, ...).
+        return SamlRefused(refusals.VALIDATION, exc.detail)
 
 
 def _login_complete(
-    *, request: HttpRequest, idp: IdentityProvider, pending: PendingResponse
+    *,
+    request: HttpRequest,
+    idp: IdentityProvider,
+    saml_response: str,
+    relay_state: str,
+    browser: str | None,
 ) -> LoginDone:
     built = saml_settings(idp)
     valid = login_response_validate(
-        pending.saml_response,
+        saml_response,
         settings_obj=built.login,
         request_data=request_data_for(built.urls.acs),
         expect=Expectations(
@@ -287,7 +306,7 @@ def _login_complete(
         ),
     )
     assertion_remember(idp=idp, valid=valid)
-    _in_response_to_check(idp=idp, valid=valid, browser=browser_id(request.session, create=False))
+    _in_response_to_check(idp=idp, valid=valid, browser=browser)
     # Provisioning refuses before it writes; each service it calls rolls back its own
     # savepoint on failure, so no half-made user survives a refusal.
     result = user_provision_from_login(idp=idp, name_id=valid.name_id, attributes=valid.attributes)
@@ -302,7 +321,7 @@ def _login_complete(
     # Last before the commit: the role rows stay locked for as short a time as possible.
     user_roles_from_login(idp=idp, result=result)
     login_audit_record(idp=idp, valid=valid, result=result)
-    return LoginDone(result=result, next_path=safe_next(pending.relay_state))
+    return LoginDone(result=result, next_path=safe_next(relay_state))
 
 
 def saml_session_record(

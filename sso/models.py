@@ -170,7 +170,8 @@ class SamlSession(models.Model):
 class OutstandingRequest(models.Model):
     """An AuthnRequest or LogoutRequest we sent and whose answer we still expect.
 
-    Bound to the browser by a hash of its session key; consumed once (deleted)."""
+    Bound to a browser id (logins: the browser binding cookie, sso.browser_binding;
+    logouts: an id kept in the session); consumed once (deleted)."""
 
     request_id = models.CharField(max_length=100, unique=True)
     idp = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="+")

@@ -18,8 +18,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from axero_idp.errors import ApplicationError
 from sso import refusals
+from sso.browser_binding import browser_binding_new, browser_binding_read, browser_binding_set
+from sso.hop import pending_response_park
 from sso.inbound import RESPONSE_TAG, b64_decode_strict, xml_parse
-from sso.login import authn_request_start, login_complete, pending_response_park
+from sso.login import (
+    authn_request_start,
+    completes_in_post,
+    login_complete,
+    login_complete_posted,
+)
 from sso.logout import sls_handle, sp_logout_start
 from sso.metadata import sp_metadata_xml
 from sso.models import IdentityProvider
@@ -82,26 +89,45 @@ def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
 @require_GET
 @with_idp()
 def login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
-    start = authn_request_start(idp=idp, session=request.session, next_path=request.GET.get("next"))
+    # One id per browser (kept across logins in several tabs), renewed with each request.
+    browser = browser_binding_read(request) or browser_binding_new()
+    start = authn_request_start(idp=idp, browser=browser, next_path=request.GET.get("next"))
+    response: HttpResponse
     if start.redirect_url:
-        return HttpResponseRedirect(start.redirect_url)
-    return render(
-        request, "sso/autopost.html", {"action": start.post_url, "fields": start.post_fields}
-    )
+        response = HttpResponseRedirect(start.redirect_url)
+    else:
+        response = render(
+            request, "sso/autopost.html", {"action": start.post_url, "fields": start.post_fields}
+        )
+    browser_binding_set(response, browser)
+    return response
 
 
-@csrf_exempt  # The IdP's cross-site POST: the only CSRF-exempt view; it changes no session.
+# The IdP's cross-site POST: the only CSRF-exempt login view. Login CSRF is stopped by
+# binding InResponseTo to the browser binding cookie (or, for IdP-initiated login, only
+# where the IdP is allowed to send unsolicited responses).
+@csrf_exempt
 @require_POST
 @with_idp()
 def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
     saml_response = request.POST.get("SAMLResponse", "")
     if not saml_response.strip():
         raise SamlRefused(refusals.MALFORMED, "the POST carries no SAML response")
-    # Only what needs no session: garbage is refused here instead of being parked.
-    xml_parse(b64_decode_strict(saml_response), root_tag=RESPONSE_TAG)
-    key = pending_response_park(
-        idp=idp, saml_response=saml_response, relay_state=request.POST.get("RelayState", "")
-    )
+    relay_state = request.POST.get("RelayState", "")
+    # Garbage is refused here, before anything is parked or validated.
+    root = xml_parse(b64_decode_strict(saml_response), root_tag=RESPONSE_TAG)
+    browser = browser_binding_read(request)
+    if completes_in_post(idp=idp, root=root, browser=browser):
+        done = login_complete_posted(
+            request=request,
+            idp=idp,
+            saml_response=saml_response,
+            relay_state=relay_state,
+            browser=browser,
+        )
+        return HttpResponseRedirect(done.next_path, status=303)
+    # No binding arrived (an http SITE_URL: the cookie is Lax): hop to a same-site GET.
+    key = pending_response_park(idp=idp, saml_response=saml_response, relay_state=relay_state)
     url = reverse("sso:acs_complete", args=[idp.slug]) + "?" + urlencode({"k": key})
     return HttpResponseRedirect(url, status=303)
 
@@ -109,7 +135,12 @@ def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
 @require_GET
 @with_idp()
 def acs_complete(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
-    done = login_complete(request=request, idp=idp, key=request.GET.get("k", "")[:100])
+    done = login_complete(
+        request=request,
+        idp=idp,
+        key=request.GET.get("k", "")[:100],
+        browser=browser_binding_read(request),
+    )
     return HttpResponseRedirect(done.next_path)
 
 

@@ -233,10 +233,12 @@ def test_sp_initiated_login_in_a_real_browser_lands_logged_in(
         cookie = chrome.get_cookie("sessionid")
         assert cookie is not None
         assert cookie.get("sameSite") == "Lax"
-        # The cross-site POST from the IdP page reached the ACS without the session
-        # cookie; the same-site GET of the hop carried it (set at the login redirect).
+        # On this http site the browser binding cookie is Lax too: the cross-site POST
+        # from the IdP page reached the ACS without it (nor the session cookie), so the
+        # same-site GET of the hop carried it (set at the login redirect) and completed.
         sent = _requests_sent(chrome)
         acs_posts = _cookies_sent(sent, f"/sso/{SLUG}/acs/", "POST")
         assert all("sessionid=" not in header for header in acs_posts)
+        assert all("axero_sso_browser=" not in header for header in acs_posts)
         hops = _cookies_sent(sent, f"/sso/{SLUG}/acs/complete/", "GET")
-        assert any("sessionid=" in header for header in hops)
+        assert any("axero_sso_browser=" in header for header in hops)

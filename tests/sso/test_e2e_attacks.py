@@ -234,7 +234,7 @@ def test_garbage_is_refused_as_malformed(browser, client, payload):
 def test_missing_samlresponse_field_is_a_4xx(browser, client):
     response = client.post(browser.acs, {"RelayState": "/"}, follow=True)
 
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
     assert "_auth_user_id" not in client.session
 
 
@@ -250,7 +250,7 @@ def test_oversize_post_is_refused_without_a_500(browser, client):
 def test_get_on_the_acs_is_not_a_login(browser, client):
     response = client.get(browser.acs, follow=True)
 
-    assert response.status_code in (400, 405)
+    assert response.status_code == 405
     assert "_auth_user_id" not in client.session
 
 
@@ -305,27 +305,25 @@ def test_the_same_response_raced_by_two_browsers_logs_in_exactly_once(peer, tran
     idp_update(SLUG, allow_idp_initiated=True)
     xml = peer.response_xml(name_id=ANN, attributes={"User.email": ANN})
     clients = [Client(), Client()]
-    hops = [c.post(f"/sso/{SLUG}/acs/", post_form(xml)) for c in clients]
-    assert [h.status_code for h in hops] == [303, 303]
     barrier = threading.Barrier(2)
     statuses: list[int] = []
 
-    def complete(client, hop) -> None:
+    # An allowed IdP-initiated response needs no browser binding: the ACS POST itself
+    # completes it, so the two browsers race their POSTs.
+    def complete(client) -> None:
         try:
             barrier.wait(timeout=10)
-            statuses.append(client.get(hop["Location"]).status_code)
+            statuses.append(client.post(f"/sso/{SLUG}/acs/", post_form(xml)).status_code)
         finally:
             connection.close()
 
-    threads = [
-        threading.Thread(target=complete, args=pair) for pair in zip(clients, hops, strict=True)
-    ]
+    threads = [threading.Thread(target=complete, args=(client,)) for client in clients]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
 
-    assert sorted(statuses) == [302, 400]
+    assert sorted(statuses) == [303, 400]
     assert sum("_auth_user_id" in c.session for c in clients) == 1
     assert AuditEvent.objects.filter(action="saml.login").count() == 1
     assert AuditEvent.objects.get(action="saml.login_refused").detail["reason"] == "replay"

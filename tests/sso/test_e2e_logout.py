@@ -63,7 +63,7 @@ def test_sp_initiated_logout_sends_a_signed_request_and_handles_the_response(pee
     assert done.status_code == 200
     assert "_auth_user_id" not in client.session
     assert not _alive(key)
-    assert client.get(ME).status_code in (401, 403)
+    assert client.get(ME).status_code == 403
 
 
 def test_logout_response_with_failure_status_still_ends_the_local_session(peer):
@@ -84,7 +84,7 @@ def test_unsigned_logout_response_is_refused(peer):
 
     response = client.get(peer.logout_response_url(request, signed=False))
 
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
     assert _logout_refusal().detail["reason"] == "signature"
 
 
@@ -112,7 +112,7 @@ def test_idp_initiated_logout_ends_the_sessions_of_that_session_index(peer):
     assert status.get("Value") == SUCCESS
     assert answer.relay_state == "r1"
     assert not _alive(first_key)
-    assert first.get(ME).status_code in (401, 403)
+    assert first.get(ME).status_code == 403
     assert _alive(second_key)
     assert second.get(ME).status_code == 200
     assert not SamlSession.objects.filter(session_key=first_key).exists()
@@ -139,9 +139,9 @@ def test_idp_initiated_logout_over_the_post_binding_ends_the_session(peer):
 
     response = Client().post(f"/sso/{SLUG}/sls/", fields)
 
-    assert response.status_code in (200, 302)
+    assert response.status_code == 302
     assert not _alive(key)
-    assert client.get(ME).status_code in (401, 403)
+    assert client.get(ME).status_code == 403
     assert not AuditEvent.objects.filter(action="saml.logout_refused").exists()
 
 
@@ -164,7 +164,7 @@ def test_bad_post_binding_logout_request_is_refused_and_ends_nothing(peer, peer_
 
     response = Client().post(f"/sso/{SLUG}/sls/", fields)
 
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
     assert _alive(key)
     assert client.get(ME).status_code == 200
     assert _logout_refusal().detail["reason"] == "signature"
@@ -177,7 +177,7 @@ def test_unsigned_idp_logout_request_is_refused_and_ends_nothing(peer):
         peer.logout_request_url(name_id=ANN, session_index=saml_session.session_index, signed=False)
     )
 
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
     assert _alive(key)
     assert client.get(ME).status_code == 200
     assert _logout_refusal().detail["reason"] == "signature"
@@ -188,7 +188,7 @@ def test_idp_logout_request_signed_by_a_foreign_key_is_refused(peer, peer_keys):
 
     response = Client().get(peer.logout_request_url(name_id=ANN, signer=peer_keys["foreign"]))
 
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
     assert _alive(key)
     assert _logout_refusal().detail["reason"] == "signature"
 
@@ -209,7 +209,7 @@ def test_deflate_bomb_on_the_redirect_binding_is_refused_quickly(peer):
     response = Client().get(url)
 
     assert time.monotonic() - started < 5
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
     assert _alive(key)
     assert _logout_refusal().detail["reason"] == "malformed"
 
@@ -222,17 +222,17 @@ def test_deflate_bomb_on_the_redirect_binding_is_refused_quickly(peer):
 def test_garbage_on_the_sls_is_a_4xx(peer, query):
     response = Client().get(f"/sso/{SLUG}/sls/?{query}")
 
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
 
 
 def test_oversize_redirect_query_is_refused(peer):
     response = Client().get(f"/sso/{SLUG}/sls/?SAMLRequest=" + "A" * 200_000)
 
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
 
 
 def test_logout_when_not_logged_in_does_not_fail(peer, client):
     response = client.get(f"/sso/{SLUG}/logout/")
 
-    assert response.status_code in (302, 303)
+    assert response.status_code == 302
     assert query_param(response["Location"], "SAMLRequest") is None

@@ -145,6 +145,8 @@ def test_user_roles_sync_adds_removes_and_creates_roles_for_one_source(actor):
         actor=Actor.idp("onelogin"),
     )
     assert (added, removed) == ({"Brand New"}, {"Old Team"})
+    old.refresh_from_db()
+    assert old.version == 1  # the SCIM ETag moves only with SCIM-granted members
     names = set(user.roles.values_list("display_name", flat=True))
     assert names == {"Engineering", "Brand New", "From SCIM"}
     # A repeat of the same login changes nothing.
@@ -233,3 +235,11 @@ def test_role_external_id_is_bounded_text(actor):
     assert role.external_id is None
     with pytest.raises(ValidationFailed, match="externalId: expected text"):
         role_rename(role=role, actor=actor, display_name="Ok", external_id=5)
+
+
+def test_manual_membership_changes_leave_the_scim_version_alone(actor):
+    role = RoleFactory()
+    role_members_add(role=role, user_ids=[UserFactory().pk], source="manual", actor=actor)
+    role.refresh_from_db()
+    assert role.version == 1
+    assert AuditEvent.objects.filter(action="role.members_added").count() == 1

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from axero_idp.errors import UniquenessConflict, ValidationFailed
 from users import events
-from users.models import Role, RoleMembership, User
+from users.models import MembershipSource, Role, RoleMembership, User
 from users.services.actors import Actor
 from users.services.audit import audit_record, audit_record_many
 from users.services.values import clean_external_id
@@ -147,7 +147,10 @@ def _members_changed(
 ) -> None:
     if not added and not removed:
         return
-    _touch(role)
+    if source == MembershipSource.SCIM:
+        # A role's version is its SCIM ETag, and SCIM shows only SCIM-granted members:
+        # other sources' membership changes leave that representation as it was.
+        _touch(role)
     if added:
         audit_record(
             actor=actor,
@@ -238,9 +241,13 @@ def user_roles_sync(
     roles); memberships from other sources are left alone. Returns (added, removed).
 
     Set-based, because a login storm pays it for every login: one query for the named
-    roles, one for the current memberships, one insert, one delete, one ordered lock
-    and version bump, one audit insert, whatever the number of roles that change.
+    roles, one for the current memberships, one insert, one delete, one audit insert,
+    whatever the number of roles that change. No role row is locked or bumped: the
+    role's version is its SCIM ETag, which only SCIM-granted memberships move, so logins
+    of people who share a role never queue behind each other.
     """
+    if source == MembershipSource.SCIM:
+        raise ValueError("SCIM changes members through role_members_add/remove/replace")
     names = {_clean_name(n) for n in role_names if isinstance(n, str) and n.strip()}
     by_lower = {n.lower(): n for n in names}
     roles: dict[str, Role] = {}
@@ -259,9 +266,6 @@ def user_roles_sync(
     if not to_add and not to_remove:
         return set(), set()
     now = timezone.now()
-    changed = sorted(r.pk for r in (*to_add, *to_remove))
-    # Lock in one global order, so two logins touching the same roles cannot deadlock.
-    list(Role.objects.select_for_update().filter(pk__in=changed).order_by("pk").values_list("pk"))
     if to_add:
         RoleMembership.objects.bulk_create(
             [RoleMembership(role=r, user=user, source=source, created_at=now) for r in to_add],
@@ -271,7 +275,6 @@ def user_roles_sync(
         RoleMembership.objects.filter(
             user=user, source=source, role_id__in=[r.pk for r in to_remove]
         ).delete()
-    Role.objects.filter(pk__in=changed).update(version=F("version") + 1, updated_at=now)
     detail = {"source": source, **_ids_detail([user.pk])}
     audit_record_many(
         actor=actor,

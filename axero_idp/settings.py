@@ -157,6 +157,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Where a SAML login lands when it names no safe `next` (a same-site relative path).
+SSO_DEFAULT_NEXT: str = env.str("SSO_DEFAULT_NEXT", default="/api/v1/me/")
 SAML_METADATA_ALLOW_PRIVATE_NETWORKS: bool = env.bool(
     "SAML_METADATA_ALLOW_PRIVATE_NETWORKS", default=False
 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from axero_idp.errors import ValidationFailed
+from users.services.values import ATTRIBUTE_FIELDS
 
 CUSTOM_PREFIX: Final = "custom."
 
@@ -42,23 +43,10 @@ DEFAULT_ATTRIBUTE_MAP: Final[dict[str, tuple[str, ...]]] = {
     "custom.persona": ("persona",),
 }
 
-# Product fields an attribute may set directly through user_update(attributes=...).
-PLAIN_FIELDS: Final = frozenset(
-    {
-        "email",
-        "first_name",
-        "last_name",
-        "display_name",
-        "title",
-        "department",
-        "employee_number",
-        "cost_center",
-        "organization",
-        "division",
-        "hire_date",
-        "photo_url",
-    }
-)
+# Product fields an attribute may set directly through user_update(attributes=...):
+# the directory's plain attributes, less the keys SAML never rewrites (the username is
+# fixed at creation, and the external id belongs to SCIM).
+PLAIN_FIELDS: Final = frozenset(ATTRIBUTE_FIELDS) - {"username", "external_id"}
 SPECIAL_FIELDS: Final = frozenset({"roles", "manager"})
 
 

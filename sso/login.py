@@ -318,7 +318,7 @@ def _login_complete(
     saml_session_record(
         request=request, idp=idp, valid=valid, user=result.user, previous_key=previous_key
     )
-    # Last before the commit: the role rows stay locked for as short a time as possible.
+    # Last before the commit, inside the login's transaction (role sync locks no role row).
     user_roles_from_login(idp=idp, result=result)
     login_audit_record(idp=idp, valid=valid, result=result)
     return LoginDone(result=result, next_path=safe_next(relay_state))

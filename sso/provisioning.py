@@ -53,9 +53,8 @@ class ProvisionResult:
 def user_roles_from_login(*, idp: IdentityProvider, result: ProvisionResult) -> None:
     """Sync the roles the assertion named (this IdP's memberships only).
 
-    Kept apart from user_provision_from_login so the login can run it last: it locks the
-    role rows (their version is the SCIM ETag), and everyone logging in with the same
-    roles waits on those locks until the login's transaction commits."""
+    Kept apart from user_provision_from_login: the login runs it last in its one
+    transaction, after every check that can still refuse the login."""
     result.roles_added, result.roles_removed = user_roles_sync(
         user=result.user,
         role_names=result.role_names,

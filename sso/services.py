@@ -31,6 +31,7 @@ def _apply(idp: IdentityProvider, parsed: IdpMetadata) -> dict[str, Any]:
     return changes
 
 
+@transaction.atomic
 def idp_import(
     *,
     slug: str,
@@ -39,29 +40,8 @@ def idp_import(
     metadata_url: str | None = None,
     attribute_map: Mapping[str, Any] | None = None,
     allow_idp_initiated: bool | None = None,
-) -> tuple[IdentityProvider, bool]:
-    """Create or update the IdP slug from its metadata; returns (idp, created)."""
-    idp, created, _changes = _idp_import(
-        slug=slug,
-        metadata_xml=metadata_xml,
-        actor=actor,
-        metadata_url=metadata_url,
-        attribute_map=attribute_map,
-        allow_idp_initiated=allow_idp_initiated,
-    )
-    return idp, created
-
-
-@transaction.atomic
-def _idp_import(
-    *,
-    slug: str,
-    metadata_xml: bytes,
-    actor: Actor,
-    metadata_url: str | None,
-    attribute_map: Mapping[str, Any] | None,
-    allow_idp_initiated: bool | None,
 ) -> tuple[IdentityProvider, bool, dict[str, Any]]:
+    """Create or update the IdP slug from its metadata; returns (idp, created, changes)."""
     parsed = idp_metadata_parse(metadata_xml)
     idp = IdentityProvider.objects.select_for_update().filter(slug=slug).first()
     created = idp is None
@@ -101,13 +81,8 @@ def idp_metadata_refresh(*, idp_id: int) -> bool:
     if idp is None:
         return False
     body = idp_metadata_fetch(idp.metadata_url)
-    _idp, _created, changes = _idp_import(
-        slug=idp.slug,
-        metadata_xml=body,
-        actor=Actor.system("metadata refresh"),
-        metadata_url=None,
-        attribute_map=None,
-        allow_idp_initiated=None,
+    _idp, _created, changes = idp_import(
+        slug=idp.slug, metadata_xml=body, actor=Actor.system("metadata refresh")
     )
     if changes:
         logger.info("IdP metadata changed", extra={"idp": idp.slug, "fields": sorted(changes)})

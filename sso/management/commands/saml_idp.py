@@ -55,7 +55,7 @@ class Command(BaseCommand):
                     raise CommandError(f"--metadata-file: {exc}") from exc
             else:
                 metadata = idp_metadata_fetch(options["metadata_url"])
-            idp, created = idp_import(
+            idp, created, _changes = idp_import(
                 slug=slug,
                 metadata_xml=metadata,
                 actor=Actor.system("manage.py saml_idp"),

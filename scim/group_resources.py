@@ -21,10 +21,11 @@ from scim.filters import filter_groups, order_groups
 from scim.listing import Query, check_if_match, not_modified, page_of
 from scim.parse import multi_values
 from scim.patch import clean_external_id, group_patch, member_ids, operations
-from scim.queries import role_by_id, role_for_update, scim_member_ids
+from scim.queries import role_for_update, scim_member_ids
 from scim.render import Projection, etag, group_resource, list_response, location
 from scim.result import Result
 from users.models import MembershipSource, Role, RoleMembership
+from users.selectors import role_get
 from users.services import (
     Actor,
     role_create,
@@ -78,7 +79,7 @@ def groups_list(query: Query) -> Result:
 
 
 def group_get(pk: str, projection: Projection, *, if_none_match: str | None = None) -> Result:
-    role = _found(role_by_id(pk), pk)
+    role = _found(role_get(pk), pk)
     tag = etag(role.version)
     if not_modified(if_none_match, tag):
         return Result(304, etag=tag)

@@ -33,16 +33,6 @@ def role_for_update(pk: uuid.UUID | str) -> Role | None:
     return Role.objects.select_for_update().filter(pk=key).first()
 
 
-def user_by_id(pk: uuid.UUID | str) -> User | None:
-    key = _uuid(pk)
-    return None if key is None else User.objects.filter(pk=key).first()
-
-
-def role_by_id(pk: uuid.UUID | str) -> Role | None:
-    key = _uuid(pk)
-    return None if key is None else Role.objects.filter(pk=key).first()
-
-
 def scim_member_ids(role: Role) -> QuerySet[RoleMembership, Any]:
     """The SCIM members' ids in one query on the (role, source, user) index; no join.
 

@@ -16,9 +16,10 @@ from scim.filters import filter_users, order_users
 from scim.listing import Query, check_if_match, not_modified, page_of
 from scim.parse import UserInput, flatten, user_input
 from scim.patch import operations, user_patch_state
-from scim.queries import roles_of_users, user_by_id, user_for_update
+from scim.queries import roles_of_users, user_for_update
 from scim.render import Projection, etag, list_response, location, user_resource
 from scim.result import Result
+from users import selectors
 from users.models import CustomField, Source, User
 from users.selectors import LazyCustomFields, custom_fields_by_key
 from users.services import (
@@ -74,7 +75,7 @@ def users_list(query: Query) -> Result:
 
 
 def user_get(pk: str, projection: Projection, *, if_none_match: str | None = None) -> Result:
-    user = _found(user_by_id(pk), pk)
+    user = _found(selectors.user_get(pk), pk)
     tag = etag(user.version)
     if not_modified(if_none_match, tag):
         return Result(304, etag=tag)

@@ -7,22 +7,20 @@ from collections.abc import Iterator, Mapping
 
 from django.db.models import Count, QuerySet
 
-from users.models import CustomField, Role, RoleMembership, User
+from users.models import CustomField, Role, User
 
 
 def user_get(user_id: uuid.UUID | str) -> User | None:
+    """The user with this id, or None (also for text that is not a UUID)."""
     try:
         key = uuid.UUID(str(user_id))
     except ValueError:
         return None
-    return User.objects.select_related("manager").filter(pk=key).first()
-
-
-def user_by_username(username: str) -> User | None:
-    return User.objects.filter(username__ci=username).first()
+    return User.objects.filter(pk=key).first()
 
 
 def role_get(role_id: uuid.UUID | str) -> Role | None:
+    """The role with this id, or None (also for text that is not a UUID)."""
     try:
         key = uuid.UUID(str(role_id))
     except ValueError:
@@ -32,28 +30,6 @@ def role_get(role_id: uuid.UUID | str) -> Role | None:
 
 def roles_with_member_count() -> QuerySet[Role]:
     return Role.objects.annotate(member_count=Count("memberships__user", distinct=True))
-
-
-def role_member_ids(
-    role: Role, *, source: str | None = None
-) -> QuerySet[RoleMembership, uuid.UUID]:
-    """Distinct member ids of a role (optionally from one source), in a stable order."""
-    query = RoleMembership.objects.filter(role=role)
-    if source is not None:
-        query = query.filter(source=source)
-    return query.order_by("user_id").values_list("user_id", flat=True).distinct()
-
-
-def user_is_member(*, role: Role, user: User) -> bool:
-    return RoleMembership.objects.filter(role=role, user=user).exists()
-
-
-def user_role_names(user: User) -> list[str]:
-    return sorted(
-        Role.objects.filter(memberships__user=user)
-        .distinct()
-        .values_list("display_name", flat=True)
-    )
 
 
 def custom_fields_by_key() -> dict[str, CustomField]:

@@ -244,3 +244,23 @@ def test_password_change_in_admin_is_audited(admin_client):
         "root",
         {"usable": True},
     )
+
+
+def test_a_service_refusal_in_admin_is_a_message_not_a_500(admin_client):
+    user = UserFactory(username="self@example.com", first_name="Same")
+    page = admin_client.get(f"/admin/users/user/{user.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form.initial.get(name) or "" for name in form.fields}
+    data.update({"username": "self@example.com", "first_name": "Changed", "manager": str(user.pk)})
+    data = {
+        k: v for k, v in data.items() if k not in ("groups", "user_permissions") and v is not None
+    }
+    response = admin_client.post(f"/admin/users/user/{user.pk}/change/", data)
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/users/user/{user.pk}/change/"
+    user.refresh_from_db()
+    assert (user.first_name, user.manager) == ("Same", None)  # rolled back whole
+    follow = admin_client.get(response["Location"])
+    assert [str(m) for m in follow.context["messages"]] == [
+        "manager: a user cannot be their own manager"
+    ]

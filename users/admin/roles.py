@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from axero_idp.errors import ApplicationError
+from users.admin.common import ServiceErrorsAsMessages
 from users.models import MembershipSource, Role, RoleMembership
 from users.selectors import roles_with_member_count
 from users.services import (
@@ -24,23 +24,8 @@ from users.services import (
 )
 
 
-class _RefusedSave(Exception):
-    pass
-
-
-class _ServiceErrorsAsMessages:
-    """Turn a service's refusal during save into an admin message, never a 500."""
-
-    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return super().changeform_view(request, *args, **kwargs)  # type: ignore[misc]
-        except _RefusedSave as exc:
-            self.message_user(request, str(exc), messages.ERROR)  # type: ignore[attr-defined]
-            return HttpResponseRedirect(request.get_full_path())
-
-
 @admin.register(Role)
-class RoleAdmin(_ServiceErrorsAsMessages, admin.ModelAdmin):
+class RoleAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     list_display = ("display_name", "member_count", "external_id", "updated_at")
     search_fields = ("display_name", "external_id")
     readonly_fields = ("id", "members_link", "version", "created_at", "updated_at")
@@ -74,21 +59,18 @@ class RoleAdmin(_ServiceErrorsAsMessages, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Role, form: Any, change: bool) -> None:
         actor = Actor.admin(request.user)
-        try:
-            if change:
-                role_rename(
-                    role=obj,
-                    actor=actor,
-                    display_name=obj.display_name,
-                    external_id=obj.external_id,
-                )
-            else:
-                created = role_create(
-                    actor=actor, display_name=obj.display_name, external_id=obj.external_id
-                )
-                obj.pk, obj._state.adding = created.pk, False
-        except ApplicationError as exc:
-            raise _RefusedSave(exc.detail) from exc
+        if change:
+            role_rename(
+                role=obj,
+                actor=actor,
+                display_name=obj.display_name,
+                external_id=obj.external_id,
+            )
+        else:
+            created = role_create(
+                actor=actor, display_name=obj.display_name, external_id=obj.external_id
+            )
+            obj.pk, obj._state.adding = created.pk, False
 
     def delete_model(self, request: HttpRequest, obj: Role) -> None:
         role_delete(role=obj, actor=Actor.admin(request.user))
@@ -99,7 +81,7 @@ class RoleAdmin(_ServiceErrorsAsMessages, admin.ModelAdmin):
 
 
 @admin.register(RoleMembership)
-class RoleMembershipAdmin(_ServiceErrorsAsMessages, admin.ModelAdmin):
+class RoleMembershipAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     list_display = ("user", "role", "source", "created_at")
     list_filter = ("source",)
     search_fields = ("user__username", "user__email", "user__last_name", "role__display_name")
@@ -117,15 +99,12 @@ class RoleMembershipAdmin(_ServiceErrorsAsMessages, admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: RoleMembership, form: Any, change: bool
     ) -> None:
-        try:
-            role_members_add(
-                role=obj.role,
-                user_ids=[obj.user_id],
-                source=MembershipSource.MANUAL,
-                actor=Actor.admin(request.user),
-            )
-        except ApplicationError as exc:
-            raise _RefusedSave(exc.detail) from exc
+        role_members_add(
+            role=obj.role,
+            user_ids=[obj.user_id],
+            source=MembershipSource.MANUAL,
+            actor=Actor.admin(request.user),
+        )
         saved = RoleMembership.objects.get(
             role=obj.role, user_id=obj.user_id, source=MembershipSource.MANUAL
         )

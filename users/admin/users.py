@@ -15,10 +15,10 @@ from django.contrib.auth.admin import UserAdmin as AuthUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from axero_idp.errors import ApplicationError
+from users.admin.common import ServiceErrorsAsMessages
 from users.models import CustomField, CustomFieldType, Role, User
 from users.services import (
     Actor,
@@ -48,10 +48,6 @@ def _custom_form_field(field: CustomField) -> forms.Field:
             **common, help_text="One value per line.", widget=forms.Textarea(attrs={"rows": 3})
         )
     return forms.CharField(**common, max_length=1000)
-
-
-class _Refused(Exception):
-    """A service refused an admin save after the form validated."""
 
 
 def _username_clean(form: forms.ModelForm) -> str:
@@ -153,7 +149,7 @@ def _confirm(
 
 
 @admin.register(User)
-class UserAdmin(AuthUserAdmin):
+class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
     form = DirectoryUserChangeForm
     add_form = DirectoryUserCreationForm
     list_display = (
@@ -295,45 +291,31 @@ class UserAdmin(AuthUserAdmin):
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         actor = Actor.admin(request.user)
-        try:
-            if not change:
-                password = (
-                    form.cleaned_data.get("password1")
-                    if form.cleaned_data.get("usable_password") != "false"
-                    else None
-                )
-                created = user_create(
-                    actor=actor,
-                    source="admin",
-                    username=obj.username,
-                    attributes={f: getattr(obj, f) for f in ("email", "first_name", "last_name")},
-                    password=password or None,
-                )
-                obj.pk, obj._state.adding, obj.password = created.pk, False, created.password
-                return
-            attributes = {
-                f: form.cleaned_data[f] for f in form.changed_data if f in ATTRIBUTE_FIELDS
-            }
-            kwargs: dict[str, Any] = {"attributes": attributes, "custom": form.custom_values()}
-            if "manager" in form.changed_data:
-                manager = form.cleaned_data["manager"]
-                kwargs["manager_ref"] = str(manager.pk) if manager else None
-            user_update(user=obj, actor=actor, **kwargs)
-            if {"is_staff", "is_superuser"} & set(form.changed_data):
-                user_access_set(
-                    user=obj, actor=actor, is_staff=obj.is_staff, is_superuser=obj.is_superuser
-                )
-        except ApplicationError as exc:
-            # The form validated, but the directory refused (e.g. a lost uniqueness
-            # race): changeform_view turns this into a message, not a 500.
-            raise _Refused(exc.detail) from exc
-
-    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return super().changeform_view(request, *args, **kwargs)
-        except _Refused as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+        if not change:
+            password = (
+                form.cleaned_data.get("password1")
+                if form.cleaned_data.get("usable_password") != "false"
+                else None
+            )
+            created = user_create(
+                actor=actor,
+                source="admin",
+                username=obj.username,
+                attributes={f: getattr(obj, f) for f in ("email", "first_name", "last_name")},
+                password=password or None,
+            )
+            obj.pk, obj._state.adding, obj.password = created.pk, False, created.password
+            return
+        attributes = {f: form.cleaned_data[f] for f in form.changed_data if f in ATTRIBUTE_FIELDS}
+        kwargs: dict[str, Any] = {"attributes": attributes, "custom": form.custom_values()}
+        if "manager" in form.changed_data:
+            manager = form.cleaned_data["manager"]
+            kwargs["manager_ref"] = str(manager.pk) if manager else None
+        user_update(user=obj, actor=actor, **kwargs)
+        if {"is_staff", "is_superuser"} & set(form.changed_data):
+            user_access_set(
+                user=obj, actor=actor, is_staff=obj.is_staff, is_superuser=obj.is_superuser
+            )
 
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""

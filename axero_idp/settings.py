@@ -198,6 +198,8 @@ CELERY_BEAT_SCHEDULE["sso-saml-state-purge"] = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its WWW-Authenticate header makes anonymous calls a 401.
+        "scim.api_auth.ProvisioningTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -28,6 +28,15 @@ def admin_client(client, admin_user):
 
 
 @pytest.fixture
+def provisioning_token(db) -> str:
+    """The raw value of a live provisioning (SCIM) token named "onelogin"."""
+    from scim.tokens import scim_token_create
+
+    _, raw = scim_token_create(name="onelogin", actor=Actor.system("tests"))
+    return raw
+
+
+@pytest.fixture
 def committing(django_capture_on_commit_callbacks):
     """`with committing():` runs the on_commit callbacks (domain events) of the code
     inside it when the block ends, as a real commit would."""

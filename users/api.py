@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from axero_idp.errors import NotFound
+from axero_idp.principals import IsPerson
 from users.models import User
 from users.selectors import user_profile
 
@@ -44,6 +45,7 @@ def me_representation(user: User, roles: list[str]) -> dict[str, Any]:
 
 
 @api_view(["GET"])
+@permission_classes([IsPerson])
 def me(request: Request) -> Response:
     """The logged-in user's profile (session authentication; 403 JSON when anonymous)."""
     found = user_profile(request.user.pk) if request.user.pk else None

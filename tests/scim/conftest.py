@@ -8,9 +8,6 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from scim.tokens import scim_token_create
-from users.services import Actor
-
 BASE = "/scim/v2"
 SCIM_JSON = "application/scim+json"
 
@@ -61,9 +58,8 @@ class ScimClient:
 
 
 @pytest.fixture
-def scim_token(db) -> str:
-    _, raw = scim_token_create(name="onelogin", actor=Actor.system("tests"))
-    return raw
+def scim_token(provisioning_token) -> str:
+    return provisioning_token
 
 
 @pytest.fixture

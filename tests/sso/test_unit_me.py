@@ -11,11 +11,26 @@ from tests.factories import RoleFactory, RoleMembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_anonymous_gets_a_json_403(client):
+def test_anonymous_gets_a_json_401(client):
     response = client.get("/api/v1/me/")
 
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="axero-idp"'
     assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_a_provisioning_token_is_not_a_person(client, provisioning_token):
+    response = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {provisioning_token}")
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "You do not have permission to perform this action."}
+
+
+def test_a_bad_token_is_a_401(client):
+    response = client.get("/api/v1/me/", HTTP_AUTHORIZATION="Bearer not-a-token")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "invalid or revoked provisioning token"}
 
 
 def test_profile_of_the_logged_in_user(client):

@@ -115,7 +115,8 @@ else:
 
 # Sessions live in the database so every web process sees every session and a
 # deactivation or single logout can end them from anywhere.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Database sessions with fewer writes per login (see axero_idp/sessions.py).
+SESSION_ENGINE = "axero_idp.sessions"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = SITE_IS_HTTPS

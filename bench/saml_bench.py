@@ -53,7 +53,7 @@ import requests  # noqa: E402
 
 DB_NAME = "axero_bench_saml"
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 SLUG = "bench"
 BIN = ROOT / ".venv" / "bin"
 
@@ -371,6 +371,12 @@ def main() -> None:
         action="store_true",
         help="send the same roles every round (by default 2 roles change per user per round)",
     )
+    parser.add_argument(
+        "--bare-product-sessions",
+        action="store_true",
+        help="bare: use the product's session store and coarse last_login instead of stock "
+        "Django's (the demo's); by default the bare ACS runs stock Django",
+    )
     args = parser.parse_args()
     if not (
         0 < args.logins <= 5000
@@ -411,6 +417,7 @@ def main() -> None:
     extra = {
         "DJANGO_SETTINGS_MODULE": "bench.bare_acs.settings",
         "BARE_SAML_SETTINGS": str(settings_path),
+        "BARE_PRODUCT_SESSIONS": "true" if args.bare_product_sessions else "false",
     }
     results: dict[str, list[Result]] = {ours.name: [], bare.name: []}
     # Both servers up at once, loaded in turn (never together): noise from a shared

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -233,7 +233,6 @@ def role_members_replace(
     return added, removed
 
 
-@transaction.atomic
 def user_roles_sync(
     *, user: User, role_names: Iterable[str], source: str, actor: Actor
 ) -> tuple[set[str], set[str]]:
@@ -248,19 +247,29 @@ def user_roles_sync(
     """
     if source == MembershipSource.SCIM:
         raise ValueError("SCIM changes members through role_members_add/remove/replace")
+    # Names are checked before the transaction: a refusal then leaves a caller's
+    # transaction usable. Inside a caller's transaction (the SAML login) no savepoint
+    # is taken (two round trips per login): a database error fails the whole login.
     names = {_clean_name(n) for n in role_names if isinstance(n, str) and n.strip()}
+    with transaction.atomic(savepoint=False):
+        return _user_roles_sync(user=user, names=names, source=source, actor=actor)
+
+
+def _user_roles_sync(
+    *, user: User, names: set[str], source: str, actor: Actor
+) -> tuple[set[str], set[str]]:
     by_lower = {n.lower(): n for n in names}
     roles: dict[str, Role] = {}
-    if by_lower:
-        found = Role.objects.annotate(lname=Lower("display_name")).filter(lname__in=by_lower)
-        roles.update((r.display_name.lower(), r) for r in found)
+    current: dict[uuid.UUID, Role] = {}
+    for pk, display_name, held in _named_and_held(user, source, list(by_lower)):
+        role = Role(pk=pk, display_name=display_name)
+        if display_name.lower() in by_lower:
+            roles[display_name.lower()] = role
+        if held:
+            current[pk] = role
     for lower in sorted(set(by_lower) - set(roles)):
         roles[lower] = _role_get_or_create(by_lower[lower], actor)
     wanted = {role.pk: role for role in roles.values()}
-    current = {
-        m.role_id: m.role
-        for m in RoleMembership.objects.filter(user=user, source=source).select_related("role")
-    }
     to_add = [wanted[pk] for pk in wanted.keys() - current.keys()]
     to_remove = [current[pk] for pk in current.keys() - wanted.keys()]
     if not to_add and not to_remove:
@@ -290,6 +299,30 @@ def user_roles_sync(
             events.RoleMembersChanged(role_id=role.pk, removed=frozenset({user.pk}))
         )
     return {r.display_name for r in to_add}, {r.display_name for r in to_remove}
+
+
+def _named_and_held(
+    user: User, source: str, lower_names: list[str]
+) -> list[tuple[uuid.UUID, str, bool]]:
+    """(id, name, held) of the roles named and of the roles source granted user, in one
+    round trip: the named ones by the lower(name) index, the held ones by the
+    membership's user index (a UNION, so neither side scans the role table)."""
+    held = RoleMembership.objects.filter(role=OuterRef("pk"), user=user, source=source)
+    named = (
+        Role.objects.annotate(lname=Lower("display_name"), held=Exists(held))
+        .filter(lname__in=lower_names)
+        .values_list("pk", "display_name", "held")
+        .order_by()
+    )
+    granted = (
+        Role.objects.filter(memberships__user=user, memberships__source=source)
+        .annotate(held=Value(True))
+        .values_list("pk", "display_name", "held")
+        .order_by()
+    )
+    if not lower_names:
+        return list(granted)
+    return list(named.union(granted))
 
 
 def _role_get_or_create(name: str, actor: Actor) -> Role:

@@ -39,7 +39,7 @@ class SessionStore(DbSessionStore):
         return get_random_string(32, VALID_KEY_CHARS)
 
     def cycle_key(self) -> None:
-        data = self._session
+        data = self._session  # type: ignore[attr-defined]
         previous, previous_stored = self.session_key, not self._row_missing
         self._session_key = self._get_new_session_key()
         self._session_cache = data
@@ -53,7 +53,7 @@ class SessionStore(DbSessionStore):
         if self.session_key is None:
             return self.create()
         must_create = must_create or self._row_missing
-        data = self._get_session(no_load=must_create)
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
         fingerprint = (self.session_key, self.serializer().dumps(data))
         if not must_create and fingerprint == self._last_written:
             return None

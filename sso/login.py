@@ -27,7 +27,7 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import login as django_login
@@ -165,7 +165,7 @@ def assertion_remember(
     that request was this browser's and still outstanding; otherwise None. A replay
     is refused either way, before anything looks at the request's answer."""
     seen = SeenAssertion._meta.db_table
-    params: list[object] = [idp.pk, valid.assertion_id[:255], _replay_until(idp, valid)]
+    params: list[Any] = [idp.pk, valid.assertion_id[:255], _replay_until(idp, valid)]
     insert = (
         f"INSERT INTO {seen} (idp_id, assertion_id, expires_at) VALUES (%s, %s, %s) "  # noqa: S608
         "ON CONFLICT (idp_id, assertion_id) DO NOTHING RETURNING id"

@@ -9,12 +9,13 @@ set-based role sync (a fixed number of queries however many roles change).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from axero_idp.errors import ApplicationError, UniquenessConflict
@@ -89,23 +90,61 @@ def _maps_custom_fields(idp: IdentityProvider) -> bool:
     return any(key.startswith(CUSTOM_PREFIX) and names for key, names in idp.attribute_map.items())
 
 
-def _find(
-    idp: IdentityProvider, name_id: str, email: str | None
-) -> tuple[User | None, str, SamlIdentity | None]:
-    try:
-        identity: SamlIdentity | None = SamlIdentity.objects.select_related(
-            "user", "user__manager"
-        ).get(idp=idp, name_id=name_id)
-    except SamlIdentity.DoesNotExist:
-        identity = None
-    if identity is not None:
-        return identity.user, "name_id", identity
+@dataclass(frozen=True)
+class _Found:
+    user: User | None
+    linked_by: str = ""  # "name_id" | "email" | ""
+    has_identity: bool = False
+    # Whether the identity's last_login_at is within LAST_LOGIN_PRECISION already.
+    identity_login_recent: bool = False
+    # The manager's (email, username, external id), read with the user: what
+    # _manager_unchanged compares a manager reference to.
+    manager_keys: frozenset[str] = frozenset()
+
+
+@functools.cache
+def _by_name_id_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"u.{quote(f.column)}" for f in User._meta.concrete_fields)
+    return (
+        f"SELECT {columns}, CASE WHEN si.last_login_at > %s THEN 1 ELSE 0 END "  # noqa: S608
+        "AS identity_login_recent, "
+        "mgr.email AS manager_email, mgr.username AS manager_username, "
+        "mgr.external_id AS manager_external_id "
+        f"FROM {quote(SamlIdentity._meta.db_table)} si "
+        f"JOIN {quote(User._meta.db_table)} u ON u.id = si.user_id "
+        f"LEFT JOIN {quote(User._meta.db_table)} mgr ON mgr.id = u.manager_id "
+        "WHERE si.idp_id = %s AND si.name_id = %s"
+    )
+
+
+def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
+    # Every login starts here: one hand-written query (user, identity and manager keys
+    # by the (idp, name_id) unique index), where select_related cost more to compile
+    # than to run.
+    recent_since = timezone.now() - LAST_LOGIN_PRECISION
+    found = list(User.objects.raw(_by_name_id_sql(), [recent_since, idp.pk, name_id]))
+    if found:
+        user = found[0]
+        keys = (user.manager_email, user.manager_username, user.manager_external_id)  # type: ignore[attr-defined]
+        return _Found(
+            user=user,
+            linked_by="name_id",
+            has_identity=True,
+            identity_login_recent=bool(user.identity_login_recent),  # type: ignore[attr-defined]
+            manager_keys=frozenset(k.lower() for k in keys if k),
+        )
     if idp.link_by_email and email:
         # __ci: LOWER(email) = LOWER(%s), served by the lower(email) index.
-        user = User.objects.filter(email__ci=email).order_by("created_at").first()
+        user = User.objects.select_related("manager").filter(email__ci=email)
+        user = user.order_by("created_at").first()
         if user is not None:
-            return user, "email", None
-    return None, "", None
+            manager = user.manager
+            keys = (manager.email, manager.username, manager.external_id) if manager else ()
+            return _Found(
+                user=user, linked_by="email", manager_keys=frozenset(k.lower() for k in keys if k)
+            )
+    return _Found(user=None)
 
 
 def _username_for(name_id: str, email: str | None) -> str:
@@ -116,21 +155,21 @@ def _username_for(name_id: str, email: str | None) -> str:
     return email
 
 
-def _manager_unchanged(user: User, ref: str | None) -> bool:
+def _manager_unchanged(user: User, manager_keys: frozenset[str], ref: str | None) -> bool:
     ref = (ref or "").strip().lower()
-    manager = user.manager
-    if manager is None:
+    if user.manager_id is None:
         return ref == user.pending_manager_ref.lower()
-    keys = {manager.email.lower(), manager.username.lower(), (manager.external_id or "").lower()}
-    return bool(ref) and ref in keys - {""}
+    return bool(ref) and ref in manager_keys
 
 
 def _changed_only(
-    user: User, values: Mapping[str, Any], custom: Mapping[str, Any], profile: MappedProfile
+    found: _Found, values: Mapping[str, Any], custom: Mapping[str, Any], profile: MappedProfile
 ) -> dict[str, Any]:
     """The user_update arguments for what differs from the user as just read (nothing in
     the usual repeat login, which then costs no row lock and no write). user_update
     compares again under its lock, so a concurrent change is never overwritten blindly."""
+    user = found.user
+    assert user is not None
     update: dict[str, Any] = {}
     changed_values = {k: v for k, v in values.items() if getattr(user, k) != v}
     if changed_values:
@@ -138,7 +177,9 @@ def _changed_only(
     changed_custom = {k: v for k, v in custom.items() if user.custom.get(k) != v}
     if changed_custom:
         update["custom"] = changed_custom
-    if profile.has_manager and not _manager_unchanged(user, profile.manager_ref):
+    if profile.has_manager and not _manager_unchanged(
+        user, found.manager_keys, profile.manager_ref
+    ):
         update["manager_ref"] = profile.manager_ref
     return update
 
@@ -166,7 +207,8 @@ def user_provision_from_login(
     list_keys = frozenset(k for k, f in definitions.items() if f.type == CustomFieldType.LIST)
     profile = profile_from_attributes(attributes, idp.attribute_map, list_custom_keys=list_keys)
     values, custom, ignored = _clean_profile(profile, definitions)
-    user, linked_by, identity = _find(idp, name_id, values.get("email"))
+    found = _find(idp, name_id, values.get("email"))
+    user, linked_by = found.user, found.linked_by
     if user is not None and not user.is_active:
         raise SamlRefused(refusals.USER_INACTIVE, f"user {user.pk} is deactivated")
     created = False
@@ -188,7 +230,8 @@ def user_provision_from_login(
         except UniquenessConflict as exc:
             # Either a concurrent first login of the same person won the race (its
             # identity is committed by now), or someone else owns the username.
-            user, linked_by, identity = _find(idp, name_id, values.get("email"))
+            found = _find(idp, name_id, values.get("email"))
+            user, linked_by = found.user, found.linked_by
             if user is None or linked_by != "name_id":
                 raise SamlRefused(
                     refusals.VALIDATION,
@@ -200,7 +243,7 @@ def user_provision_from_login(
         else:
             created, linked_by = True, "created"
     if not created:
-        update = _changed_only(user, values, custom, profile)
+        update = _changed_only(found, values, custom, profile)
         if update:
             try:
                 user = user_update(user=user, actor=actor, manager_order=MANAGER_BY_SAML, **update)
@@ -218,14 +261,9 @@ def user_provision_from_login(
     result = ProvisionResult(
         user=user, created=created, linked_by=linked_by, ignored=ignored, role_names=role_names
     )
-    now = timezone.now()
-    if (
-        identity is None
-        or identity.last_login_at is None
-        or now - identity.last_login_at > LAST_LOGIN_PRECISION
-    ):
+    if not found.identity_login_recent:
         # Coarse on purpose: one write less per login in a login storm.
-        SamlIdentity.objects.filter(idp=idp, name_id=name_id).update(last_login_at=now)
+        SamlIdentity.objects.filter(idp=idp, name_id=name_id).update(last_login_at=timezone.now())
     if ignored:
         logger.warning(
             "SAML attributes ignored",

@@ -105,7 +105,7 @@ class _Found:
 @functools.cache
 def _by_name_id_sql() -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(f"u.{quote(f.column)}" for f in User._meta.concrete_fields)
+    columns = ", ".join(f"u.{quote(f.column or f.name)}" for f in User._meta.concrete_fields)
     return (
         f"SELECT {columns}, CASE WHEN si.last_login_at > %s THEN 1 ELSE 0 END "  # noqa: S608
         "AS identity_login_recent, "
@@ -125,22 +125,22 @@ def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
     recent_since = timezone.now() - LAST_LOGIN_PRECISION
     found = list(User.objects.raw(_by_name_id_sql(), [recent_since, idp.pk, name_id]))
     if found:
-        user = found[0]
-        keys = (user.manager_email, user.manager_username, user.manager_external_id)  # type: ignore[attr-defined]
+        row: Any = found[0]  # a User with the extra columns as attributes
+        keys = (row.manager_email, row.manager_username, row.manager_external_id)
         return _Found(
-            user=user,
+            user=row,
             linked_by="name_id",
             has_identity=True,
-            identity_login_recent=bool(user.identity_login_recent),  # type: ignore[attr-defined]
+            identity_login_recent=bool(row.identity_login_recent),
             manager_keys=frozenset(k.lower() for k in keys if k),
         )
     if idp.link_by_email and email:
         # __ci: LOWER(email) = LOWER(%s), served by the lower(email) index.
-        user = User.objects.select_related("manager").filter(email__ci=email)
-        user = user.order_by("created_at").first()
+        by_email = User.objects.select_related("manager").filter(email__ci=email)
+        user = by_email.order_by("created_at").first()
         if user is not None:
             manager = user.manager
-            keys = (manager.email, manager.username, manager.external_id) if manager else ()
+            keys = (manager.email, manager.username, manager.external_id or "") if manager else ()
             return _Found(
                 user=user, linked_by="email", manager_keys=frozenset(k.lower() for k in keys if k)
             )

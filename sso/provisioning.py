@@ -140,9 +140,11 @@ def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
         user = by_email.order_by("created_at").first()
         if user is not None:
             manager = user.manager
-            keys = (manager.email, manager.username, manager.external_id or "") if manager else ()
+            by_manager = [manager.email, manager.username, manager.external_id] if manager else []
             return _Found(
-                user=user, linked_by="email", manager_keys=frozenset(k.lower() for k in keys if k)
+                user=user,
+                linked_by="email",
+                manager_keys=frozenset(k.lower() for k in by_manager if k),
             )
     return _Found(user=None)
 

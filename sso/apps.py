@@ -7,7 +7,8 @@ class SsoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # python3-saml recompiles the SAML XSD schemas on every message; compile once.
+        # python3-saml recompiles the SAML XSD schemas and its XPath queries on every
+        # message; compile once per thread.
         from sso import schema_cache
 
         schema_cache.install()

@@ -51,6 +51,9 @@ class RoleDeleted:
 class PhotoUrlSet:
     user_id: uuid.UUID
     url: str
+    # The kind of actor that set it (ActorKind: "scim", "idp", "admin", "system"), so the
+    # image pipeline can record where a fetched image came from.
+    origin: str = ""
 
 
 Event = UserCreated | UserChanged | UserDeleted | RoleMembersChanged | RoleDeleted | PhotoUrlSet

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class MediaConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "media"
+    verbose_name = "Profile images"
+
+    def ready(self) -> None:
+        from media.handlers import photo_url_set_handle
+        from users import events
+
+        events.subscribe(events.PhotoUrlSet, photo_url_set_handle)

@@ -148,17 +148,23 @@ def _read_capped(
     declared = response.getheader("Content-Length")
     if declared and declared.isdigit() and int(declared) > policy.max_bytes:
         raise FetchTooLarge(policy.max_bytes)  # refused before reading a byte of it
+    late = f"{policy.label}: no complete answer within {policy.deadline:g} s"
     chunks: list[bytes] = []
     size = 0
     while True:
         remaining = end - time.monotonic()
         if remaining <= 0:
-            raise FetchFailed(f"{policy.label}: no complete answer within {policy.deadline:g} s")
+            raise FetchFailed(late)
         if conn.sock is not None:
             # A trickling server keeps each read under the read timeout; the deadline
             # bounds the whole body.
             conn.sock.settimeout(min(policy.read_timeout, remaining))
-        chunk = response.read1(min(_CHUNK, policy.max_bytes + 1 - size))
+        try:
+            chunk = response.read1(min(_CHUNK, policy.max_bytes + 1 - size))
+        except TimeoutError as exc:
+            if time.monotonic() >= end:
+                raise FetchFailed(late) from exc
+            raise
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)

@@ -216,7 +216,7 @@ def _user_create_atomic(
     events.publish_on_commit(events.UserCreated(user_id=user.pk))
     if user.photo_url:
         events.publish_on_commit(
-            events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=actor.kind)
+            events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=str(actor.kind))
         )
     return user
 
@@ -283,7 +283,7 @@ def user_update(
     )
     if "photo_url" in changes and user.photo_url:
         events.publish_on_commit(
-            events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=actor.kind)
+            events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=str(actor.kind))
         )
     return user
 

@@ -105,16 +105,16 @@ class UserAdmin(DirectoryUserAdmin):
     """The directory's user admin plus the profile image (users/ cannot import media/,
     so media/ extends the admin instead)."""
 
-    readonly_fields = (*DirectoryUserAdmin.readonly_fields, "profile_image")  # type: ignore[assignment]
+    readonly_fields = (*DirectoryUserAdmin.readonly_fields, "profile_image_preview")  # type: ignore[assignment]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
         if obj is None:
             return fieldsets
-        return (*fieldsets, ("Profile image", {"fields": ("profile_image",)}))
+        return (*fieldsets, ("Profile image", {"fields": ("profile_image_preview",)}))
 
     @admin.display(description="Image")
-    def profile_image(self, obj: User) -> str:
+    def profile_image_preview(self, obj: User) -> str:
         manage = reverse("admin:media_profileimage_manage", args=[obj.pk])
         state = profile_image_state(obj.pk)
         failure = ""

@@ -45,9 +45,7 @@ def exif_with_gps_and_orientation(orientation: int = 1) -> Image.Exif:
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    )
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def png_bomb(width: int = 40000, height: int = 40000) -> bytes:

@@ -113,7 +113,17 @@ def test_html_gif_polyglot_is_reencoded_without_the_html():
         (image_bytes("PNG")[:70], ImageRefused, "could not be decoded", 400),
         (image_bytes("JPEG")[:300], ImageRefused, "could not be decoded", 400),
     ],
-    ids=["too-large", "html", "empty", "bmp", "webp", "bomb", "too-many-pixels", "png-cut", "jpeg-cut"],
+    ids=[
+        "too-large",
+        "html",
+        "empty",
+        "bmp",
+        "webp",
+        "bomb",
+        "too-many-pixels",
+        "png-cut",
+        "jpeg-cut",
+    ],
 )
 def test_refusals_name_their_reason(data, error, detail, status):
     with pytest.raises(error) as caught:

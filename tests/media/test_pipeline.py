@@ -96,7 +96,9 @@ def test_a_task_for_a_deleted_user_does_nothing():
     assert photo_fetch_run(user_id=uuid.uuid4(), url="https://x.example.com/a.png") == "no_user"
 
 
-def test_exif_gps_is_stripped_and_rotation_applied_on_the_way_in(private_allowed, image_server, media_root):
+def test_exif_gps_is_stripped_and_rotation_applied_on_the_way_in(
+    private_allowed, image_server, media_root
+):
     from PIL import Image
 
     body = image_bytes("JPEG", size=(80, 40), exif=exif_with_gps_and_orientation(6))
@@ -150,7 +152,10 @@ def user_with_image(media_root):
         (Route(body=b"<html>login page</html>"), "not a JPEG, PNG or GIF image"),
         (Route(body=image_bytes("PNG")[:70]), "could not be decoded"),
         (Route(body=png_bomb()), "image dimensions 40000x40000 exceed the limit"),
-        (Route(status=302, headers={"Location": "file:///etc/passwd"}), "image URL must be http or https"),
+        (
+            Route(status=302, headers={"Location": "file:///etc/passwd"}),
+            "image URL must be http or https",
+        ),
     ],
     ids=["404", "too-large", "html", "truncated", "bomb", "redirect-to-file"],
 )
@@ -257,7 +262,14 @@ def test_a_newer_url_wins_over_a_slower_older_fetch(private_allowed, image_serve
 
 
 def test_a_broker_outage_does_not_fail_the_scim_request_and_catch_up_fetches_later(
-    client, committing, provisioning_token, private_allowed, image_server, monkeypatch, caplog, eager_celery
+    client,
+    committing,
+    provisioning_token,
+    private_allowed,
+    image_server,
+    monkeypatch,
+    caplog,
+    eager_celery,
 ):
     image_server.routes["/ann.png"] = Route(body=PNG)
 
@@ -282,18 +294,10 @@ def test_a_broker_outage_does_not_fail_the_scim_request_and_catch_up_fetches_lat
     assert f"photo fetch for user {user.pk} not queued" in caplog.text
     assert not ProfileImage.objects.filter(user=user).exists()
 
-    monkeypatch.undo()
-    celery_app_eager_again(eager_celery)
+    monkeypatch.undo()  # the broker is back
     assert tasks.photo_fetch_catch_up() == 1
     assert _stored(user).source == ImageSource.SCIM
     assert tasks.photo_fetch_catch_up() == 0
-
-
-def celery_app_eager_again(_fixture):
-    # monkeypatch.undo() restored `delay`; the eager flag is the fixture's and stays on.
-    from axero_idp.celery import app
-
-    assert app.conf.task_always_eager is True
 
 
 def test_catch_up_skips_handled_urls_and_recent_failures_and_retries_old_ones(
@@ -323,7 +327,9 @@ def test_catch_up_skips_handled_urls_and_recent_failures_and_retries_old_ones(
     assert _stored(never_fetched).has_image
 
 
-def test_a_manual_upload_is_not_overwritten_by_the_catch_up(eager_celery, private_allowed, image_server):
+def test_a_manual_upload_is_not_overwritten_by_the_catch_up(
+    eager_celery, private_allowed, image_server
+):
     image_server.routes["/idp.png"] = Route(body=PNG)
     user = UserFactory(photo_url=image_server.url("/idp.png"))
     profile_image_store(user=user, data=JPEG, source=ImageSource.UPLOAD, actor=Actor.admin(user))

@@ -12,10 +12,12 @@ URL's host name.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -142,19 +144,29 @@ def _target(url: str, policy: FetchPolicy) -> _Target:
     return _Target(parts.scheme, parts.hostname, port, path)
 
 
+def _late(policy: FetchPolicy) -> str:
+    return f"{policy.label}: no complete answer within {policy.deadline:g} s"
+
+
+def _shutdown(conn: http.client.HTTPConnection) -> None:
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def _read_capped(
     response: http.client.HTTPResponse, conn: Any, policy: FetchPolicy, end: float
 ) -> bytes:
     declared = response.getheader("Content-Length")
     if declared and declared.isdigit() and int(declared) > policy.max_bytes:
         raise FetchTooLarge(policy.max_bytes)  # refused before reading a byte of it
-    late = f"{policy.label}: no complete answer within {policy.deadline:g} s"
     chunks: list[bytes] = []
     size = 0
     while True:
         remaining = end - time.monotonic()
         if remaining <= 0:
-            raise FetchFailed(late)
+            raise FetchFailed(_late(policy))
         if conn.sock is not None:
             # A trickling server keeps each read under the read timeout; the deadline
             # bounds the whole body.
@@ -163,9 +175,11 @@ def _read_capped(
             chunk = response.read1(min(_CHUNK, policy.max_bytes + 1 - size))
         except TimeoutError as exc:
             if time.monotonic() >= end:
-                raise FetchFailed(late) from exc
+                raise FetchFailed(_late(policy)) from exc
             raise
         if not chunk:
+            if time.monotonic() >= end:
+                raise FetchFailed(_late(policy))  # the watchdog cut a body short
             return b"".join(chunks)
         chunks.append(chunk)
         size += len(chunk)
@@ -186,6 +200,11 @@ def _fetch_once(
         connect_timeout=min(policy.connect_timeout, max(end - time.monotonic(), 0.001)),
         timeout=policy.read_timeout,
     )
+    # The hard deadline: per-read timeouts alone let a server trickle headers or body
+    # forever; at the deadline the socket is shut down under whatever read is waiting.
+    watchdog = threading.Timer(max(end - time.monotonic(), 0.0), _shutdown, args=(conn,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         conn.request("GET", target.path, headers={"Accept": policy.accept})
         response = conn.getresponse()
@@ -198,8 +217,11 @@ def _fetch_once(
         body = _read_capped(response, conn, policy, end)
         return 200, None, response.getheader("Content-Type", ""), body
     except (OSError, http.client.HTTPException) as exc:
+        if time.monotonic() >= end:
+            raise FetchFailed(_late(policy)) from exc
         raise FetchFailed(f"fetch failed: {type(exc).__name__}") from exc
     finally:
+        watchdog.cancel()
         conn.close()
 
 

@@ -7,7 +7,8 @@ class MediaConfig(AppConfig):
     verbose_name = "Profile images"
 
     def ready(self) -> None:
-        from media.handlers import photo_url_set_handle
+        from media.handlers import photo_url_set_handle, user_deleted_handle
         from users import events
 
         events.subscribe(events.PhotoUrlSet, photo_url_set_handle)
+        events.subscribe(events.UserDeleted, user_deleted_handle)

@@ -140,7 +140,7 @@ def _encode(image: Image.Image, fmt: str) -> bytes:
     if fmt == "JPEG":
         image.save(out, "JPEG", quality=JPEG_QUALITY, progressive=True, optimize=True)
     elif fmt == "PNG":
-        image.save(out, "PNG", optimize=True)
+        image.save(out, "PNG")  # optimize=True costs 5x the time for ~6 % smaller files
     else:
         image.save(out, "GIF", optimize=True)
     return out.getvalue()

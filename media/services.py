@@ -35,14 +35,19 @@ class PhotoUrlSuperseded(Exception):
     """The user's photo URL changed while this one was being fetched."""
 
 
+def _user_directory(user_id: uuid.UUID | str) -> str:
+    return f"profile-images/{uuid.UUID(str(user_id)).hex}"
+
+
 def _storage_name(user_id: uuid.UUID, image: NormalisedImage) -> str:
-    # Keyed with SECRET_KEY: the name cannot be guessed from the user id or the image,
-    # yet the same image for the same user always gets the same name (a retry writes
-    # nothing new). Per user, so deleting one user's file never touches another's.
+    # The file name is keyed with SECRET_KEY: it cannot be guessed from the user id or
+    # the image, yet the same image for the same user always gets the same name (a
+    # retry writes nothing new). One directory per user, named by the id, so deleting
+    # one user's files never touches another's and survives a SECRET_KEY rotation.
     digest = salted_hmac(
         "media.profile_image", f"{user_id}:{image.sha256}", algorithm="sha256"
     ).hexdigest()
-    return f"profile-images/{digest[:2]}/{digest}.{image.extension}"
+    return f"{_user_directory(user_id)}/{digest}.{image.extension}"
 
 
 def _file_write(name: str, image: NormalisedImage) -> tuple[str, bool]:
@@ -254,3 +259,16 @@ def photo_fetch_enqueue(*, user_id: uuid.UUID, url: str, origin: str = "") -> bo
         )
         return False
     return True
+
+
+def profile_image_files_purge(*, user_id: uuid.UUID) -> int:
+    """Delete every stored file of a deleted user (the row went with the user)."""
+    directory = _user_directory(user_id)
+    try:
+        _dirs, files = default_storage.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    for name in files:
+        default_storage.delete(f"{directory}/{name}")
+    logger.info("deleted %s profile image file(s) of deleted user %s", len(files), user_id)
+    return len(files)

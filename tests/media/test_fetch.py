@@ -225,3 +225,36 @@ def test_a_trickling_server_hits_the_total_deadline(private_allowed, image_serve
         image_download(image_server.url("/drip"))
 
     assert caught.value.detail == "image URL: no complete answer within 0.6 s"
+
+
+def test_a_server_trickling_its_headers_hits_the_total_deadline(private_allowed, monkeypatch):
+    """Each byte arrives well within the read timeout; only the deadline stops it."""
+    import socket
+    import threading
+    import time
+
+    monkeypatch.setattr(fetching, "READ_TIMEOUT", 2.0)
+    monkeypatch.setattr(fetching, "DEADLINE", 0.8)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def trickle():
+        conn, _ = listener.accept()
+        with conn:
+            try:
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 200:
+                    conn.sendall(bytes([byte]))
+                    time.sleep(0.05)
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    started = time.monotonic()
+
+    with pytest.raises(ImageFetchUnavailable) as caught:
+        image_download(f"http://127.0.0.1:{port}/slow.png")
+
+    assert caught.value.detail == "image URL: no complete answer within 0.8 s"
+    assert time.monotonic() - started < 2.0
+    listener.close()

@@ -337,3 +337,37 @@ def test_a_manual_upload_is_not_overwritten_by_the_catch_up(
     assert tasks.photo_fetch_catch_up() == 0
     assert _stored(user).source == ImageSource.UPLOAD
     assert image_server.hits == []
+
+
+def test_deleting_a_user_deletes_their_image_files(committing, media_root, user_with_image):
+    from users.services import user_delete
+
+    user, profile = user_with_image
+    bystander = UserFactory()
+    kept = profile_image_store(
+        user=bystander, data=JPEG, source=ImageSource.ADMIN, actor=Actor.system("tests")
+    )
+    assert (media_root / profile.storage_name).exists()
+
+    with committing():
+        user_delete(user=user, actor=Actor.system("tests"))
+
+    assert not (media_root / profile.storage_name).exists()
+    assert (media_root / kept.storage_name).exists()  # same bytes, another user's file
+
+
+def test_clearing_the_photo_url_keeps_the_stored_image(
+    committing, eager_celery, private_allowed, image_server
+):
+    image_server.routes["/p.png"] = Route(body=PNG)
+    user = UserFactory()
+    with committing():
+        _set_photo(user, image_server.url("/p.png"))
+    before = _stored(user)
+
+    with committing():
+        _set_photo(User.objects.get(pk=user.pk), "")
+
+    after = _stored(user)
+    assert (after.storage_name, after.sha256) == (before.storage_name, before.sha256)
+    assert image_server.hits == ["/p.png"]

@@ -139,3 +139,13 @@ def test_exactly_5_mb_is_accepted():
 
     assert len(padded) == MAX_BYTES
     assert image_normalise(padded).format == "JPEG"
+
+
+def test_png_icc_profile_and_gif_comment_are_stripped():
+    # Pillow would copy both from the decoded image into the new file by itself.
+    png = image_normalise(image_bytes("PNG", icc_profile=b"ICC-profile-naming-a-device" * 4))
+    gif = image_normalise(image_bytes("GIF", comment=b"taken at 12 Secret Street"))
+
+    assert "icc_profile" not in _reopen(png.data).info
+    assert b"Secret Street" not in gif.data
+    assert "comment" not in _reopen(gif.data).info

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "users.apps.UsersConfig",
     "scim.apps.ScimConfig",
     "sso.apps.SsoConfig",
+    "media.apps.MediaConfig",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +196,13 @@ CELERY_BEAT_SCHEDULE["sso-idp-metadata-refresh"] = {
 CELERY_BEAT_SCHEDULE["sso-saml-state-purge"] = {
     "task": "sso.tasks.saml_state_purge",
     "schedule": 3600.0,
+}
+
+# Profile images: photo URLs never handled (broker down at enqueue, a lost task) and
+# failures older than a day are queued again.
+CELERY_BEAT_SCHEDULE["media-photo-fetch-catch-up"] = {
+    "task": "media.tasks.photo_fetch_catch_up",
+    "schedule": 15 * 60.0,
 }
 
 REST_FRAMEWORK = {

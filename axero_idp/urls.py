@@ -14,6 +14,7 @@ urlpatterns = [
     path("scim/v2/", include("scim.urls")),
     path("sso/", include("sso.urls")),
     path("api/v1/me/", me_view, name="api-me"),
+    path("", include("media.urls")),
 ]
 
 handler500 = views.server_error

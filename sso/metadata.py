@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
-import socket
-import ssl
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
@@ -16,6 +11,7 @@ from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.metadata import OneLogin_Saml2_Metadata
 
 from axero_idp.errors import ValidationFailed
+from axero_idp.safe_fetch import FetchFailed, FetchPolicy, FetchTooLarge, safe_fetch
 from sso.inbound import xml_parse
 from sso.models import IdentityProvider, SsoBinding
 from sso.refusals import SamlRefused
@@ -88,76 +84,29 @@ def _parse(data: bytes, sso_binding: str) -> dict[str, Any]:
     return dict(result.get("idp", {}))
 
 
-def _address_for(host: str, port: int) -> str:
-    """The address to connect to: resolved once, every answer checked, and that same
-    address used for the connection, so a second DNS answer (rebinding) cannot point
-    the fetch at an internal host after the check."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise ValidationFailed(f"metadata URL: cannot resolve {host!r}") from exc
-    addresses = [str(info[4][0]) for info in infos]
-    if not getattr(settings, "SAML_METADATA_ALLOW_PRIVATE_NETWORKS", False):
-        for address in addresses:
-            if not ipaddress.ip_address(address).is_global:
-                raise ValidationFailed(f"metadata URL: {host!r} resolves to a non-public address")
-    return addresses[0]
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host: str, *, address: str, **kwargs: Any) -> None:
-        super().__init__(host, **kwargs)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, *, address: str, **kwargs: Any) -> None:
-        self._tls = ssl.create_default_context()
-        super().__init__(host, context=self._tls, **kwargs)
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        # The certificate is still verified against the host name of the URL.
-        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
-
-
 def idp_metadata_fetch(url: str) -> bytes:
     """Fetch metadata: https only (http too when private networks are allowed, for
     tests), public addresses only (checked and pinned), no redirects, size cap, timeout."""
-    allow_private = getattr(settings, "SAML_METADATA_ALLOW_PRIVATE_NETWORKS", False)
-    parts = urlsplit(url)
-    if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
-        raise ValidationFailed("metadata URL must be https")
-    if not parts.hostname:
-        raise ValidationFailed("metadata URL has no host")
+    allow_private = bool(getattr(settings, "SAML_METADATA_ALLOW_PRIVATE_NETWORKS", False))
+    policy = FetchPolicy(
+        label="metadata URL",
+        allow_private=allow_private,
+        schemes=frozenset({"https", "http"} if allow_private else {"https"}),
+        max_bytes=METADATA_MAX_BYTES,
+        # A redirect is refused as "answered HTTP 3xx": the IdP admin gives the final URL.
+        max_redirects=0,
+        connect_timeout=METADATA_TIMEOUT,
+        read_timeout=METADATA_TIMEOUT,
+        deadline=3 * METADATA_TIMEOUT,
+        accept="application/samlmetadata+xml, application/xml",
+    )
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise ValidationFailed("metadata URL has a bad port") from exc
-    address = _address_for(parts.hostname, port)
-    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    conn = connection_class(parts.hostname, port=port, address=address, timeout=METADATA_TIMEOUT)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        conn.request(
-            "GET", path, headers={"Accept": "application/samlmetadata+xml, application/xml"}
-        )
-        response = conn.getresponse()
-        # http.client follows no redirect: a Location could name an internal host.
-        if response.status != 200:
-            raise ValidationFailed(f"metadata URL answered HTTP {response.status}")
-        body = response.read(METADATA_MAX_BYTES + 1)
-    except (OSError, http.client.HTTPException) as exc:
-        raise MetadataFetchFailed(f"metadata fetch failed: {type(exc).__name__}") from exc
-    finally:
-        conn.close()
-    if len(body) > METADATA_MAX_BYTES:
-        raise ValidationFailed(f"metadata larger than {METADATA_MAX_BYTES} bytes")
-    return body
+        return safe_fetch(url, policy).body
+    except FetchTooLarge as exc:
+        raise ValidationFailed(f"metadata larger than {METADATA_MAX_BYTES} bytes") from exc
+    except FetchFailed as exc:
+        detail = exc.detail if exc.detail.startswith("metadata") else f"metadata {exc.detail}"
+        raise MetadataFetchFailed(detail) from exc
 
 
 class MetadataFetchFailed(ValidationFailed):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,8 +40,12 @@ def me_representation(user: User, roles: list[str]) -> dict[str, Any]:
         "hireDate": user.hire_date.isoformat() if user.hire_date else None,
         "custom": user.custom,
         "roles": roles,
-        # No image pipeline serves images yet: null until /api/v1/users/{id}/image/ exists.
-        "imageUrl": None,
+        # The version changes with the image, so a browser may cache each URL for good.
+        "imageUrl": (
+            f"{settings.SITE_URL}/api/v1/users/{user.pk}/image/?v={user.image_version}"
+            if user.image_version
+            else None
+        ),
     }
 
 

@@ -51,6 +51,10 @@ class RoleDeleted:
 class PhotoUrlSet:
     user_id: uuid.UUID
     url: str
+    # The kind of actor that set it (ActorKind: "scim", "idp", "admin", "system"), so the
+    # image pipeline can record where a fetched image came from. Not part of equality:
+    # the same URL for the same user is the same announcement.
+    origin: str = field(default="", compare=False)
 
 
 Event = UserCreated | UserChanged | UserDeleted | RoleMembersChanged | RoleDeleted | PhotoUrlSet

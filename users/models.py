@@ -67,6 +67,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     hire_date = models.DateField(null=True, blank=True)
     # Where the identity provider says the photo is; the image pipeline fetches it.
     photo_url = models.URLField(max_length=2000, blank=True, default="")
+    # Short fingerprint of the stored profile image ("" = none), recorded by the image
+    # pipeline through user_image_recorded so /api/v1/me/ can name a cache-busting URL
+    # without users/ importing media/.
+    image_version = models.CharField(max_length=32, blank=True, default="", editable=False)
     custom = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)

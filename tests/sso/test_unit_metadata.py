@@ -291,7 +291,7 @@ def test_fetch_connects_to_the_address_it_checked(settings, server, monkeypatch)
     internal one a moment later; the fetch must use the address it checked."""
     import socket as socket_module
 
-    from sso import metadata as metadata_module
+    from axero_idp import safe_fetch as metadata_module
 
     settings.SAML_METADATA_ALLOW_PRIVATE_NETWORKS = False
     answers = iter(["93.184.215.14", "127.0.0.1"])

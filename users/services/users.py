@@ -215,7 +215,9 @@ def _user_create_atomic(
     _pending_reports_link(manager=user, actor=actor)
     events.publish_on_commit(events.UserCreated(user_id=user.pk))
     if user.photo_url:
-        events.publish_on_commit(events.PhotoUrlSet(user_id=user.pk, url=user.photo_url))
+        events.publish_on_commit(
+            events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=str(actor.kind))
+        )
     return user
 
 
@@ -280,8 +282,22 @@ def user_update(
         events.UserChanged(user_id=user.pk, fields=frozenset(changes) - {"pending_manager_ref"})
     )
     if "photo_url" in changes and user.photo_url:
-        events.publish_on_commit(events.PhotoUrlSet(user_id=user.pk, url=user.photo_url))
+        events.publish_on_commit(
+            events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=str(actor.kind))
+        )
     return user
+
+
+@transaction.atomic
+def user_image_recorded(*, user: User, version: str | None) -> None:
+    """Record the fingerprint of the user's stored profile image (None: no image).
+
+    Called by the image pipeline inside its own transaction, which writes the audit
+    record of the image change; this is the directory's copy of one fact, so it does
+    not bump the SCIM version or announce a UserChanged event.
+    """
+    User.objects.filter(pk=user.pk).update(image_version=version or "")
+    user.image_version = version or ""
 
 
 def user_manager_set(

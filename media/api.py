@@ -1,0 +1,128 @@
+"""/api/v1/users/{id}/image/: GET the stored image, POST one ("Add User Image"), DELETE.
+
+A provisioning token or a staff session may do all three; a person may GET their own.
+Images are only ever served here, never from a public MEDIA_URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponseNotModified
+from django.http.response import HttpResponseBase
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from axero_idp.errors import ApplicationError, Forbidden, NotFound
+from axero_idp.principals import is_staff_person, is_token
+from media.models import ImageSource, ProfileImage
+from media.selectors import profile_image_for
+from media.services import profile_image_remove, profile_image_store
+from media.uploads import FIELD, upload_bytes, upload_guard
+from users.models import User
+from users.selectors import user_get
+from users.services import Actor
+
+
+class NotMultipart(ApplicationError):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+def image_url(user_id: object, profile: ProfileImage) -> str:
+    return f"{settings.SITE_URL}/api/v1/users/{user_id}/image/?v={profile.version}"
+
+
+def image_representation(profile: ProfileImage) -> dict[str, Any]:
+    return {
+        "userId": str(profile.user_id),
+        "url": image_url(profile.user_id, profile),
+        "contentType": profile.content_type,
+        "width": profile.width,
+        "height": profile.height,
+        "byteSize": profile.byte_size,
+        "sha256": profile.sha256,
+        "source": profile.source,
+        "updatedAt": profile.updated_at.isoformat(),
+    }
+
+
+def _actor(request: Request) -> Actor:
+    if is_token(request):
+        return Actor.scim(request.user.token_name)  # type: ignore[union-attr]
+    return Actor.admin(request.user)
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match", "")
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in candidates or "*" in candidates
+
+
+class UserImageApi(APIView):
+    parser_classes = [MultiPartParser]
+    permission_classes = [IsAuthenticated]  # anonymous: 401; who may do what: below
+
+    def _user(self, request: Request, user_id: str, *, self_allowed: bool) -> User:
+        if not (is_token(request) or is_staff_person(request)):
+            own = self_allowed and str(getattr(request.user, "pk", "")) == user_id
+            if not own:
+                raise Forbidden("only a provisioning token or staff may manage this image")
+        user = user_get(user_id)
+        if user is None:
+            raise NotFound("user not found")
+        return user
+
+    def get(self, request: Request, user_id: str) -> HttpResponseBase:
+        """The stored image, with an ETag; 304 when the browser has it already."""
+        user = self._user(request, user_id, self_allowed=True)
+        profile = profile_image_for(user.pk)
+        if profile is None:
+            raise NotFound("the user has no profile image")
+        etag = f'"{profile.sha256}"'
+        response: HttpResponseBase
+        if _not_modified(request, etag):
+            response = HttpResponseNotModified()
+        else:
+            try:
+                handle = default_storage.open(profile.storage_name, "rb")
+            except FileNotFoundError as exc:
+                raise NotFound("the profile image file is missing") from exc
+            response = FileResponse(handle, content_type=profile.content_type)
+        response["ETag"] = etag
+        response["Cache-Control"] = "private"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'"
+        return response
+
+    def post(self, request: Request, user_id: str) -> Response:
+        """Add User Image: multipart field `image`, stored synchronously."""
+        user = self._user(request, user_id, self_allowed=False)
+        # A token's request body is still unread here (DRF parses it lazily).
+        cap = upload_guard(request._request)
+        try:
+            upload = request.FILES.get(FIELD)
+        except (drf_exceptions.UnsupportedMediaType, drf_exceptions.ParseError) as exc:
+            raise NotMultipart("send the image as multipart/form-data, field 'image'") from exc
+        profile = profile_image_store(
+            user=user,
+            data=upload_bytes(upload, cap),
+            source=ImageSource.API,
+            actor=_actor(request),
+        )
+        return Response(image_representation(profile), status=201)
+
+    def delete(self, request: Request, user_id: str) -> Response:
+        """Remove the stored image; 404 when there is none."""
+        user = self._user(request, user_id, self_allowed=False)
+        profile_image_remove(user=user, actor=_actor(request))
+        return Response(status=204)
+
+
+user_image = UserImageApi.as_view()

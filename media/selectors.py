@@ -1,0 +1,49 @@
+"""Reads of the image pipeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from media.models import ProfileImage
+from users.models import User
+
+
+def profile_image_for(user_id: uuid.UUID) -> ProfileImage | None:
+    """The user's stored image, or None when there is none."""
+    return ProfileImage.objects.filter(user_id=user_id).exclude(storage_name="").first()
+
+
+def profile_image_state(user_id: uuid.UUID) -> ProfileImage | None:
+    """The user's image row, with or without an image (it also keeps the last failure)."""
+    return ProfileImage.objects.filter(user_id=user_id).first()
+
+
+def photo_url_handled(*, user_id: uuid.UUID, url: str) -> bool:
+    """True when this photo URL was already fetched (or superseded by a manual upload)."""
+    return ProfileImage.objects.filter(user_id=user_id, photo_url_handled=url).exists()
+
+
+def users_awaiting_photo_fetch(
+    *, limit: int, failure_retry_after: dt.timedelta
+) -> list[tuple[uuid.UUID, str]]:
+    """(user id, photo URL) of users whose current photo URL was never
+    handled and did not fail recently: one query, whatever the directory's size."""
+    cutoff = timezone.now() - failure_retry_after
+    handled = ProfileImage.objects.filter(
+        user_id=OuterRef("pk"), photo_url_handled=OuterRef("photo_url")
+    )
+    failed_recently = ProfileImage.objects.filter(
+        user_id=OuterRef("pk"), last_failure_url=OuterRef("photo_url"), last_failure_at__gte=cutoff
+    )
+    rows = (
+        User.objects.exclude(photo_url="")
+        .exclude(Exists(handled))
+        .exclude(Exists(failed_recently))
+        .order_by("updated_at", "pk")
+        .values_list("pk", "photo_url")[:limit]
+    )
+    return list(rows)

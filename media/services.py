@@ -1,0 +1,274 @@
+"""Every write of the image pipeline: store, remove, fetch a photo URL, record a failure.
+
+The order that keeps the previous image safe: validate and re-encode first (a refusal
+writes nothing), write the new file, flip the pointer row in a transaction (with its
+audit record), and delete the old file only after that commit. A failure at any step
+leaves the previous image and its file exactly as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from axero_idp.errors import NotFound, ValidationFailed
+from media.errors import ImageFetchUnavailable
+from media.fetching import image_download
+from media.imaging import NormalisedImage, image_normalise
+from media.models import ImageSource, ProfileImage
+from users.models import ActorKind, Source, User
+from users.selectors import user_get
+from users.services import Actor, audit_record, user_image_recorded
+
+logger = logging.getLogger(__name__)
+
+FETCH_ACTOR = Actor.system("image fetch")
+
+
+class PhotoUrlSuperseded(Exception):
+    """The user's photo URL changed while this one was being fetched."""
+
+
+def _user_directory(user_id: uuid.UUID | str) -> str:
+    return f"profile-images/{uuid.UUID(str(user_id)).hex}"
+
+
+def _storage_name(user_id: uuid.UUID, image: NormalisedImage) -> str:
+    # The file name is keyed with SECRET_KEY: it cannot be guessed from the user id or
+    # the image, yet the same image for the same user always gets the same name (a
+    # retry writes nothing new). One directory per user, named by the id, so deleting
+    # one user's files never touches another's and survives a SECRET_KEY rotation.
+    digest = salted_hmac(
+        "media.profile_image", f"{user_id}:{image.sha256}", algorithm="sha256"
+    ).hexdigest()
+    return f"{_user_directory(user_id)}/{digest}.{image.extension}"
+
+
+def _file_write(name: str, image: NormalisedImage) -> tuple[str, bool]:
+    """Write the file unless it exists: (stored name, whether this call created it)."""
+    if default_storage.exists(name):
+        return name, False
+    return default_storage.save(name, ContentFile(image.data)), True
+
+
+def _file_delete_on_commit(name: str) -> None:
+    def delete() -> None:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            # The pointer has moved on; a leftover file is only disk space.
+            logger.warning("could not delete replaced profile image file %s", name)
+
+    transaction.on_commit(delete)
+
+
+def _audit_detail(profile: ProfileImage) -> dict[str, object]:
+    return {
+        "source": profile.source,
+        "source_url": profile.source_url,
+        "content_type": profile.content_type,
+        "width": profile.width,
+        "height": profile.height,
+        "byte_size": profile.byte_size,
+        "sha256": profile.sha256,
+    }
+
+
+def profile_image_store(
+    *,
+    user: User,
+    data: bytes,
+    source: ImageSource | str,
+    actor: Actor,
+    source_url: str = "",
+    fetched_url: str | None = None,
+) -> ProfileImage:
+    """Validate, normalise and store bytes as the user's profile image.
+
+    fetched_url: the photo URL a fetch downloaded; the image is stored only if it is
+    still the user's photo URL. A manual image (fetched_url None) supersedes the
+    current photo URL until the identity provider sends a different one.
+    """
+    image = image_normalise(data)
+    name, created = _file_write(_storage_name(user.pk, image), image)
+    try:
+        return _pointer_flip(
+            user=user,
+            image=image,
+            name=name,
+            source=str(source),
+            actor=actor,
+            source_url=source_url,
+            fetched_url=fetched_url,
+        )
+    except BaseException:
+        if created:
+            default_storage.delete(name)
+        raise
+
+
+@transaction.atomic
+def _pointer_flip(
+    *,
+    user: User,
+    image: NormalisedImage,
+    name: str,
+    source: str,
+    actor: Actor,
+    source_url: str,
+    fetched_url: str | None,
+) -> ProfileImage:
+    # The user row lock serialises every image write of this user.
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    if locked is None:
+        raise NotFound("user not found")
+    if fetched_url is not None and locked.photo_url != fetched_url:
+        raise PhotoUrlSuperseded
+    profile, _ = ProfileImage.objects.get_or_create(user=locked)
+    old_name = profile.storage_name
+    profile.storage_name = name
+    profile.content_type = image.content_type
+    profile.width, profile.height = image.width, image.height
+    profile.byte_size = len(image.data)
+    profile.sha256 = image.sha256
+    profile.source = source
+    profile.source_url = source_url
+    profile.updated_at = timezone.now()
+    profile.photo_url_handled = fetched_url if fetched_url is not None else locked.photo_url
+    if fetched_url is not None:
+        profile.last_failure_at = None
+        profile.last_failure_reason = profile.last_failure_url = ""
+    profile.save()
+    audit_record(actor=actor, action="image.updated", target=locked, detail=_audit_detail(profile))
+    user_image_recorded(user=locked, version=profile.version)
+    if old_name and old_name != name:
+        _file_delete_on_commit(old_name)
+    return profile
+
+
+@transaction.atomic
+def profile_image_remove(*, user: User, actor: Actor) -> None:
+    """Remove the user's stored image (NotFound when there is none).
+
+    The current photo URL counts as handled: the image comes back only when the
+    identity provider sends a different photo URL or someone uploads one.
+    """
+    locked = User.objects.select_for_update().filter(pk=user.pk).first()
+    profile = ProfileImage.objects.filter(user_id=user.pk).first()
+    if locked is None or profile is None or not profile.has_image:
+        raise NotFound("the user has no profile image")
+    removed = _audit_detail(profile)
+    _file_delete_on_commit(profile.storage_name)
+    profile.storage_name = profile.content_type = profile.sha256 = ""
+    profile.width = profile.height = profile.byte_size = 0
+    profile.source = profile.source_url = ""
+    profile.updated_at = timezone.now()
+    profile.photo_url_handled = locked.photo_url
+    profile.save()
+    audit_record(actor=actor, action="image.removed", target=locked, detail=removed)
+    user_image_recorded(user=locked, version=None)
+
+
+def _fetch_source(origin: str, user: User) -> ImageSource:
+    kind = origin or {Source.SAML: ActorKind.IDP, Source.SCIM: ActorKind.SCIM}.get(
+        Source(user.source), ""
+    )
+    if kind == ActorKind.IDP:
+        return ImageSource.SAML
+    if kind == ActorKind.SCIM:
+        return ImageSource.SCIM
+    return ImageSource.ADMIN
+
+
+def photo_fetch_run(*, user_id: uuid.UUID | str, url: str, origin: str = "") -> str:
+    """Fetch the user's photo URL and store it; idempotent.
+
+    Returns "stored", "refused" (recorded as the last failure), "already" (this URL
+    was handled), "superseded" (no longer the user's photo URL) or "no_user". Raises
+    ImageFetchUnavailable on network trouble, for the task to retry.
+    """
+    user = user_get(user_id)
+    if user is None:
+        return "no_user"
+    if user.photo_url != url:
+        return "superseded"
+    if ProfileImage.objects.filter(user_id=user.pk, photo_url_handled=url).exists():
+        return "already"
+    try:
+        data = image_download(url)
+        profile_image_store(
+            user=user,
+            data=data,
+            source=_fetch_source(origin, user),
+            actor=FETCH_ACTOR,
+            source_url=url,
+            fetched_url=url,
+        )
+    except ImageFetchUnavailable:
+        raise
+    except PhotoUrlSuperseded:
+        return "superseded"
+    except ValidationFailed as exc:
+        # SSRF refusals, 4xx answers, too large, not an image: asking again won't help.
+        photo_fetch_failure_record(user_id=user.pk, url=url, reason=exc.detail)
+        return "refused"
+    logger.info("profile image fetched for user %s", user.pk)
+    return "stored"
+
+
+@transaction.atomic
+def photo_fetch_failure_record(*, user_id: uuid.UUID | str, url: str, reason: str) -> bool:
+    """Remember why fetching url failed (the stored image stays); False if the URL is
+    no longer the user's."""
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None or user.photo_url != url:
+        return False
+    profile, _ = ProfileImage.objects.get_or_create(user=user)
+    profile.last_failure_at = timezone.now()
+    profile.last_failure_reason = reason[:500]
+    profile.last_failure_url = url
+    profile.save(update_fields=["last_failure_at", "last_failure_reason", "last_failure_url"])
+    audit_record(
+        actor=FETCH_ACTOR,
+        action="image.fetch_failed",
+        target=user,
+        detail={"url": url, "reason": reason},
+    )
+    # The URL may name the person: the log carries the user id and the reason only.
+    logger.warning("profile image fetch failed for user %s: %s", user.pk, reason)
+    return True
+
+
+def photo_fetch_enqueue(*, user_id: uuid.UUID, url: str, origin: str = "") -> bool:
+    """Queue a fetch; a broker outage is logged, never raised (the catch-up job retries)."""
+    from media.tasks import photo_fetch
+
+    try:
+        photo_fetch.delay(str(user_id), url, origin)
+    except Exception:
+        logger.warning(
+            "photo fetch for user %s not queued (broker unavailable); the catch-up job will",
+            user_id,
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+def profile_image_files_purge(*, user_id: uuid.UUID) -> int:
+    """Delete every stored file of a deleted user (the row went with the user)."""
+    directory = _user_directory(user_id)
+    try:
+        _dirs, files = default_storage.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    for name in files:
+        default_storage.delete(f"{directory}/{name}")
+    logger.info("deleted %s profile image file(s) of deleted user %s", len(files), user_id)
+    return len(files)

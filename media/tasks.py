@@ -1,0 +1,52 @@
+"""Celery tasks of the image pipeline: thin, idempotent, retried on network errors only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from celery import shared_task
+
+from media.errors import ImageFetchUnavailable
+from media.selectors import users_awaiting_photo_fetch
+from media.services import photo_fetch_enqueue, photo_fetch_failure_record, photo_fetch_run
+
+logger = logging.getLogger(__name__)
+
+CATCH_UP_BATCH = 500
+# A failed URL is tried again by the catch-up job after this long (an IdP may fix it).
+FAILURE_RETRY_AFTER = dt.timedelta(hours=24)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5, time_limit=90, soft_time_limit=75)
+def photo_fetch(self: Any, user_id: str, url: str, origin: str = "") -> str:
+    """Fetch a user's photo URL and store the image (no-op when already handled or
+    superseded); network trouble retries with exponential backoff."""
+    try:
+        return photo_fetch_run(user_id=user_id, url=url, origin=origin)
+    except ImageFetchUnavailable as exc:
+        # In-process (eager) runs serve a web request: no sleeping retries there, the
+        # failure is recorded and the catch-up job tries again later.
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            photo_fetch_failure_record(user_id=user_id, url=url, reason=exc.detail)
+            return "failed"
+        countdown = min(60 * 2**self.request.retries, 3600)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@shared_task(acks_late=True, time_limit=60)
+def photo_fetch_catch_up() -> int:
+    """Queue fetches for photo URLs never handled (a broker outage at enqueue time, a
+    lost task) and for failures old enough to try again (Celery beat, every 15 min)."""
+    pending = users_awaiting_photo_fetch(
+        limit=CATCH_UP_BATCH, failure_retry_after=FAILURE_RETRY_AFTER
+    )
+    queued = 0
+    for user_id, url in pending:
+        if not photo_fetch_enqueue(user_id=user_id, url=url):
+            break  # the broker is still down: the next run tries again
+        queued += 1
+    if pending:
+        logger.info("photo fetch catch-up queued %s of %s", queued, len(pending))
+    return queued

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from media.api import user_image
+from media.views import account_image
+
+urlpatterns = [
+    path("api/v1/users/<str:user_id>/image/", user_image, name="api-user-image"),
+    path("account/image/", account_image, name="account-image"),
+]

@@ -1,0 +1,66 @@
+"""/account/image/: a logged-in person uploads or removes their own profile image."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from axero_idp.errors import ApplicationError
+from media.api import image_url
+from media.errors import ImageTooLarge
+from media.models import ImageSource
+from media.selectors import profile_image_for
+from media.services import profile_image_remove, profile_image_store
+from media.uploads import FIELD, SizeCapUploadHandler, upload_bytes, upload_guard
+from users.services import Actor
+
+PAGE = "/account/image/"
+
+
+@csrf_exempt  # only so the size cap is installed before the CSRF check reads the body
+@require_http_methods(["GET", "POST"])
+def account_image(request: HttpRequest) -> HttpResponse:
+    """Install the upload size cap, then hand over to the CSRF-protected page."""
+    cap: SizeCapUploadHandler | None = None
+    if request.method == "POST":
+        try:
+            cap = upload_guard(request)
+        except ImageTooLarge as exc:
+            # Answered without reading the body (nothing changes, so no CSRF check).
+            return HttpResponse(
+                f"The image is {exc.detail}.", status=413, content_type="text/plain"
+            )
+    return _account_image(request, cap)
+
+
+@csrf_protect
+@login_required
+def _account_image(request: HttpRequest, cap: SizeCapUploadHandler | None) -> HttpResponse:
+    user = request.user
+    status = 200
+    if request.method == "POST":
+        actor = Actor.admin(user)
+        try:
+            if request.POST.get("action") == "remove":
+                profile_image_remove(user=user, actor=actor)  # type: ignore[arg-type]
+                messages.success(request, "Your profile image was removed.")
+            else:
+                data = upload_bytes(request.FILES.get(FIELD), cap)
+                profile_image_store(
+                    user=user,  # type: ignore[arg-type]
+                    data=data,
+                    source=ImageSource.UPLOAD,
+                    actor=actor,
+                )
+                messages.success(request, "Your profile image was updated.")
+            return HttpResponseRedirect(PAGE)
+        except ApplicationError as exc:
+            messages.error(request, exc.detail)
+            status = exc.http_status
+    profile = profile_image_for(user.pk)  # type: ignore[arg-type]
+    context = {"profile": profile, "image_url": image_url(user.pk, profile) if profile else None}
+    return render(request, "media/account_image.html", context, status=status)

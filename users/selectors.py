@@ -38,7 +38,7 @@ def custom_fields_by_key() -> dict[str, CustomField]:
     # query, which Django does not have to compile (a third of the ORM's cost here).
     table = connection.ops.quote_name(CustomField._meta.db_table)
     columns = ", ".join(
-        connection.ops.quote_name(f.column) for f in CustomField._meta.concrete_fields
+        connection.ops.quote_name(f.column or f.name) for f in CustomField._meta.concrete_fields
     )
     return {f.key: f for f in CustomField.objects.raw(f"SELECT {columns} FROM {table}")}  # noqa: S608
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "users.apps.UsersConfig",
     "scim.apps.ScimConfig",
     "sso.apps.SsoConfig",
+    "personas.apps.PersonasConfig",
 ]
 
 MIDDLEWARE = [
@@ -194,6 +195,18 @@ CELERY_BEAT_SCHEDULE["sso-idp-metadata-refresh"] = {
 CELERY_BEAT_SCHEDULE["sso-saml-state-purge"] = {
     "task": "sso.tasks.saml_state_purge",
     "schedule": 3600.0,
+}
+
+# Personas: drain the pending marks every minute (events also queue a drain at once, so
+# this only matters after a broker outage), and re-evaluate every persona daily
+# (time rules move with the calendar).
+CELERY_BEAT_SCHEDULE["personas-pending-drain"] = {
+    "task": "personas.tasks.personas_pending_drain",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["personas-evaluate-daily"] = {
+    "task": "personas.tasks.personas_evaluate_daily",
+    "schedule": 24 * 3600.0,
 }
 
 REST_FRAMEWORK = {

@@ -57,7 +57,7 @@ def _match_sql(
     users = User.objects.filter(matches)
     if user_ids is not None:
         users = users.filter(pk__in=list(user_ids))
-    sql, params = users.order_by().values("pk").query.sql_with_params()
+    sql, params = users.order_by().values("id").query.sql_with_params()
     return sql, tuple(params)
 
 

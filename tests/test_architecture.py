@@ -32,3 +32,12 @@ def test_users_never_imports_personas_media_or_protocol_apps():
         if bad:
             offenders[str(path.relative_to(ROOT))] = sorted(bad)
     assert offenders == {}
+
+
+def test_personas_never_imports_protocol_apps():
+    offenders = {}
+    for path in (ROOT / "personas").rglob("*.py"):
+        bad = {name for name in _imported_modules(path) if name.split(".")[0] in {"sso", "scim"}}
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offenders == {}

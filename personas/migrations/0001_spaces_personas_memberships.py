@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,91 +15,212 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='PendingEvaluation',
+            name="PendingEvaluation",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('user_id', models.UUIDField(blank=True, null=True)),
-                ('persona_id', models.BigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("user_id", models.UUIDField(blank=True, null=True)),
+                ("persona_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Persona',
+            name="Persona",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('rule', models.JSONField()),
-                ('has_time_rule', models.BooleanField(default=False, editable=False)),
-                ('last_evaluated_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("rule", models.JSONField()),
+                ("has_time_rule", models.BooleanField(default=False, editable=False)),
+                ("last_evaluated_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='Space',
+            name="Space",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='PersonaSpace',
+            name="PersonaSpace",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('member', 'Member'), ('contributor', 'Contributor'), ('moderator', 'Moderator')], default='member', max_length=20)),
-                ('persona', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='space_links', to='personas.persona')),
-                ('space', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='persona_links', to='personas.space')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("member", "Member"),
+                            ("contributor", "Contributor"),
+                            ("moderator", "Moderator"),
+                        ],
+                        default="member",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "persona",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="space_links",
+                        to="personas.persona",
+                    ),
+                ),
+                (
+                    "space",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="persona_links",
+                        to="personas.space",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='persona',
-            name='spaces',
-            field=models.ManyToManyField(related_name='personas', through='personas.PersonaSpace', to='personas.space'),
+            model_name="persona",
+            name="spaces",
+            field=models.ManyToManyField(
+                related_name="personas", through="personas.PersonaSpace", to="personas.space"
+            ),
         ),
         migrations.CreateModel(
-            name='SpaceMembership',
+            name="SpaceMembership",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('source', models.CharField(choices=[('persona', 'Persona'), ('manual', 'Manual (admin)')], max_length=10)),
-                ('role', models.CharField(choices=[('member', 'Member'), ('contributor', 'Contributor'), ('moderator', 'Moderator')], default='member', max_length=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('persona', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='personas.persona')),
-                ('space', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='personas.space')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='space_memberships', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("persona", "Persona"), ("manual", "Manual (admin)")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("member", "Member"),
+                            ("contributor", "Contributor"),
+                            ("moderator", "Moderator"),
+                        ],
+                        default="member",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "persona",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="personas.persona",
+                    ),
+                ),
+                (
+                    "space",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="personas.space",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="space_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='personaspace',
-            constraint=models.UniqueConstraint(fields=('persona', 'space'), name='personas_link_unique'),
+            model_name="personaspace",
+            constraint=models.UniqueConstraint(
+                fields=("persona", "space"), name="personas_link_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='spacemembership',
-            index=models.Index(fields=['persona', 'space', 'user'], name='personas_membership_eval_idx'),
+            model_name="spacemembership",
+            index=models.Index(
+                fields=["persona", "space", "user"], name="personas_membership_eval_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='spacemembership',
-            index=models.Index(fields=['space', 'user'], name='personas_membership_space_idx'),
+            model_name="spacemembership",
+            index=models.Index(fields=["space", "user"], name="personas_membership_space_idx"),
         ),
         migrations.AddConstraint(
-            model_name='spacemembership',
-            constraint=models.UniqueConstraint(condition=models.Q(('persona__isnull', False)), fields=('space', 'user', 'persona'), name='personas_membership_persona_unique'),
+            model_name="spacemembership",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("persona__isnull", False)),
+                fields=("space", "user", "persona"),
+                name="personas_membership_persona_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='spacemembership',
-            constraint=models.UniqueConstraint(condition=models.Q(('persona__isnull', True)), fields=('space', 'user'), name='personas_membership_manual_unique'),
+            model_name="spacemembership",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("persona__isnull", True)),
+                fields=("space", "user"),
+                name="personas_membership_manual_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='spacemembership',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('source', 'persona'), ('persona__isnull', False)), models.Q(('source', 'manual'), ('persona__isnull', True)), _connector='OR'), name='personas_membership_source_matches'),
+            model_name="spacemembership",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("source", "persona"), ("persona__isnull", False)),
+                    models.Q(("source", "manual"), ("persona__isnull", True)),
+                    _connector="OR",
+                ),
+                name="personas_membership_source_matches",
+            ),
         ),
     ]

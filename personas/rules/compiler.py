@@ -38,6 +38,7 @@ from django.db.models.lookups import (
     IStartsWith,
     LessThan,
     LessThanOrEqual,
+    Lookup,
 )
 
 from personas.rules.attributes import (
@@ -128,6 +129,7 @@ class _Compiler:
 
         if op == "exists":
             return guard
+        match: Lookup[Any]
         if op == "eq":
             match = Exact(column, day(value))
         elif op == "before":

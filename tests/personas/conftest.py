@@ -18,7 +18,9 @@ TODAY = dt.date(2026, 3, 1)
 def define(db, actor: Actor):
     """define(slug, rule, spaces=("space",)) -> Persona, creating missing spaces."""
 
-    def make(slug: str, rule: dict[str, Any], spaces: tuple[str, ...] = ("space",), role: str = "member") -> Persona:
+    def make(
+        slug: str, rule: dict[str, Any], spaces: tuple[str, ...] = ("space",), role: str = "member"
+    ) -> Persona:
         for space in spaces:
             space_upsert(slug=space, name=space.title(), actor=actor)
         persona, _ = persona_upsert(

@@ -35,7 +35,13 @@ def people():
         employee_number="E-1",
         hire_date=TODAY - dt.timedelta(days=10),
         manager=boss,
-        custom={"persona": "Engineer", "start": "2026-02-01", "level": 3, "remote": True, "badges": ["gold", "silver"]},
+        custom={
+            "persona": "Engineer",
+            "start": "2026-02-01",
+            "level": 3,
+            "remote": True,
+            "badges": ["gold", "silver"],
+        },
     )
     bob = UserFactory(
         username="bob",
@@ -43,9 +49,21 @@ def people():
         title="Sales Lead",
         department="Sales",
         hire_date=TODAY - dt.timedelta(days=400),
-        custom={"persona": "engineer", "start": "2024-05-01", "level": 1.0, "remote": False, "badges": ["bronze"]},
+        custom={
+            "persona": "engineer",
+            "start": "2024-05-01",
+            "level": 1.0,
+            "remote": False,
+            "badges": ["bronze"],
+        },
     )
-    cy = UserFactory(username="cy", email="cy@example.com", title="", department="r&d", hire_date=TODAY - dt.timedelta(days=90))
+    UserFactory(
+        username="cy",
+        email="cy@example.com",
+        title="",
+        department="r&d",
+        hire_date=TODAY - dt.timedelta(days=90),
+    )
     UserFactory(username="gone", department="R&D", is_active=False, hire_date=TODAY)
     engineering = RoleFactory(display_name="Engineering")
     RoleMembershipFactory(role=engineering, user=ada, source="scim")
@@ -99,7 +117,15 @@ EVERYONE = {"boss", "ada", "bob", "cy"}
         ({"not": {"attr": "roles", "op": "contains", "value": "Sales"}}, {"boss", "ada", "cy"}),
         # active: deactivated users match only when the rule asks
         ({"attr": "department", "op": "eq", "value": "R&D"}, {"ada", "cy"}),
-        ({"all": [{"attr": "department", "op": "eq", "value": "R&D"}, {"attr": "active", "op": "eq", "value": False}]}, {"gone"}),
+        (
+            {
+                "all": [
+                    {"attr": "department", "op": "eq", "value": "R&D"},
+                    {"attr": "active", "op": "eq", "value": False},
+                ]
+            },
+            {"gone"},
+        ),
         ({"attr": "active", "op": "ne", "value": False}, EVERYONE),
         # custom text: exact equality (GIN containment), case-insensitive contains/startswith
         ({"attr": "custom.persona", "op": "eq", "value": "Engineer"}, {"ada"}),
@@ -116,7 +142,10 @@ EVERYONE = {"boss", "ada", "bob", "cy"}
         ({"attr": "custom.start", "op": "within_days", "value": 28}, {"ada"}),
         ({"attr": "custom.start", "op": "within_days", "value": 27}, set()),
         ({"attr": "custom.start", "op": "older_than_days", "value": 100}, {"bob"}),
-        ({"not": {"attr": "custom.start", "op": "older_than_days", "value": 100}}, {"boss", "ada", "cy"}),
+        (
+            {"not": {"attr": "custom.start", "op": "older_than_days", "value": 100}},
+            {"boss", "ada", "cy"},
+        ),
         # custom number and boolean
         ({"attr": "custom.level", "op": "eq", "value": 3}, {"ada"}),
         ({"attr": "custom.level", "op": "eq", "value": 1}, {"bob"}),
@@ -129,10 +158,29 @@ EVERYONE = {"boss", "ada", "bob", "cy"}
         ({"attr": "custom.badges", "op": "contains", "value": "gold"}, {"ada"}),
         ({"attr": "custom.badges", "op": "contains", "value": "GOLD"}, set()),
         ({"attr": "custom.badges", "op": "in", "value": ["bronze", "silver"]}, {"ada", "bob"}),
-        ({"not": {"attr": "custom.badges", "op": "contains", "value": "gold"}}, {"boss", "bob", "cy"}),
+        (
+            {"not": {"attr": "custom.badges", "op": "contains", "value": "gold"}},
+            {"boss", "bob", "cy"},
+        ),
         # groups
-        ({"any": [{"attr": "title", "op": "eq", "value": "CEO"}, {"attr": "roles", "op": "contains", "value": "Sales"}]}, {"boss", "bob"}),
-        ({"all": [{"attr": "department", "op": "eq", "value": "R&D"}, {"not": {"attr": "roles", "op": "exists"}}]}, {"cy"}),
+        (
+            {
+                "any": [
+                    {"attr": "title", "op": "eq", "value": "CEO"},
+                    {"attr": "roles", "op": "contains", "value": "Sales"},
+                ]
+            },
+            {"boss", "bob"},
+        ),
+        (
+            {
+                "all": [
+                    {"attr": "department", "op": "eq", "value": "R&D"},
+                    {"not": {"attr": "roles", "op": "exists"}},
+                ]
+            },
+            {"cy"},
+        ),
     ],
 )
 def test_condition_matches_exactly(people, rule, expected):
@@ -155,6 +203,9 @@ def test_custom_equality_is_json_containment_on_postgresql(people):
 
 def test_a_rule_naming_a_field_that_no_longer_exists_matches_nobody(people):
     q = compile_rule(
-        {"attr": "custom.gone", "op": "exists"}, custom_fields=people, today=TODAY, vendor="postgresql"
+        {"attr": "custom.gone", "op": "exists"},
+        custom_fields=people,
+        today=TODAY,
+        vendor="postgresql",
     )
     assert User.objects.filter(q).count() == 0

@@ -41,42 +41,108 @@ def test_unknown_operator_is_named_with_its_full_path():
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
-        ([], 'rule: expected an object: {"all": [...]}, {"any": [...]}, {"not": rule} or {"attr", "op", "value"}'),
+        (
+            [],
+            'rule: expected an object: {"all": [...]}, {"any": [...]}, {"not": rule} or {"attr", "op", "value"}',
+        ),
         ({"all": []}, "rule.all: expected a non-empty list of rules"),
         ({"any": {"attr": "title"}}, "rule.any: expected a non-empty list of rules"),
-        ({"all": [{"attr": "title", "op": "exists"}], "any": []}, 'rule: a group has exactly one key, "all", "any" given'),
-        ({"not": {"attr": "nickname", "op": "eq", "value": "x"}}, 'rule.not.attr: unknown attribute "nickname"; use one of email, first_name, last_name, title, department, employee_number, hire_date, manager, roles, active or custom.<key>'),
-        ({"attr": "custom.shoe_size", "op": "eq", "value": "x"}, 'rule.attr: no custom profile field "shoe_size" (define it with `manage.py custom_field add`)'),
+        (
+            {"all": [{"attr": "title", "op": "exists"}], "any": []},
+            'rule: a group has exactly one key, "all", "any" given',
+        ),
+        (
+            {"not": {"attr": "nickname", "op": "eq", "value": "x"}},
+            'rule.not.attr: unknown attribute "nickname"; use one of email, first_name, last_name, title, department, employee_number, hire_date, manager, roles, active or custom.<key>',
+        ),
+        (
+            {"attr": "custom.shoe_size", "op": "eq", "value": "x"},
+            'rule.attr: no custom profile field "shoe_size" (define it with `manage.py custom_field add`)',
+        ),
         ({"attr": "title", "value": "x"}, "rule.op: required"),
         ({"op": "eq", "value": "x"}, "rule.attr: required"),
         ({"attr": 3, "op": "eq", "value": "x"}, "rule.attr: expected text"),
         ({"attr": "title", "op": "eq", "value": "x", "extra": 1}, 'rule: unknown key "extra"'),
         ({"attr": "title", "op": "eq"}, "rule.value: required"),
-        ({"attr": "title", "op": "within_days", "value": 3}, 'rule.op: operator "within_days" does not apply to title (text); use one of eq, ne, in, contains, startswith, exists'),
-        ({"attr": "hire_date", "op": "within_days", "value": -1}, "rule.value: expected a whole number of days from 0 to 36500, got -1"),
-        ({"attr": "hire_date", "op": "within_days", "value": "30"}, 'rule.value: expected a whole number of days from 0 to 36500, got "30"'),
-        ({"attr": "hire_date", "op": "older_than_days", "value": True}, "rule.value: expected a whole number of days from 0 to 36500, got True"),
-        ({"attr": "hire_date", "op": "older_than_days", "value": 1.5}, "rule.value: expected a whole number of days from 0 to 36500, got 1.5"),
-        ({"attr": "hire_date", "op": "before", "value": "2024-02-30"}, 'rule.value: expected a date as YYYY-MM-DD, got "2024-02-30"'),
-        ({"attr": "hire_date", "op": "eq", "value": "3/1/2024"}, 'rule.value: expected a date as YYYY-MM-DD, got "3/1/2024"'),
-        ({"attr": "hire_date", "op": "contains", "value": "2024"}, 'rule.op: operator "contains" does not apply to hire_date (date); use one of eq, ne, before, after, within_days, older_than_days, exists'),
-        ({"attr": "roles", "op": "eq", "value": "Engineering"}, 'rule.op: operator "eq" does not apply to roles (roles); use one of contains, in, exists'),
-        ({"attr": "roles", "op": "in", "value": "Engineering"}, "rule.value: expected a non-empty list"),
+        (
+            {"attr": "title", "op": "within_days", "value": 3},
+            'rule.op: operator "within_days" does not apply to title (text); use one of eq, ne, in, contains, startswith, exists',
+        ),
+        (
+            {"attr": "hire_date", "op": "within_days", "value": -1},
+            "rule.value: expected a whole number of days from 0 to 36500, got -1",
+        ),
+        (
+            {"attr": "hire_date", "op": "within_days", "value": "30"},
+            'rule.value: expected a whole number of days from 0 to 36500, got "30"',
+        ),
+        (
+            {"attr": "hire_date", "op": "older_than_days", "value": True},
+            "rule.value: expected a whole number of days from 0 to 36500, got True",
+        ),
+        (
+            {"attr": "hire_date", "op": "older_than_days", "value": 1.5},
+            "rule.value: expected a whole number of days from 0 to 36500, got 1.5",
+        ),
+        (
+            {"attr": "hire_date", "op": "before", "value": "2024-02-30"},
+            'rule.value: expected a date as YYYY-MM-DD, got "2024-02-30"',
+        ),
+        (
+            {"attr": "hire_date", "op": "eq", "value": "3/1/2024"},
+            'rule.value: expected a date as YYYY-MM-DD, got "3/1/2024"',
+        ),
+        (
+            {"attr": "hire_date", "op": "contains", "value": "2024"},
+            'rule.op: operator "contains" does not apply to hire_date (date); use one of eq, ne, before, after, within_days, older_than_days, exists',
+        ),
+        (
+            {"attr": "roles", "op": "eq", "value": "Engineering"},
+            'rule.op: operator "eq" does not apply to roles (roles); use one of contains, in, exists',
+        ),
+        (
+            {"attr": "roles", "op": "in", "value": "Engineering"},
+            "rule.value: expected a non-empty list",
+        ),
         ({"attr": "roles", "op": "in", "value": []}, "rule.value: expected a non-empty list"),
-        ({"attr": "roles", "op": "in", "value": ["A", 2]}, "rule.value[1]: expected non-empty text"),
+        (
+            {"attr": "roles", "op": "in", "value": ["A", 2]},
+            "rule.value[1]: expected non-empty text",
+        ),
         ({"attr": "title", "op": "in", "value": ["x"] * 501}, "rule.value: more than 500 values"),
         ({"attr": "title", "op": "eq", "value": ""}, "rule.value: expected non-empty text"),
-        ({"attr": "title", "op": "eq", "value": "x" * 501}, "rule.value: longer than 500 characters"),
+        (
+            {"attr": "title", "op": "eq", "value": "x" * 501},
+            "rule.value: longer than 500 characters",
+        ),
         ({"attr": "active", "op": "eq", "value": "yes"}, "rule.value: expected true or false"),
-        ({"attr": "active", "op": "exists", "value": True}, 'rule.op: operator "exists" does not apply to active (boolean); use one of eq, ne'),
+        (
+            {"attr": "active", "op": "exists", "value": True},
+            'rule.op: operator "exists" does not apply to active (boolean); use one of eq, ne',
+        ),
         ({"attr": "title", "op": "exists", "value": "yes"}, "rule.value: expected true or false"),
-        ({"attr": "manager", "op": "before", "value": "2024-01-01"}, 'rule.op: operator "before" does not apply to manager (manager); use one of eq, ne, in, exists'),
+        (
+            {"attr": "manager", "op": "before", "value": "2024-01-01"},
+            'rule.op: operator "before" does not apply to manager (manager); use one of eq, ne, in, exists',
+        ),
         ({"attr": "custom.level", "op": "eq", "value": "3"}, "rule.value: expected a number"),
-        ({"attr": "custom.level", "op": "startswith", "value": "3"}, 'rule.op: operator "startswith" does not apply to custom.level (number); use one of eq, ne, in, exists'),
+        (
+            {"attr": "custom.level", "op": "startswith", "value": "3"},
+            'rule.op: operator "startswith" does not apply to custom.level (number); use one of eq, ne, in, exists',
+        ),
         ({"attr": "custom.remote", "op": "eq", "value": 1}, "rule.value: expected true or false"),
-        ({"attr": "custom.badges", "op": "eq", "value": "x"}, 'rule.op: operator "eq" does not apply to custom.badges (list); use one of contains, in, exists'),
-        ({"attr": "custom.persona", "op": "within_days", "value": 3}, 'rule.op: operator "within_days" does not apply to custom.persona (text); use one of eq, ne, in, contains, startswith, exists'),
-        ({"attr": "custom.start", "op": "after", "value": 2024}, "rule.value: expected a date as YYYY-MM-DD, got 2024"),
+        (
+            {"attr": "custom.badges", "op": "eq", "value": "x"},
+            'rule.op: operator "eq" does not apply to custom.badges (list); use one of contains, in, exists',
+        ),
+        (
+            {"attr": "custom.persona", "op": "within_days", "value": 3},
+            'rule.op: operator "within_days" does not apply to custom.persona (text); use one of eq, ne, in, contains, startswith, exists',
+        ),
+        (
+            {"attr": "custom.start", "op": "after", "value": 2024},
+            "rule.value: expected a date as YYYY-MM-DD, got 2024",
+        ),
     ],
 )
 def test_refusals_name_the_path_and_the_reason(rule, message):
@@ -133,5 +199,7 @@ def test_rule_info_reports_time_rules_and_active():
         custom_fields={},
     )
     assert (info.has_time_rule, info.mentions_active, info.conditions) == (True, True, 2)
-    plain = validate_rule({"attr": "hire_date", "op": "before", "value": "2024-01-01"}, custom_fields={})
+    plain = validate_rule(
+        {"attr": "hire_date", "op": "before", "value": "2024-01-01"}, custom_fields={}
+    )
     assert (plain.has_time_rule, plain.mentions_active) == (False, False)

@@ -1,0 +1,143 @@
+"""Directory events mark users pending; the drain task (queued at once, and every
+minute by beat) brings their memberships up to date, broker or no broker."""
+
+import json
+import uuid
+
+import pytest
+from kombu.exceptions import OperationalError
+
+from personas import tasks
+from personas.models import PendingEvaluation
+from personas.services import pending_drain, pending_mark_users
+from personas.services.pending import FULL_EVALUATION_THRESHOLD
+from tests.factories import RoleFactory, UserFactory
+from tests.personas.conftest import members
+from users.services import (
+    role_delete,
+    role_members_add,
+    role_members_remove,
+    user_create,
+    user_delete,
+    user_update,
+)
+
+ENGINEERS = {"attr": "roles", "op": "contains", "value": "engineering"}
+
+
+def drain():
+    return tasks.personas_pending_drain.apply().get()
+
+
+@pytest.mark.django_db
+def test_role_member_add_puts_the_user_in_the_space_after_the_task(
+    define, evaluate, actor, committing
+):
+    persona = define("eng", ENGINEERS)
+    evaluate(persona)
+    role = RoleFactory(display_name="Engineering")
+    ann = UserFactory(username="ann")
+    with committing():
+        role_members_add(role=role, user_ids=[ann.pk], source="scim", actor=actor)
+    assert list(PendingEvaluation.objects.values_list("user_id", flat=True)) == [ann.pk]
+    assert members() == set()
+    assert drain() == 1
+    assert members() == {"ann"}
+    assert PendingEvaluation.objects.count() == 0
+    with committing():
+        role_members_remove(role=role, user_ids=[ann.pk], source="scim", actor=actor)
+    drain()
+    assert members() == set()
+
+
+@pytest.mark.django_db
+def test_user_created_and_changed_are_evaluated(define, evaluate, actor, committing):
+    evaluate(define("sales", {"attr": "department", "op": "eq", "value": "Sales"}))
+    with committing():
+        ann = user_create(
+            actor=actor, source="scim", username="ann", attributes={"department": "Sales"}
+        )
+    drain()
+    assert members() == {"ann"}
+    with committing():
+        user_update(user=ann, actor=actor, attributes={"department": "R&D"})
+    drain()
+    assert members() == set()
+
+
+@pytest.mark.django_db
+def test_role_deleted_re_evaluates_its_former_members(define, evaluate, actor, committing):
+    role = RoleFactory(display_name="Engineering")
+    ann = UserFactory(username="ann")
+    with committing():
+        role_members_add(role=role, user_ids=[ann.pk], source="scim", actor=actor)
+    evaluate(define("eng", ENGINEERS))
+    assert members() == {"ann"}
+    with committing():
+        role_delete(role=role, actor=actor)
+    drain()
+    assert members() == set()
+
+
+@pytest.mark.django_db
+def test_a_managers_new_email_re_evaluates_their_reports(define, evaluate, actor, committing):
+    boss = UserFactory(username="boss", email="boss@example.com")
+    UserFactory(username="ann", manager=boss)
+    evaluate(define("team", {"attr": "manager", "op": "eq", "value": "chief@example.com"}))
+    with committing():
+        user_update(user=boss, actor=actor, attributes={"email": "chief@example.com"})
+    drain()
+    assert members() == {"ann"}
+
+
+@pytest.mark.django_db
+def test_deleted_users_leave_with_their_rows(define, evaluate, actor):
+    ann = UserFactory(username="ann", department="Sales")
+    evaluate(define("sales", {"attr": "department", "op": "eq", "value": "Sales"}))
+    user_delete(user=ann, actor=actor)
+    assert members() == set()
+
+
+@pytest.mark.django_db
+def test_a_huge_change_becomes_one_full_evaluation_mark(define, evaluate):
+    UserFactory(username="ann", department="Sales")
+    define("sales", {"attr": "department", "op": "eq", "value": "Sales"})
+    pending_mark_users(user_ids={uuid.uuid4() for _ in range(FULL_EVALUATION_THRESHOLD + 1)})
+    assert list(PendingEvaluation.objects.values_list("user_id", "persona_id")) == [(None, None)]
+    result = pending_drain(actor=tasks.SYSTEM)
+    assert (result.marks, result.personas, result.added) == (1, 1, 1)
+    assert members() == {"ann"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_broker_down_the_scim_request_succeeds_and_beat_drains_later(
+    define, evaluate, provisioning_token, client, monkeypatch
+):
+    evaluate(define("sales", {"attr": "department", "op": "eq", "value": "Sales"}))
+    queued = []
+
+    def broker_down(*args, **kwargs):
+        queued.append(args)
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.personas_pending_drain, "delay", broker_down)
+    response = client.post(
+        "/scim/v2/Users",
+        data=json.dumps(
+            {
+                "userName": "ann@example.com",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                    "department": "Sales"
+                },
+            }
+        ),
+        content_type="application/scim+json",
+        HTTP_AUTHORIZATION=f"Bearer {provisioning_token}",
+    )
+    assert response.status_code == 201
+    assert len(queued) == 1
+    assert PendingEvaluation.objects.count() == 1
+    assert members() == set()
+    # Beat's every-minute run, once a worker is back:
+    assert drain() == 1
+    assert members() == {"ann@example.com"}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import operator
 import uuid
 from collections.abc import Mapping
@@ -182,7 +183,8 @@ class _Compiler:
         if self.postgres:
             # `custom @> {"key": value}`: the GIN (jsonb_path_ops) index answers it.
             return Q(DataContains(F("custom"), Value({key: value}, output_field=JSONField())))
-        return has_key & Q(KeyTransformExact(KeyTransform(key, "custom"), value))
+        # Built by hand, the lookup skips JSONField's value preparation: encode it here.
+        return has_key & Q(KeyTransformExact(KeyTransform(key, "custom"), json.dumps(value)))
 
 
 def _sqlite_list_contains(key: str, value: str) -> RawSQL:

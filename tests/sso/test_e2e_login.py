@@ -187,7 +187,7 @@ def test_unknown_idp_is_a_404(client, site, db):
 def test_me_requires_a_session(client, db):
     response = client.get(ME)
 
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 

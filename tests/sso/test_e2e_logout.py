@@ -63,7 +63,7 @@ def test_sp_initiated_logout_sends_a_signed_request_and_handles_the_response(pee
     assert done.status_code == 200
     assert "_auth_user_id" not in client.session
     assert not _alive(key)
-    assert client.get(ME).status_code == 403
+    assert client.get(ME).status_code == 401
 
 
 def test_logout_response_with_failure_status_still_ends_the_local_session(peer):
@@ -112,7 +112,7 @@ def test_idp_initiated_logout_ends_the_sessions_of_that_session_index(peer):
     assert status.get("Value") == SUCCESS
     assert answer.relay_state == "r1"
     assert not _alive(first_key)
-    assert first.get(ME).status_code == 403
+    assert first.get(ME).status_code == 401
     assert _alive(second_key)
     assert second.get(ME).status_code == 200
     assert not SamlSession.objects.filter(session_key=first_key).exists()
@@ -141,7 +141,7 @@ def test_idp_initiated_logout_over_the_post_binding_ends_the_session(peer):
 
     assert response.status_code == 302
     assert not _alive(key)
-    assert client.get(ME).status_code == 403
+    assert client.get(ME).status_code == 401
     assert not AuditEvent.objects.filter(action="saml.logout_refused").exists()
 
 

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from axero_idp.request_id import current_request_id
-from personas.models import MembershipSource, Persona, PersonaSpace, SpaceMembership
+from personas.models import MembershipSource, Persona, PersonaSpace, Space, SpaceMembership
 from personas.rules import compile_rule
 from users.models import AuditEvent, CustomField, User
 from users.selectors import custom_fields_by_key
@@ -118,9 +119,11 @@ class _Statements:
         created = connection.ops.adapt_datetimefield_value(self.now)
         dml = (
             f"INSERT INTO {MEMBERSHIP} (space_id, user_id, persona_id, source, role, created_at)"  # noqa: S608
-            f" SELECT %s, m.id, %s, %s, %s, %s FROM ({match_sql}) m"
-            f" WHERE NOT EXISTS (SELECT 1 FROM {MEMBERSHIP} x"
-            " WHERE x.persona_id = %s AND x.space_id = %s AND x.user_id = m.id)"
+            f" SELECT %s, m.id, %s, %s, %s, %s FROM ({match_sql}) m WHERE true"
+            # The unique index decides who is new, probed once per matching user. An
+            # anti-join would be cheaper on paper, but when the table's statistics say
+            # "empty" (a first import) PostgreSQL picks a nested loop that rescans the
+            # rows this very statement inserts: measured 18 s instead of 1 s for 49,000.
             " ON CONFLICT DO NOTHING RETURNING user_id"
         )
         params = (
@@ -130,8 +133,6 @@ class _Statements:
             link.role,
             created,
             *match_params,
-            self.persona.pk,
-            link.space_id,
         )
         return self._run(
             dml, params, "space.member_added", self._detail(link.space.slug, link.role)
@@ -158,11 +159,13 @@ class _Statements:
     def remove_unlinked(self, linked: list[int], user_ids: Collection[uuid.UUID] | None) -> int:
         """Rows of spaces this persona no longer puts anyone in."""
         removed = 0
+        # One EXISTS probe per space, not a DISTINCT over the persona's members.
         stale = (
-            SpaceMembership.objects.filter(persona=self.persona)
-            .exclude(space_id__in=linked)
-            .values_list("space_id", "space__slug")
-            .distinct()
+            Space.objects.exclude(pk__in=linked)
+            .filter(
+                Exists(SpaceMembership.objects.filter(persona=self.persona, space=OuterRef("pk")))
+            )
+            .values_list("pk", "slug")
         )
         for space_id, slug in stale:
             scope, scope_params = _user_scope(user_ids)
@@ -209,9 +212,10 @@ def _evaluate_locked(
         removed += statements.remove(link, match, user_ids)
         added += statements.add(link, match)
         # A link whose role changed moves its existing members to the new role.
-        SpaceMembership.objects.filter(persona=persona, space_id=link.space_id).exclude(
-            role=link.role
-        ).update(role=link.role)
+        holders = SpaceMembership.objects.filter(persona=persona, space_id=link.space_id)
+        if user_ids is not None:
+            holders = holders.filter(user_id__in=list(user_ids))
+        holders.exclude(role=link.role).update(role=link.role)
     removed += statements.remove_unlinked([link.space_id for link in links], user_ids)
     return EvaluationResult(persona=persona.slug, added=added, removed=removed)
 

@@ -192,6 +192,14 @@ def main() -> None:
     )
     print(f"per-user evaluation median: {median:.1f} ms (max {max(samples) * 1000:.1f} ms)")
 
+    batch = ids[61000:62000]
+    User.objects.filter(pk__in=batch).update(title="Manager")
+    timed(
+        "drain-sized batch: 1,000 changed users, all 4 personas",
+        lambda: sum(r.added for r in persona_evaluate_for_users(user_ids=batch, actor=actor)),
+        results,
+    )
+
     engineering = data["engineering"]
     PendingEvaluation.objects.all().delete()
     timed(

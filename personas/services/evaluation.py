@@ -235,12 +235,14 @@ def persona_evaluate(
             user_ids=None,
         )
         Persona.objects.filter(pk=locked.pk).update(last_evaluated_at=timezone.now())
-        audit_record(
-            actor=actor,
-            action="persona.evaluated",
-            target=locked,
-            detail={"added": result.added, "removed": result.removed, "scope": "all"},
-        )
+        if result.added or result.removed:
+            # A no-change run (the daily job, mostly) leaves only last_evaluated_at.
+            audit_record(
+                actor=actor,
+                action="persona.evaluated",
+                target=locked,
+                detail={"added": result.added, "removed": result.removed, "scope": "all"},
+            )
     logger.info(
         "persona %s evaluated: %s added, %s removed", locked.pk, result.added, result.removed
     )

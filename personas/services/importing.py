@@ -95,10 +95,11 @@ def personas_file_parse(document: Any) -> tuple[list[_SpaceEntry], list[_Persona
 
 def personas_import(*, document: Any, actor: Actor, evaluate: bool = True) -> ImportSummary:
     """Create or update the file's spaces and personas by slug (others are left alone),
-    all or nothing; then evaluate the personas that changed."""
+    all or nothing; then evaluate every persona of the file (an unchanged one too: the
+    import doubles as "bring these up to date now")."""
     spaces, personas = personas_file_parse(document)
     summary = ImportSummary()
-    changed: list[Persona] = []
+    imported: list[Persona] = []
     with transaction.atomic():
         for space in spaces:
             _, status = space_upsert(slug=space.slug, name=space.name, actor=actor)
@@ -113,10 +114,9 @@ def personas_import(*, document: Any, actor: Actor, evaluate: bool = True) -> Im
                 schedule_evaluation=not evaluate,
             )
             summary.personas[status] += 1
-            if status != "unchanged":
-                changed.append(persona)
+            imported.append(persona)
     if evaluate:
         # After the commit: each evaluation is its own transaction with its own lock.
-        for persona in changed:
+        for persona in imported:
             summary.evaluations.append(persona_evaluate(persona=persona, actor=actor))
     return summary

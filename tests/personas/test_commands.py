@@ -59,7 +59,10 @@ def test_import_creates_then_is_idempotent(tmp_path):
     assert members("sales") == {"ann"} and members("new-hires") == {"ann"}
     audit_count = AuditEvent.objects.count()
     assert run("import", path) == (
-        "spaces: 0 created, 0 updated, 2 unchanged\npersonas: 0 created, 0 updated, 2 unchanged\n"
+        "spaces: 0 created, 0 updated, 2 unchanged\n"
+        "personas: 0 created, 0 updated, 2 unchanged\n"
+        "sales-team: +0 -0\n"
+        "everyone-sales: +0 -0\n"
     )
     assert AuditEvent.objects.count() == audit_count
     assert set(PersonaSpace.objects.values_list("persona__slug", "space__slug", "role")) == {
@@ -80,6 +83,7 @@ def test_import_updates_by_slug_and_reevaluates(tmp_path):
         "spaces: 0 created, 1 updated, 1 unchanged\n"
         "personas: 0 created, 1 updated, 1 unchanged\n"
         "sales-team: +2 -2\n"
+        "everyone-sales: +0 -0\n"
     )
     assert Space.objects.get(slug="new-hires").name == "Newcomers"
     assert members("new-hires") == {"ben"}

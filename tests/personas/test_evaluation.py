@@ -62,6 +62,7 @@ def test_every_change_is_audited_with_a_summary(define, evaluate, actor):
     evaluate(persona)
     removed = AuditEvent.objects.get(action="space.member_removed")
     assert (removed.target_id, removed.detail["space"]) == (str(ann.pk), "deals")
+    evaluate(persona)  # nothing changes: no summary either
     summaries = AuditEvent.objects.filter(action="persona.evaluated").order_by("id")
     assert [s.detail for s in summaries] == [
         {"added": 1, "removed": 0, "scope": "all"},

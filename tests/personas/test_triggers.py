@@ -141,3 +141,37 @@ def test_broker_down_the_scim_request_succeeds_and_beat_drains_later(
     # Beat's every-minute run, once a worker is back:
     assert drain() == 1
     assert members() == {"ann@example.com"}
+
+
+@pytest.mark.django_db
+def test_changes_that_cannot_affect_a_match_mark_nobody(actor, committing):
+    ann = UserFactory(username="ann")
+    with committing():
+        user_update(user=ann, actor=actor, attributes={"photo_url": "https://example.com/a.png"})
+    assert PendingEvaluation.objects.count() == 0
+    with committing():
+        user_update(user=ann, actor=actor, attributes={"title": "CTO"})
+    assert PendingEvaluation.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_daily_job_queues_every_persona_and_each_evaluation_is_safe_to_repeat(define):
+    UserFactory(username="ann", department="Sales")
+    persona = define("sales", {"attr": "department", "op": "eq", "value": "Sales"})
+    assert tasks.personas_evaluate_daily.apply().get() == 1
+    assert tasks.persona_evaluate_one.apply(args=[persona.pk]).get() == 1
+    assert tasks.persona_evaluate_one.apply(args=[persona.pk]).get() == 0
+    assert tasks.persona_evaluate_one.apply(args=[persona.pk + 999]).get() == 0
+    assert members() == {"ann"}
+
+
+def test_beat_runs_the_drain_every_minute_and_the_full_evaluation_daily(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule["personas-pending-drain"] == {
+        "task": "personas.tasks.personas_pending_drain",
+        "schedule": 60.0,
+    }
+    assert schedule["personas-evaluate-daily"] == {
+        "task": "personas.tasks.personas_evaluate_daily",
+        "schedule": 86400.0,
+    }

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -14,6 +14,11 @@ from django.utils.html import format_html
 from axero_idp.errors import ApplicationError
 from personas.models import MembershipSource, Persona, Space, SpaceMembership
 from personas.rules import validate_rule
+from personas.selectors import (
+    personas_with_match_count,
+    space_member_count,
+    spaces_with_member_count,
+)
 from personas.services import (
     SpaceGrant,
     clean_space_grants,
@@ -43,11 +48,7 @@ class SpaceAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     readonly_fields = ("members", "created_at", "updated_at")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Space]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(member_count=Count("memberships__user", distinct=True))
-        )
+        return spaces_with_member_count()
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # Files and the API name spaces by slug: it is fixed once the space exists.
@@ -61,7 +62,7 @@ class SpaceAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
     def members(self, obj: Space) -> str:
         if not obj.pk:
             return "—"
-        count = SpaceMembership.objects.filter(space=obj).values("user").distinct().count()
+        count = space_member_count(obj)
         return _members_link(obj.pk, f"{count} member(s): view them and why they are members")
 
     def save_model(self, request: HttpRequest, obj: Space, form: Any, change: bool) -> None:
@@ -130,11 +131,7 @@ class PersonaAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         return ("slug", *self.readonly_fields) if obj is not None else self.readonly_fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Persona]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(match_count=Count("memberships__user", distinct=True))
-        )
+        return personas_with_match_count()
 
     @admin.display(description="Matching users", ordering="match_count")
     def matching(self, obj: Persona) -> int:

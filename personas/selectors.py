@@ -20,9 +20,9 @@ def spaces_with_member_count() -> QuerySet[Space]:
     return Space.objects.annotate(member_count=Count("memberships__user", distinct=True))
 
 
-def persona_match_count(persona: Persona) -> int:
-    """How many users this persona currently puts in at least one space."""
-    return SpaceMembership.objects.filter(persona=persona).values("user").distinct().count()
+def personas_with_match_count() -> QuerySet[Persona]:
+    """Personas with how many users each currently puts in at least one space."""
+    return Persona.objects.annotate(match_count=Count("memberships__user", distinct=True))
 
 
 @dataclass

@@ -88,15 +88,17 @@ def space_member_add(
     )
     if not created and membership.role == role:
         return membership
+    detail = {"space": space.slug, "source": MembershipSource.MANUAL, "role": role}
     if not created:
+        detail["role"] = [membership.role, role]
         membership.role = role
         membership.save(update_fields=["role"])
     audit_record(
         actor=actor,
-        action="space.member_added",
+        action="space.member_added" if created else "space.member_role_changed",
         target=user,
         target_type="user",
-        detail={"space": space.slug, "source": MembershipSource.MANUAL, "role": role},
+        detail=detail,
     )
     return membership
 

@@ -59,3 +59,27 @@ def test_concurrent_drains_share_the_marks_without_losing_any(define):
     assert sum(r.marks for r in results) == 200
     assert PendingEvaluation.objects.count() == 0
     assert len(members()) == 200
+
+
+def test_drains_and_full_evaluations_at_once_do_not_deadlock(define):
+    users = [UserFactory(username=f"u{n}", department="Sales", title="Lead") for n in range(60)]
+    personas = [
+        define("sales", {"attr": "department", "op": "eq", "value": "Sales"}),
+        define("leads", {"attr": "title", "op": "eq", "value": "Lead"}, spaces=("leads",)),
+        define("both", {"attr": "title", "op": "startswith", "value": "L"}, spaces=("both",)),
+    ]
+    for user in users:
+        pending_mark_users(user_ids={user.pk})
+    actor = Actor.system("t")
+    work = iter(
+        [
+            lambda: pending_drain(actor=actor),
+            lambda: persona_evaluate(persona=personas[2], actor=actor),
+            lambda: persona_evaluate(persona=personas[0], actor=actor),
+            lambda: persona_evaluate(persona=personas[1], actor=actor),
+        ]
+    )
+    errors, _ = in_threads(4, lambda: next(work)())
+    assert errors == []
+    assert (len(members()), len(members("leads")), len(members("both"))) == (60, 60, 60)
+    assert SpaceMembership.objects.count() == 180

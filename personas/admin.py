@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from axero_idp.errors import ApplicationError
 from personas.models import MembershipSource, Persona, Space, SpaceMembership
@@ -17,6 +17,7 @@ from personas.rules import validate_rule
 from personas.selectors import (
     personas_with_match_count,
     space_member_count,
+    space_members_page,
     spaces_with_member_count,
 )
 from personas.services import (
@@ -33,6 +34,14 @@ from personas.services import (
 from users.admin.common import ServiceErrorsAsMessages
 from users.selectors import custom_fields_by_key
 from users.services import Actor
+
+MEMBERS_PREVIEW = 20
+
+
+def _reason_text(reason: dict[str, Any]) -> str:
+    if reason["source"] == MembershipSource.MANUAL:
+        return f"added by hand ({reason['role']})"
+    return f"persona {reason['persona']} ({reason['role']})"
 
 
 def _members_link(space_id: int, text: str) -> str:
@@ -63,7 +72,22 @@ class SpaceAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
         if not obj.pk:
             return "—"
         count = space_member_count(obj)
-        return _members_link(obj.pk, f"{count} member(s): view them and why they are members")
+        link = _members_link(obj.pk, f"{count} member(s): all of them, searchable, with reasons")
+        page, _ = space_members_page(obj, after=None, limit=MEMBERS_PREVIEW)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (m.user.username, m.role, ", ".join(_reason_text(r) for r in m.reasons))
+                for m in page
+            ),
+        )
+        return format_html(
+            "{}<table><thead><tr><th>User</th><th>Role</th><th>Why</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            link,
+            rows,
+        )
 
     def save_model(self, request: HttpRequest, obj: Space, form: Any, change: bool) -> None:
         saved, _ = space_upsert(slug=obj.slug, name=obj.name, actor=Actor.admin(request.user))

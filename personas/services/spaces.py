@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Any, Final
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -88,7 +88,7 @@ def space_member_add(
     )
     if not created and membership.role == role:
         return membership
-    detail = {"space": space.slug, "source": MembershipSource.MANUAL, "role": role}
+    detail: dict[str, Any] = {"space": space.slug, "source": MembershipSource.MANUAL, "role": role}
     if not created:
         detail["role"] = [membership.role, role]
         membership.role = role

@@ -51,7 +51,8 @@ def test_admin_pages_render(admin_client, persona, url):
 def test_space_page_links_to_its_members_with_reasons(admin_client, persona):
     space = Space.objects.get(slug="deals")
     page = admin_client.get(f"/admin/personas/space/{space.pk}/change/")
-    assert b"1 member(s): view them and why they are members" in page.content
+    assert b"1 member(s): all of them, searchable, with reasons" in page.content
+    assert b"<tr><td>ann</td><td>member</td><td>persona sales (member)</td></tr>" in page.content
     members_page = admin_client.get(f"/admin/personas/spacemembership/?space__id__exact={space.pk}")
     assert b"ann" in members_page.content and b"Sales (sales)" in members_page.content
 

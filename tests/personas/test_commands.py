@@ -1,13 +1,15 @@
 """`manage.py personas import PATH` and `manage.py personas evaluate`."""
 
+import datetime as dt
 import json
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from personas.models import Persona, PersonaSpace, Space
-from tests.factories import UserFactory
+from tests.factories import RoleFactory, RoleMembershipFactory, UserFactory
 from tests.personas.conftest import members
 from users.models import AuditEvent
 
@@ -166,3 +168,35 @@ def test_evaluate_prints_each_personas_changes(tmp_path):
     run("import", write(tmp_path, FILE))
     UserFactory(username="ann", department="Sales")
     assert run("evaluate") == "everyone-sales: +0 -0\nsales-team: +2 -0\n"
+
+
+INTERFACES_EXAMPLE = """{
+  "spaces": [{"slug": "new-hires", "name": "New Hires"}],
+  "personas": [
+    {
+      "slug": "eng-new-hires",
+      "name": "Engineering new hires",
+      "rule": {"all": [
+        {"attr": "hire_date", "op": "within_days", "value": 90},
+        {"attr": "roles", "op": "contains", "value": "Engineering"}
+      ]},
+      "spaces": [{"space": "new-hires", "role": "member"}]
+    }
+  ]
+}"""
+
+
+def test_the_example_of_interfaces_imports_and_matches_recent_engineers(tmp_path):
+    today = timezone.localdate()
+    role = RoleFactory(display_name="engineering")
+    for name, days in (("fresh", 10), ("veteran", 400)):
+        RoleMembershipFactory(
+            role=role,
+            user=UserFactory(username=name, hire_date=today - dt.timedelta(days=days)),
+            source="scim",
+        )
+    UserFactory(username="outsider", hire_date=today)
+    output = run("import", write(tmp_path, INTERFACES_EXAMPLE))
+    assert output.splitlines()[-1] == "eng-new-hires: +1 -0"
+    assert members("new-hires") == {"fresh"}
+    assert Persona.objects.get(slug="eng-new-hires").has_time_rule is True

@@ -171,3 +171,15 @@ def test_deleting_a_persona_removes_and_audits_its_memberships(define, evaluate,
         {"space": "space", "persona": "sales", "source": "persona", "role": "member"},
     )
     assert AuditEvent.objects.filter(action="persona.deleted").count() == 1
+
+
+def test_evaluation_costs_the_same_number_of_queries_for_3_or_300_users(
+    define, evaluate, django_assert_num_queries
+):
+    persona = define("sales", SALES, spaces=("a", "b"))
+    UserFactory.create_batch(3, department="Sales")
+    with django_assert_num_queries(14) as small:
+        assert evaluate(persona).added == 6
+    UserFactory.create_batch(300, department="Sales")
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert evaluate(persona).added == 600

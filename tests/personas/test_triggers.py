@@ -19,6 +19,7 @@ from users.services import (
     role_members_remove,
     user_create,
     user_delete,
+    user_roles_sync,
     user_update,
 )
 
@@ -175,3 +176,17 @@ def test_beat_runs_the_drain_every_minute_and_the_full_evaluation_daily(settings
         "task": "personas.tasks.personas_evaluate_daily",
         "schedule": 86400.0,
     }
+
+
+@pytest.mark.django_db
+def test_a_saml_login_role_sync_reaches_the_space(define, evaluate, actor, committing):
+    evaluate(define("eng", ENGINEERS))
+    ann = UserFactory(username="ann")
+    with committing():
+        user_roles_sync(user=ann, role_names=["Engineering"], source="saml:onelogin", actor=actor)
+    drain()
+    assert members() == {"ann"}
+    with committing():
+        user_roles_sync(user=ann, role_names=[], source="saml:onelogin", actor=actor)
+    drain()
+    assert members() == set()

@@ -53,50 +53,61 @@ class DrainResult:
     removed: int = 0
 
 
-def _claim() -> list[PendingEvaluation]:
-    rows = PendingEvaluation.objects.order_by("pk")
-    if connection.features.has_select_for_update_skip_locked:
-        # Several workers drain at once, each taking rows no one else holds.
-        rows = rows.select_for_update(skip_locked=True)
-    return list(rows[:DRAIN_BATCH])
+def _drain_personas(actor: Actor, result: DrainResult) -> bool:
+    """Persona-level marks (a persona changed; "everything"): each persona is evaluated
+    in its own short transaction, then the marks that asked for it are deleted by id.
+    Two drains may both evaluate a persona (the second finds nothing to do); a mark
+    written meanwhile has a higher id and stays for the next run. Nothing is lost."""
+    marks = list(
+        PendingEvaluation.objects.filter(user_id__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "persona_id")[:DRAIN_BATCH]
+    )
+    if not marks:
+        return False
+    personas = Persona.objects.order_by("pk")
+    if all(persona_id is not None for _, persona_id in marks):
+        personas = personas.filter(pk__in={persona_id for _, persona_id in marks})
+    for persona in personas:
+        outcome = persona_evaluate(persona=persona, actor=actor)
+        result.added += outcome.added
+        result.removed += outcome.removed
+        result.personas += 1
+    PendingEvaluation.objects.filter(pk__in=[pk for pk, _ in marks]).delete()
+    result.marks += len(marks)
+    return True
 
 
-def _drain_batch(actor: Actor, result: DrainResult) -> bool:
+def _drain_users(actor: Actor, result: DrainResult) -> bool:
+    """One batch of user marks, claimed and evaluated in one transaction: the marks are
+    deleted with the changes they caused, so a crash re-runs the batch."""
     with transaction.atomic():
-        claimed = _claim()
+        rows = PendingEvaluation.objects.filter(user_id__isnull=False).order_by("pk")
+        if connection.features.has_select_for_update_skip_locked:
+            # Several workers drain at once, each taking marks no one else holds.
+            rows = rows.select_for_update(skip_locked=True)
+        claimed = list(rows.values_list("pk", "user_id")[:DRAIN_BATCH])
         if not claimed:
             return False
-        everything = any(row.user_id is None and row.persona_id is None for row in claimed)
-        persona_ids = {row.persona_id for row in claimed if row.persona_id is not None}
-        user_ids = {row.user_id for row in claimed if row.user_id is not None}
-        # Lock every persona up front, in id order: the evaluations below then never
-        # wait on each other's locks in a different order (no deadlock between drains).
-        every_persona = list(Persona.objects.select_for_update().order_by("pk"))
-        if everything or len(user_ids) > FULL_EVALUATION_THRESHOLD:
-            personas = every_persona
-        else:
-            personas = [p for p in every_persona if p.pk in persona_ids]
-        for persona in personas:
-            outcome = persona_evaluate(persona=persona, actor=actor)
+        user_ids = {user_id for _, user_id in claimed if user_id is not None}
+        for outcome in persona_evaluate_for_users(user_ids=user_ids, actor=actor):
             result.added += outcome.added
             result.removed += outcome.removed
-        if user_ids and personas is not every_persona:
-            for outcome in persona_evaluate_for_users(user_ids=user_ids, actor=actor):
-                result.added += outcome.added
-                result.removed += outcome.removed
-        PendingEvaluation.objects.filter(pk__in=[row.pk for row in claimed]).delete()
+        PendingEvaluation.objects.filter(pk__in=[pk for pk, _ in claimed]).delete()
         result.marks += len(claimed)
         result.users += len(user_ids)
-        result.personas += len(personas)
     return True
 
 
 def pending_drain(*, actor: Actor, max_batches: int = 50) -> DrainResult:
-    """Evaluate what the marks ask for, batch by batch; each batch commits with its
-    deletions, so a crash re-runs at most one batch (evaluation is idempotent)."""
+    """Evaluate what the marks ask for: changed personas first (for everyone), then the
+    marked users in batches. Evaluation is idempotent, so a crash only repeats work."""
     result = DrainResult()
     for _ in range(max_batches):
-        if not _drain_batch(actor, result):
+        if not _drain_personas(actor, result):
+            break
+    for _ in range(max_batches):
+        if not _drain_users(actor, result):
             break
     if result.marks:
         logger.info(

@@ -9,7 +9,7 @@ from kombu.exceptions import OperationalError
 
 from personas import tasks
 from personas.models import PendingEvaluation
-from personas.services import pending_drain, pending_mark_users
+from personas.services import pending_drain, pending_mark_persona, pending_mark_users
 from personas.services.pending import FULL_EVALUATION_THRESHOLD
 from tests.factories import RoleFactory, UserFactory
 from tests.personas.conftest import members
@@ -190,3 +190,19 @@ def test_a_saml_login_role_sync_reaches_the_space(define, evaluate, actor, commi
         user_roles_sync(user=ann, role_names=[], source="saml:onelogin", actor=actor)
     drain()
     assert members() == set()
+
+
+@pytest.mark.django_db
+def test_persona_marks_evaluate_those_personas_for_everyone(define):
+    UserFactory(username="ann", department="Sales", title="Lead")
+    sales = define("sales", {"attr": "department", "op": "eq", "value": "Sales"})
+    leads = define("leads", {"attr": "title", "op": "eq", "value": "Lead"}, spaces=("leads",))
+    define("untouched", {"attr": "title", "op": "exists"}, spaces=("other",))
+    for persona_id in (sales.pk, leads.pk, sales.pk, 987654):
+        pending_mark_persona(persona_id=persona_id)
+    pending_mark_users(user_ids={UserFactory(username="ben", department="Sales").pk})
+    result = pending_drain(actor=tasks.SYSTEM)
+    assert (result.marks, result.personas, result.users) == (5, 2, 1)
+    # "untouched" was evaluated for ben only (his mark), so ann is not there yet.
+    assert (members(), members("leads"), members("other")) == ({"ann", "ben"}, {"ann"}, set())
+    assert PendingEvaluation.objects.count() == 0

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "scim.apps.ScimConfig",
     "sso.apps.SsoConfig",
     "media.apps.MediaConfig",
+    "personas.apps.PersonasConfig",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +204,17 @@ CELERY_BEAT_SCHEDULE["sso-saml-state-purge"] = {
 CELERY_BEAT_SCHEDULE["media-photo-fetch-catch-up"] = {
     "task": "media.tasks.photo_fetch_catch_up",
     "schedule": 15 * 60.0,
+}
+# Personas: drain the pending marks every minute (events also queue a drain at once, so
+# this only matters after a broker outage), and re-evaluate every persona daily
+# (time rules move with the calendar).
+CELERY_BEAT_SCHEDULE["personas-pending-drain"] = {
+    "task": "personas.tasks.personas_pending_drain",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["personas-evaluate-daily"] = {
+    "task": "personas.tasks.personas_evaluate_daily",
+    "schedule": 24 * 3600.0,
 }
 
 REST_FRAMEWORK = {

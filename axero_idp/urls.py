@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from axero_idp import health, views
+from personas.api import space_members as space_members_view
 from users.api import me as me_view
 
 admin.site.site_header = "axero-idp administration"
@@ -15,6 +16,7 @@ urlpatterns = [
     path("sso/", include("sso.urls")),
     path("api/v1/me/", me_view, name="api-me"),
     path("", include("media.urls")),
+    path("api/v1/spaces/<slug:slug>/members/", space_members_view, name="api-space-members"),
 ]
 
 handler500 = views.server_error

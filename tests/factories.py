@@ -41,3 +41,11 @@ class CustomFieldFactory(factory.django.DjangoModelFactory):
     key = factory.Sequence(lambda n: f"field{n}")
     label = factory.LazyAttribute(lambda f: f.key.title())
     type = "string"
+
+
+class SpaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "personas.Space"
+
+    slug = factory.Sequence(lambda n: f"space-{n}")
+    name = factory.LazyAttribute(lambda s: s.slug.replace("-", " ").title())

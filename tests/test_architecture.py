@@ -7,6 +7,8 @@ line for apps that import-linter cannot name until they exist.
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,9 +36,10 @@ def test_users_never_imports_personas_media_or_protocol_apps():
     assert offenders == {}
 
 
-def test_media_never_imports_protocol_apps():
+@pytest.mark.parametrize("app", ["media", "personas"])
+def test_domain_listeners_never_import_protocol_apps(app):
     offenders = {}
-    for path in (ROOT / "media").rglob("*.py"):
+    for path in (ROOT / app).rglob("*.py"):
         bad = {name for name in _imported_modules(path) if name.split(".")[0] in {"sso", "scim"}}
         if bad:
             offenders[str(path.relative_to(ROOT))] = sorted(bad)

@@ -1,0 +1,236 @@
+"""Admin for spaces, personas and space memberships; every write goes through services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from axero_idp.errors import ApplicationError
+from personas.models import MembershipSource, Persona, Space, SpaceMembership
+from personas.rules import validate_rule
+from personas.selectors import (
+    personas_with_match_count,
+    space_member_count,
+    space_members_page,
+    spaces_with_member_count,
+)
+from personas.services import (
+    SpaceGrant,
+    clean_space_grants,
+    persona_delete,
+    persona_evaluate,
+    persona_upsert,
+    space_delete,
+    space_member_add,
+    space_member_remove,
+    space_upsert,
+)
+from users.admin.common import ServiceErrorsAsMessages
+from users.selectors import custom_fields_by_key
+from users.services import Actor
+
+MEMBERS_PREVIEW = 20
+
+
+def _reason_text(reason: dict[str, Any]) -> str:
+    if reason["source"] == MembershipSource.MANUAL:
+        return f"added by hand ({reason['role']})"
+    return f"persona {reason['persona']} ({reason['role']})"
+
+
+def _members_link(space_id: int, text: str) -> str:
+    url = reverse("admin:personas_spacemembership_changelist") + f"?space__id__exact={space_id}"
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+@admin.register(Space)
+class SpaceAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
+    list_display = ("slug", "name", "member_count", "updated_at")
+    search_fields = ("slug", "name")
+    fields = ("slug", "name", "members", "created_at", "updated_at")
+    readonly_fields = ("members", "created_at", "updated_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Space]:
+        return spaces_with_member_count()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Files and the API name spaces by slug: it is fixed once the space exists.
+        return ("slug", *self.readonly_fields) if obj is not None else self.readonly_fields
+
+    @admin.display(description="Members", ordering="member_count")
+    def member_count(self, obj: Space) -> int:
+        return obj.member_count  # type: ignore[attr-defined]
+
+    @admin.display(description="Members")
+    def members(self, obj: Space) -> str:
+        if not obj.pk:
+            return "—"
+        count = space_member_count(obj)
+        link = _members_link(obj.pk, f"{count} member(s): all of them, searchable, with reasons")
+        page, _ = space_members_page(obj, after=None, limit=MEMBERS_PREVIEW)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (m.user.username, m.role, ", ".join(_reason_text(r) for r in m.reasons))
+                for m in page
+            ),
+        )
+        return format_html(
+            "{}<table><thead><tr><th>User</th><th>Role</th><th>Why</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            link,
+            rows,
+        )
+
+    def save_model(self, request: HttpRequest, obj: Space, form: Any, change: bool) -> None:
+        saved, _ = space_upsert(slug=obj.slug, name=obj.name, actor=Actor.admin(request.user))
+        obj.pk, obj._state.adding = saved.pk, False
+
+    def delete_model(self, request: HttpRequest, obj: Space) -> None:
+        space_delete(space=obj, actor=Actor.admin(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Space]) -> None:
+        for space in queryset:
+            space_delete(space=space, actor=Actor.admin(request.user))
+
+
+class PersonaForm(forms.ModelForm):
+    spaces_json = forms.JSONField(
+        label="Spaces",
+        initial=list,
+        help_text='Where matches go, e.g. [{"space": "new-hires", "role": "member"}].',
+    )
+
+    class Meta:
+        model = Persona
+        fields = ("slug", "name", "rule")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["spaces_json"] = [
+                {"space": link.space.slug, "role": link.role}
+                for link in self.instance.space_links.select_related("space").order_by(
+                    "space__slug"
+                )
+            ]
+
+    def clean_rule(self) -> Any:
+        rule = self.cleaned_data["rule"]
+        try:
+            validate_rule(rule, custom_fields=custom_fields_by_key())
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.detail) from exc
+        return rule
+
+    def clean_spaces_json(self) -> list[SpaceGrant]:
+        known = set(Space.objects.values_list("slug", flat=True))
+        try:
+            return clean_space_grants(
+                self.cleaned_data["spaces_json"], path="spaces", known_spaces=known
+            )
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.detail) from exc
+
+
+@admin.register(Persona)
+class PersonaAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
+    form = PersonaForm
+    list_display = ("slug", "name", "matching", "has_time_rule", "last_evaluated_at")
+    search_fields = ("slug", "name")
+    readonly_fields = ("matching", "has_time_rule", "last_evaluated_at", "updated_at")
+    actions = ("evaluate_now",)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("slug", "name", "rule", "spaces_json", *self.readonly_fields)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("slug", *self.readonly_fields) if obj is not None else self.readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Persona]:
+        return personas_with_match_count()
+
+    @admin.display(description="Matching users", ordering="match_count")
+    def matching(self, obj: Persona) -> int:
+        count = getattr(obj, "match_count", None)
+        if count is None:
+            count = obj.memberships.values("user").distinct().count() if obj.pk else 0
+        return int(count)
+
+    def save_model(self, request: HttpRequest, obj: Persona, form: Any, change: bool) -> None:
+        saved, _ = persona_upsert(
+            slug=obj.slug,
+            name=obj.name,
+            rule=obj.rule,
+            spaces=form.cleaned_data["spaces_json"],
+            actor=Actor.admin(request.user),
+        )
+        obj.pk, obj._state.adding = saved.pk, False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # persona_upsert wrote the space links; the form has no relations of its own.
+        return None
+
+    def delete_model(self, request: HttpRequest, obj: Persona) -> None:
+        persona_delete(persona=obj, actor=Actor.admin(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Persona]) -> None:
+        for persona in queryset:
+            persona_delete(persona=persona, actor=Actor.admin(request.user))
+
+    @admin.action(description="Evaluate selected personas now")
+    def evaluate_now(self, request: HttpRequest, queryset: QuerySet[Persona]) -> None:
+        for persona in queryset.order_by("pk"):
+            result = persona_evaluate(persona=persona, actor=Actor.admin(request.user))
+            self.message_user(
+                request,
+                f"{persona.slug}: {result.added} added, {result.removed} removed",
+                messages.SUCCESS,
+            )
+
+
+@admin.register(SpaceMembership)
+class SpaceMembershipAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
+    list_display = ("user", "space", "role", "source", "persona", "created_at")
+    list_filter = ("source", "space")
+    search_fields = ("user__username", "user__email", "user__last_name", "space__slug")
+    autocomplete_fields = ("user",)
+    list_select_related = ("user", "space", "persona")
+    show_full_result_count = False
+    list_per_page = 100
+    fields = ("space", "user", "role", "source", "persona", "created_at")
+    readonly_fields = ("source", "persona", "created_at")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Persona rows follow their rule; a manual row is added or removed, not edited.
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.source != MembershipSource.MANUAL:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(
+        self, request: HttpRequest, obj: SpaceMembership, form: Any, change: bool
+    ) -> None:
+        saved = space_member_add(
+            space=obj.space, user=obj.user, role=obj.role, actor=Actor.admin(request.user)
+        )
+        obj.pk, obj._state.adding, obj.source = saved.pk, False, saved.source
+
+    def delete_model(self, request: HttpRequest, obj: SpaceMembership) -> None:
+        if obj.source == MembershipSource.MANUAL:
+            space_member_remove(space=obj.space, user=obj.user, actor=Actor.admin(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SpaceMembership]) -> None:
+        for membership in queryset.filter(source=MembershipSource.MANUAL).select_related(
+            "space", "user"
+        ):
+            self.delete_model(request, membership)

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class PersonasConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "personas"
+    verbose_name = "Personas and spaces"
+
+    def ready(self) -> None:
+        # The directory announces changes; personas listens (users/ never imports us).
+        from personas import handlers
+
+        handlers.subscribe_all()

@@ -1,0 +1,59 @@
+"""What personas does when the directory announces a change (users.events).
+
+Handlers run after the directory's commit, inside SCIM and SAML requests: they only
+mark the affected users as pending (one INSERT) and queue the drain task. They never
+evaluate inline and never let a broker error reach the request.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from personas.queue import drain_after_commit
+from personas.services.pending import pending_mark_users
+from users import events
+from users.models import User
+
+# Changing these never changes which personas match (nor anybody else's match).
+_IRRELEVANT_FIELDS = frozenset({"photo_url", "last_login", "password", "display_name"})
+# A manager's name or email is what `manager` conditions of their reports compare to.
+_MANAGER_KEYS = frozenset({"username", "email"})
+
+
+def _mark(user_ids: frozenset[uuid.UUID] | set[uuid.UUID]) -> None:
+    if user_ids:
+        pending_mark_users(user_ids=user_ids)
+        drain_after_commit()
+
+
+def on_user_created(event: events.Event) -> None:
+    assert isinstance(event, events.UserCreated)
+    _mark({event.user_id})
+
+
+def on_user_changed(event: events.Event) -> None:
+    assert isinstance(event, events.UserChanged)
+    if event.fields and event.fields <= _IRRELEVANT_FIELDS:
+        return
+    affected = {event.user_id}
+    if event.fields & _MANAGER_KEYS:
+        affected |= set(User.objects.filter(manager_id=event.user_id).values_list("pk", flat=True))
+    _mark(affected)
+
+
+def on_role_members_changed(event: events.Event) -> None:
+    assert isinstance(event, events.RoleMembersChanged)
+    _mark(event.added | event.removed)
+
+
+def on_role_deleted(event: events.Event) -> None:
+    assert isinstance(event, events.RoleDeleted)
+    _mark(event.former_members)
+
+
+def subscribe_all() -> None:
+    """Called from PersonasConfig.ready(). UserDeleted needs nothing: rows cascade."""
+    events.subscribe(events.UserCreated, on_user_created)
+    events.subscribe(events.UserChanged, on_user_changed)
+    events.subscribe(events.RoleMembersChanged, on_role_members_changed)
+    events.subscribe(events.RoleDeleted, on_role_deleted)

@@ -1,0 +1,69 @@
+"""Reads of spaces and their members. Query cost is decided here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from personas.models import SPACE_ROLE_RANK, Persona, Space, SpaceMembership
+from users.models import User
+
+
+def space_get(slug: str) -> Space | None:
+    return Space.objects.filter(slug=slug).first()
+
+
+def spaces_with_member_count() -> QuerySet[Space]:
+    return Space.objects.annotate(member_count=Count("memberships__user", distinct=True))
+
+
+def personas_with_match_count() -> QuerySet[Persona]:
+    """Personas with how many users each currently puts in at least one space."""
+    return Persona.objects.annotate(match_count=Count("memberships__user", distinct=True))
+
+
+@dataclass
+class SpaceMember:
+    user: User
+    role: str = ""
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+
+def space_members_page(
+    space: Space, *, after: uuid.UUID | None, limit: int
+) -> tuple[list[SpaceMember], bool]:
+    """One page of a space's members in user-id order (keyset: stable while rows come
+    and go, and each page is an index range scan), with every reason; three queries.
+    Returns (members, whether more follow)."""
+    ids_query = SpaceMembership.objects.filter(space=space)
+    if after is not None:
+        ids_query = ids_query.filter(user_id__gt=after)
+    ids = list(
+        ids_query.order_by("user_id").values_list("user_id", flat=True).distinct()[: limit + 1]
+    )
+    more, ids = len(ids) > limit, ids[:limit]
+    users = {u.pk: u for u in User.objects.filter(pk__in=ids).order_by()}
+    members = {pk: SpaceMember(user=users[pk]) for pk in ids if pk in users}
+    rows = (
+        SpaceMembership.objects.filter(space=space, user_id__in=ids)
+        .select_related("persona")
+        .order_by("user_id", "source", "persona__slug")
+    )
+    for row in rows:
+        member = members.get(row.user_id)
+        if member is None:
+            continue
+        reason: dict[str, Any] = {"source": row.source, "role": row.role}
+        if row.persona is not None:
+            reason["persona"] = row.persona.slug
+        member.reasons.append(reason)
+        if SPACE_ROLE_RANK[row.role] > SPACE_ROLE_RANK.get(member.role, -1):
+            member.role = row.role
+    return list(members.values()), more
+
+
+def space_member_count(space: Space) -> int:
+    return SpaceMembership.objects.filter(space=space).values("user").distinct().count()

@@ -1,0 +1,190 @@
+"""Writes to personas: their rule and the spaces their matches join."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from axero_idp.errors import UniquenessConflict, ValidationFailed
+from axero_idp.request_id import current_request_id
+from personas.models import MembershipSource, Persona, PersonaSpace, Space, SpaceMembership
+from personas.queue import drain_after_commit
+from personas.rules import validate_rule
+from personas.services.pending import pending_mark_persona
+from personas.services.spaces import clean_name, clean_role, clean_slug
+from users.models import AuditEvent, CustomField
+from users.selectors import custom_fields_by_key
+from users.services import Actor, audit_record
+
+MAX_SPACES_PER_PERSONA = 50
+
+
+@dataclass(frozen=True, order=True)
+class SpaceGrant:
+    space: str  # slug
+    role: str
+
+
+def clean_space_grants(
+    value: Any, *, path: str, known_spaces: set[str] | None = None
+) -> list[SpaceGrant]:
+    """Validate a persona's `spaces` list ([{"space": slug, "role": role}, ...])."""
+    if not isinstance(value, list):
+        raise ValidationFailed(f'{path}: expected a list of {{"space", "role"}}')
+    if len(value) > MAX_SPACES_PER_PERSONA:
+        raise ValidationFailed(f"{path}: more than {MAX_SPACES_PER_PERSONA} spaces")
+    grants: list[SpaceGrant] = []
+    seen: set[str] = set()
+    for index, item in enumerate(value):
+        where = f"{path}[{index}]"
+        if not isinstance(item, dict):
+            raise ValidationFailed(f'{where}: expected {{"space", "role"}}')
+        unknown = sorted(set(item) - {"space", "role"})
+        if unknown:
+            raise ValidationFailed(f'{where}: unknown key "{unknown[0]}"')
+        slug = clean_slug(item.get("space"), path=f"{where}.space")
+        role = clean_role(item.get("role", "member"), path=f"{where}.role")
+        if slug in seen:
+            raise ValidationFailed(f'{where}.space: "{slug}" is listed twice')
+        if known_spaces is not None and slug not in known_spaces:
+            raise ValidationFailed(f'{where}.space: no space "{slug}"')
+        seen.add(slug)
+        grants.append(SpaceGrant(space=slug, role=role))
+    return grants
+
+
+def _grants_of(persona: Persona) -> list[SpaceGrant]:
+    links = PersonaSpace.objects.filter(persona=persona).select_related("space")
+    return sorted(SpaceGrant(space=link.space.slug, role=link.role) for link in links)
+
+
+@transaction.atomic
+def persona_upsert(
+    *,
+    slug: str,
+    name: str,
+    rule: Any,
+    spaces: Sequence[SpaceGrant],
+    actor: Actor,
+    custom_fields: Mapping[str, CustomField] | None = None,
+    schedule_evaluation: bool = True,
+) -> tuple[Persona, str]:
+    """Create or update a persona by slug; returns (persona, "created" | "updated" |
+    "unchanged"). A change queues its evaluation (unless the caller evaluates itself)."""
+    slug = clean_slug(slug, path="slug")
+    name = clean_name(name, path="name")
+    info = validate_rule(
+        rule, custom_fields=custom_fields if custom_fields is not None else custom_fields_by_key()
+    )
+    by_slug = {s.slug: s for s in Space.objects.filter(slug__in=[g.space for g in spaces])}
+    for index, grant in enumerate(spaces):
+        if grant.space not in by_slug:
+            raise ValidationFailed(f'spaces[{index}].space: no space "{grant.space}"')
+    persona = Persona.objects.select_for_update().filter(slug=slug).first()
+    status = "unchanged"
+    if persona is None:
+        try:
+            with transaction.atomic():
+                persona = Persona.objects.create(
+                    slug=slug, name=name, rule=rule, has_time_rule=info.has_time_rule
+                )
+        except IntegrityError as exc:
+            raise UniquenessConflict(f"persona {slug!r} was created concurrently") from exc
+        status = "created"
+        before_grants: list[SpaceGrant] = []
+    else:
+        before_grants = _grants_of(persona)
+        if (persona.name, persona.rule) != (name, rule):
+            changes = {
+                key: [old, new]
+                for key, old, new in (("name", persona.name, name), ("rule", persona.rule, rule))
+                if old != new
+            }
+            persona.name, persona.rule = name, rule
+            persona.has_time_rule = info.has_time_rule
+            persona.updated_at = timezone.now()
+            persona.save(update_fields=["name", "rule", "has_time_rule", "updated_at"])
+            audit_record(actor=actor, action="persona.updated", target=persona, detail=changes)
+            status = "updated"
+    if sorted(spaces) != before_grants:
+        PersonaSpace.objects.filter(persona=persona).delete()
+        PersonaSpace.objects.bulk_create(
+            [PersonaSpace(persona=persona, space=by_slug[g.space], role=g.role) for g in spaces]
+        )
+        status = "created" if status == "created" else "updated"
+    if status == "created":
+        audit_record(
+            actor=actor,
+            action="persona.created",
+            target=persona,
+            detail={"name": name, "rule": rule, "spaces": [g.__dict__ for g in spaces]},
+        )
+    elif sorted(spaces) != before_grants:
+        audit_record(
+            actor=actor,
+            action="persona.spaces_changed",
+            target=persona,
+            detail={"spaces": [[g.__dict__ for g in before_grants], [g.__dict__ for g in spaces]]},
+        )
+    if status != "unchanged" and schedule_evaluation:
+        pending_mark_persona(persona_id=persona.pk)
+        drain_after_commit()
+    return persona, status
+
+
+@transaction.atomic
+def persona_delete(*, persona: Persona, actor: Actor) -> int:
+    """Delete a persona; the memberships it granted go with it, each one audited."""
+    persona = Persona.objects.select_for_update().get(pk=persona.pk)
+    now, request_id = timezone.now(), current_request_id()
+    rows = SpaceMembership.objects.filter(persona=persona, source=MembershipSource.PERSONA)
+    if connection.vendor == "postgresql":
+        # One statement, however many members the persona had.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {AuditEvent._meta.db_table} (created_at, actor_kind, actor_name,"  # noqa: S608
+                " action, target_type, target_id, detail, request_id)"
+                " SELECT %s, %s, %s, 'space.member_removed', 'user', m.user_id::text,"
+                " jsonb_build_object('space', s.slug, 'persona', %s, 'source', 'persona',"
+                " 'role', m.role), %s"
+                f" FROM {SpaceMembership._meta.db_table} m JOIN personas_space s ON s.id = m.space_id"
+                " WHERE m.persona_id = %s",
+                [now, actor.kind, actor.name[:255], persona.slug, request_id, persona.pk],
+            )
+            removed = cursor.rowcount
+    else:
+        entries = list(rows.values_list("user_id", "space__slug", "role"))
+        AuditEvent.objects.bulk_create(
+            [
+                AuditEvent(
+                    created_at=now,
+                    actor_kind=actor.kind,
+                    actor_name=actor.name[:255],
+                    action="space.member_removed",
+                    target_type="user",
+                    target_id=str(user_id),
+                    detail={
+                        "space": space,
+                        "persona": persona.slug,
+                        "source": "persona",
+                        "role": role,
+                    },
+                    request_id=request_id,
+                )
+                for user_id, space, role in entries
+            ],
+            batch_size=2000,
+        )
+        removed = len(entries)
+    audit_record(
+        actor=actor,
+        action="persona.deleted",
+        target=persona,
+        detail={"slug": persona.slug, "rule": persona.rule, "memberships_removed": removed},
+    )
+    persona.delete()
+    return removed

@@ -1,0 +1,31 @@
+"""`make run` uses SQLite with Celery in-process: personas must work there too."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_rules_evaluation_and_import_work_on_sqlite(tmp_path):
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REDIS_URL": "",
+        "SECRET_KEY": "sqlite-check",
+        "DJANGO_SETTINGS_MODULE": "axero_idp.settings",
+        "PYTHONPATH": str(ROOT),
+        "LOG_LEVEL": "WARNING",
+    }
+    result = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("sqlite_check.py"))],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stdout.strip().splitlines()[-1:]) == (0, ["ok"]), (
+        result.stderr[-3000:]
+    )

@@ -67,7 +67,9 @@ def base_env(port: int) -> dict[str, str]:
         DEBUG="false",
         SITE_URL=f"http://127.0.0.1:{port}",
         LOG_LEVEL="WARNING",
-        CELERY_TASK_ALWAYS_EAGER="true",
+        # As in production: background work (the persona drain after a role change)
+        # is queued on Redis for a worker, not run inside the login.
+        CELERY_TASK_ALWAYS_EAGER="false",
     )
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return env
@@ -84,6 +86,10 @@ def database_prepare(workdir: Path, peer) -> None:
         cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         cursor.execute(f"CREATE DATABASE {DB_NAME}")
     connection.close()
+    import redis
+
+    # The bench's own Redis database: tasks the logins queued in earlier runs go too.
+    redis.Redis.from_url(REDIS_URL).flushdb()
     env = base_env(0)
     manage = [str(BIN / "python"), str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=ROOT)

@@ -46,6 +46,11 @@ def on_role_members_changed(event: events.Event) -> None:
     _mark(event.added | event.removed)
 
 
+def on_user_roles_changed(event: events.Event) -> None:
+    assert isinstance(event, events.UserRolesChanged)
+    _mark({event.user_id})
+
+
 def on_role_deleted(event: events.Event) -> None:
     assert isinstance(event, events.RoleDeleted)
     _mark(event.former_members)
@@ -56,4 +61,5 @@ def subscribe_all() -> None:
     events.subscribe(events.UserCreated, on_user_created)
     events.subscribe(events.UserChanged, on_user_changed)
     events.subscribe(events.RoleMembersChanged, on_role_members_changed)
+    events.subscribe(events.UserRolesChanged, on_user_roles_changed)
     events.subscribe(events.RoleDeleted, on_role_deleted)

@@ -11,8 +11,8 @@ from typing import Final
 from django.db import connection
 from django.utils import timezone
 
+from axero_idp.ephemeral import ephemeral_write
 from sso import refusals
-from sso.ephemeral import ephemeral_write
 from sso.models import IdentityProvider, PendingResponse
 from sso.refusals import SamlRefused
 

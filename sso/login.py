@@ -41,9 +41,9 @@ from onelogin.saml2.authn_request import OneLogin_Saml2_Authn_Request
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
+from axero_idp.ephemeral import ephemeral_write
 from axero_idp.errors import ApplicationError
 from sso import refusals
-from sso.ephemeral import ephemeral_write
 from sso.hop import pending_response_take
 from sso.inbound import Expectations, ValidLogin, login_response_validate
 from sso.models import (

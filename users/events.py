@@ -42,6 +42,17 @@ class RoleMembersChanged:
 
 
 @dataclass(frozen=True)
+class UserRolesChanged:
+    """One user's roles from one source changed (a SAML login's role sync): one event
+    per user rather than one per role, so a login storm costs listeners one call each."""
+
+    user_id: uuid.UUID
+    source: str
+    added: frozenset[uuid.UUID] = field(default_factory=frozenset)  # role ids
+    removed: frozenset[uuid.UUID] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
 class RoleDeleted:
     role_id: uuid.UUID
     former_members: frozenset[uuid.UUID] = field(default_factory=frozenset)
@@ -57,7 +68,15 @@ class PhotoUrlSet:
     origin: str = field(default="", compare=False)
 
 
-Event = UserCreated | UserChanged | UserDeleted | RoleMembersChanged | RoleDeleted | PhotoUrlSet
+Event = (
+    UserCreated
+    | UserChanged
+    | UserDeleted
+    | RoleMembersChanged
+    | UserRolesChanged
+    | RoleDeleted
+    | PhotoUrlSet
+)
 Handler = Callable[[Event], None]
 
 _subscribers: dict[type, list[Handler]] = defaultdict(list)

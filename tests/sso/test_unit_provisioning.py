@@ -180,12 +180,14 @@ def test_a_repeat_login_costs_the_same_for_3_or_30_roles_and_writes_nothing(
     assert writes == []
 
 
-def test_role_sync_audits_and_announces_each_changed_role(idp, django_capture_on_commit_callbacks):
+def test_role_sync_audits_each_changed_role_and_announces_the_users_change_once(
+    idp, django_capture_on_commit_callbacks
+):
     from users import events
     from users.models import AuditEvent, Role
 
     seen = []
-    events.subscribe(events.RoleMembersChanged, seen.append)
+    events.subscribe(events.UserRolesChanged, seen.append)
     try:
         user = provision(idp, memberOf=["Engineering", "Berlin"]).user
         berlin = Role.objects.get(display_name="Berlin")
@@ -193,7 +195,7 @@ def test_role_sync_audits_and_announces_each_changed_role(idp, django_capture_on
         with django_capture_on_commit_callbacks(execute=True):
             provision(idp, memberOf=["Engineering", "Paris"])
     finally:
-        events.unsubscribe(events.RoleMembersChanged, seen.append)
+        events.unsubscribe(events.UserRolesChanged, seen.append)
 
     paris = Role.objects.get(display_name="Paris")
     removed = AuditEvent.objects.get(action="role.members_removed", target_id=str(berlin.pk))
@@ -204,8 +206,14 @@ def test_role_sync_audits_and_announces_each_changed_role(idp, django_capture_on
     )
     # The SCIM ETag moves only with SCIM-granted members, not with a login's role sync.
     assert Role.objects.get(pk=berlin.pk).version == version
-    assert events.RoleMembersChanged(role_id=berlin.pk, removed=frozenset({user.pk})) in seen
-    assert events.RoleMembersChanged(role_id=paris.pk, added=frozenset({user.pk})) in seen
+    assert seen == [
+        events.UserRolesChanged(
+            user_id=user.pk,
+            source="saml:onelogin",
+            added=frozenset({paris.pk}),
+            removed=frozenset({berlin.pk}),
+        )
+    ]
 
 
 def test_an_over_long_role_name_is_skipped_not_fatal(idp):

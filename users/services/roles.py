@@ -289,14 +289,14 @@ def _user_roles_sync(
         entries=[("role.members_added", role, detail) for role in to_add]
         + [("role.members_removed", role, detail) for role in to_remove],
     )
-    for role in to_add:
-        events.publish_on_commit(
-            events.RoleMembersChanged(role_id=role.pk, added=frozenset({user.pk}))
+    events.publish_on_commit(
+        events.UserRolesChanged(
+            user_id=user.pk,
+            source=source,
+            added=frozenset(r.pk for r in to_add),
+            removed=frozenset(r.pk for r in to_remove),
         )
-    for role in to_remove:
-        events.publish_on_commit(
-            events.RoleMembersChanged(role_id=role.pk, removed=frozenset({user.pk}))
-        )
+    )
     return {r.display_name for r in to_add}, {r.display_name for r in to_remove}
 
 

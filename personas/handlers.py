@@ -1,8 +1,9 @@
 """What personas does when the directory announces a change (users.events).
 
-Handlers run after the directory's commit, inside SCIM and SAML requests: they only
-mark the affected users as pending (one INSERT) and queue the drain task. They never
-evaluate inline and never let a broker error reach the request.
+Handlers run inside the directory's transaction (users.events' outbox listeners), in
+SCIM and SAML requests: they only mark the affected users as pending (one INSERT that
+commits with the change itself) and ask for the drain task after the commit. They
+never evaluate inline and never let a broker error reach the request.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def on_role_deleted(event: events.Event) -> None:
 
 def subscribe_all() -> None:
     """Called from PersonasConfig.ready(). UserDeleted needs nothing: rows cascade."""
-    events.subscribe(events.UserCreated, on_user_created)
-    events.subscribe(events.UserChanged, on_user_changed)
-    events.subscribe(events.RoleMembersChanged, on_role_members_changed)
-    events.subscribe(events.UserRolesChanged, on_user_roles_changed)
-    events.subscribe(events.RoleDeleted, on_role_deleted)
+    events.subscribe_in_transaction(events.UserCreated, on_user_created)
+    events.subscribe_in_transaction(events.UserChanged, on_user_changed)
+    events.subscribe_in_transaction(events.RoleMembersChanged, on_role_members_changed)
+    events.subscribe_in_transaction(events.UserRolesChanged, on_user_roles_changed)
+    events.subscribe_in_transaction(events.RoleDeleted, on_role_deleted)

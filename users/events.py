@@ -1,8 +1,16 @@
 """The directory's domain events: the one list of what users/ announces.
 
-Services publish after their transaction commits; personas/ and media/ subscribe in
+Services publish inside their transaction; listeners (personas/, media/) subscribe in
 their AppConfig.ready(). users/ never imports its listeners, so the dependency points
-one way. A failing subscriber is logged and never undoes the committed change.
+one way. Two kinds of listener:
+
+- after commit (`subscribe`): delivered once the change is committed, never on
+  rollback; a failing listener is logged and never undoes the committed change.
+- in the transaction (`subscribe_in_transaction`): a transactional outbox — the
+  listener writes its own to-do rows in the same transaction as the change, so they
+  commit (or roll back) with it: no second commit per change, nothing lost between
+  the commit and a listener. Such a listener must only write rows; its failure fails
+  the change.
 """
 
 from __future__ import annotations
@@ -80,6 +88,7 @@ Event = (
 Handler = Callable[[Event], None]
 
 _subscribers: dict[type, list[Handler]] = defaultdict(list)
+_in_transaction: dict[type, list[Handler]] = defaultdict(list)
 
 
 def subscribe(event_type: type, handler: Handler) -> None:
@@ -88,9 +97,16 @@ def subscribe(event_type: type, handler: Handler) -> None:
         _subscribers[event_type].append(handler)
 
 
+def subscribe_in_transaction(event_type: type, handler: Handler) -> None:
+    """Register a listener that runs inside the publishing transaction (see above)."""
+    if handler not in _in_transaction[event_type]:
+        _in_transaction[event_type].append(handler)
+
+
 def unsubscribe(event_type: type, handler: Handler) -> None:
-    if handler in _subscribers[event_type]:
-        _subscribers[event_type].remove(handler)
+    for registry in (_subscribers, _in_transaction):
+        if handler in registry[event_type]:
+            registry[event_type].remove(handler)
 
 
 def _dispatch(event: Event) -> None:
@@ -102,5 +118,8 @@ def _dispatch(event: Event) -> None:
 
 
 def publish_on_commit(event: Event) -> None:
-    """Deliver the event once the surrounding transaction commits (never on rollback)."""
+    """Deliver the event to in-transaction listeners now, and to the others once the
+    surrounding transaction commits (never on rollback)."""
+    for handler in list(_in_transaction[type(event)]):
+        handler(event)
     transaction.on_commit(lambda: _dispatch(event))

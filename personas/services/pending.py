@@ -15,7 +15,6 @@ from typing import Final
 
 from django.db import connection, transaction
 
-from axero_idp.ephemeral import ephemeral_write
 from personas.models import PendingEvaluation, Persona
 from personas.services.evaluation import persona_evaluate, persona_evaluate_for_users
 from users.services import Actor
@@ -29,20 +28,16 @@ FULL_EVALUATION_THRESHOLD: Final = 5000
 
 
 def pending_mark_users(*, user_ids: Collection[uuid.UUID]) -> None:
-    """Note that these users' persona matches may have changed.
-
-    Written without waiting for the WAL flush (it runs after the directory's own
-    durable commit, in every SAML login that changes roles): a database crash can lose
-    the last fraction of a second of marks, which the daily full evaluation repairs."""
+    """Note that these users' persona matches may have changed (called inside the
+    directory's transaction: the mark commits with the change)."""
     if not user_ids:
         return
-    with ephemeral_write():
-        if len(user_ids) > FULL_EVALUATION_THRESHOLD:
-            PendingEvaluation.objects.create()
-            return
-        PendingEvaluation.objects.bulk_create(
-            [PendingEvaluation(user_id=pk) for pk in user_ids], batch_size=DRAIN_BATCH
-        )
+    if len(user_ids) > FULL_EVALUATION_THRESHOLD:
+        PendingEvaluation.objects.create()
+        return
+    PendingEvaluation.objects.bulk_create(
+        [PendingEvaluation(user_id=pk) for pk in user_ids], batch_size=DRAIN_BATCH
+    )
 
 
 def pending_mark_persona(*, persona_id: int) -> None:

@@ -14,6 +14,12 @@ from users.services import Actor
 TODAY = dt.date(2026, 3, 1)
 
 
+@pytest.fixture(autouse=True)
+def _drain_queue_window_open(monkeypatch):
+    """Each test starts with no drain queued by this process (personas.queue)."""
+    monkeypatch.setattr("personas.queue._next_queue_at", 0.0)
+
+
 @pytest.fixture
 def define(db, actor: Actor):
     """define(slug, rule, spaces=("space",)) -> Persona, creating missing spaces."""

@@ -121,7 +121,7 @@ def test_broker_down_the_scim_request_succeeds_and_beat_drains_later(
         queued.append(args)
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.personas_pending_drain, "delay", broker_down)
+    monkeypatch.setattr(tasks.personas_pending_drain, "apply_async", broker_down)
     response = client.post(
         "/scim/v2/Users",
         data=json.dumps(

@@ -1,0 +1,41 @@
+"""personas.queue: one queued drain per window per process; the marks are what count."""
+
+from __future__ import annotations
+
+import pytest
+
+from personas import queue, tasks
+
+
+@pytest.fixture
+def queued(monkeypatch, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    calls: list[dict] = []
+    monkeypatch.setattr(
+        tasks.personas_pending_drain, "apply_async", lambda **kwargs: calls.append(kwargs)
+    )
+    return calls
+
+
+def test_a_storm_of_commits_queues_one_drain_per_window_with_a_countdown_past_it(
+    queued, monkeypatch
+):
+    clock = iter([100.0, 100.3, 100.79, 100.81, 101.0])
+    monkeypatch.setattr(queue.time, "monotonic", lambda: next(clock))
+
+    for _ in range(5):
+        queue._enqueue_drain()
+
+    # 100.0 queues (runs at >= 101.0, after every skipped commit up to 100.8);
+    # 100.81 is past the window and queues the next one.
+    assert queued == [{"countdown": queue.DRAIN_COUNTDOWN}, {"countdown": queue.DRAIN_COUNTDOWN}]
+    assert queue.DRAIN_COUNTDOWN > queue.DRAIN_WINDOW
+
+
+def test_with_tasks_run_in_process_every_commit_drains(queued, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+    queue._enqueue_drain()
+    queue._enqueue_drain()
+
+    assert len(queued) == 2

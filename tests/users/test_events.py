@@ -17,9 +17,7 @@ class Boom(Exception):
     pass
 
 
-def test_outbox_listeners_run_inside_the_transaction_and_after_commit_ones_after(
-    actor, committing
-):
+def test_outbox_listeners_run_inside_the_transaction_and_after_commit_ones_after(actor, committing):
     ann = UserFactory(username="ann")
     calls: list[tuple[str, bool]] = []
 

@@ -43,10 +43,18 @@ def test_outbox_listeners_run_inside_the_transaction_and_after_commit_ones_after
 def test_an_outbox_row_rolls_back_with_the_change(actor):
     ann = UserFactory(username="ann")
 
-    with pytest.raises(Boom), transaction.atomic():
-        user_update(user=ann, actor=actor, attributes={"title": "CTO"})
-        assert PendingEvaluation.objects.count() == 1  # written with the change
-        raise Boom
+    marks_inside: list[int] = []
+
+    def change_then_fail() -> None:
+        with transaction.atomic():
+            user_update(user=ann, actor=actor, attributes={"title": "CTO"})
+            marks_inside.append(PendingEvaluation.objects.count())
+            raise Boom
+
+    with pytest.raises(Boom):
+        change_then_fail()
+
+    assert marks_inside == [1]  # written with the change
 
     assert PendingEvaluation.objects.count() == 0
     ann.refresh_from_db()

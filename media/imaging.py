@@ -100,7 +100,11 @@ def _decoded(data: bytes) -> tuple[Image.Image, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         probe = _open(data)
-        fmt = str(probe.format)
+        # Pillow's JPEG opener answers "MPO" for a JPEG carrying an MP index (many phone
+        # photos): it is a JPEG, and only its first picture is used.
+        fmt = "JPEG" if probe.format == "MPO" else str(probe.format)
+        if fmt not in FORMATS:
+            raise ImageUnsupported(NOT_AN_IMAGE)
         _dimensions_check(probe)
         try:
             probe.verify()
@@ -124,6 +128,10 @@ def _decoded(data: bytes) -> tuple[Image.Image, str]:
 
 def _clean_pixels(image: Image.Image, fmt: str) -> Image.Image:
     image = ImageOps.exif_transpose(image) or image
+    if image.mode.startswith("I"):
+        # 16-bit grey PNG: scale to 8 bits (a plain convert clips everything above 255
+        # to white).
+        image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
     if fmt == "JPEG":
         image = image.convert("L" if image.mode in ("L", "1") else "RGB")
     elif image.mode not in ("RGB", "RGBA", "L", "LA"):

@@ -149,3 +149,53 @@ def test_png_icc_profile_and_gif_comment_are_stripped():
     assert "icc_profile" not in _reopen(png.data).info
     assert b"Secret Street" not in gif.data
     assert "comment" not in _reopen(gif.data).info
+
+
+def test_a_jpeg_with_an_mp_index_is_stored_as_a_jpeg_of_its_first_picture():
+    # Phones write JPEGs with an MP index (a second picture, a depth map): Pillow names
+    # them "MPO". They are JPEGs; the first picture is the photo.
+    out = io.BytesIO()
+    first = Image.new("RGB", (40, 30), (255, 0, 0))
+    first.save(out, "MPO", save_all=True, append_images=[Image.new("RGB", (40, 30), (0, 255, 0))])
+
+    result = image_normalise(out.getvalue())
+
+    assert (result.format, result.content_type, result.width, result.height) == (
+        "JPEG",
+        "image/jpeg",
+        40,
+        30,
+    )
+    reopened = _reopen(result.data)
+    assert reopened.format == "JPEG"
+    red, green, _blue = reopened.getpixel((20, 15))
+    assert red > 200 and green < 60
+
+
+@pytest.mark.parametrize(
+    ("mode", "value", "expected"), [("I;16", 30000, 117), ("I;16", 65535, 255), ("I;16", 0, 0)]
+)
+def test_a_16_bit_grey_png_is_scaled_to_8_bits_not_clipped_to_white(mode, value, expected):
+    out = io.BytesIO()
+    Image.new(mode, (20, 20), value).save(out, "PNG")
+
+    result = image_normalise(out.getvalue())
+
+    reopened = _reopen(result.data)
+    assert (result.format, reopened.mode) == ("PNG", "L")
+    assert reopened.getpixel((10, 10)) == expected
+
+
+def test_cmyk_jpeg_becomes_rgb_and_palette_transparency_survives():
+    cmyk = io.BytesIO()
+    Image.new("CMYK", (20, 20), (0, 255, 255, 0)).save(cmyk, "JPEG")
+    palette = Image.new("P", (20, 20), 0)
+    palette.putpalette([255, 0, 0, 0, 255, 0])
+    transparent = io.BytesIO()
+    palette.save(transparent, "PNG", transparency=0)
+
+    rgb = _reopen(image_normalise(cmyk.getvalue()).data)
+    rgba = _reopen(image_normalise(transparent.getvalue()).data)
+
+    assert rgb.mode == "RGB" and rgb.getpixel((5, 5))[0] > 200
+    assert rgba.mode == "RGBA" and rgba.getpixel((5, 5))[3] == 0

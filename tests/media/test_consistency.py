@@ -1,0 +1,115 @@
+"""Concurrent writes of one user's image: the pointer never names a deleted file, and
+a fetch that raced a manual change does not overwrite it."""
+
+from __future__ import annotations
+
+import pytest
+
+from media import services
+from media.models import ImageSource, ProfileImage
+from media.services import photo_fetch_run, profile_image_remove, profile_image_store
+from tests.factories import UserFactory
+from tests.media.conftest import Route, image_bytes
+from users.models import AuditEvent
+from users.services import Actor
+
+pytestmark = pytest.mark.django_db
+
+FIRST = image_bytes("JPEG", size=(60, 40), color=(200, 0, 0))
+SECOND = image_bytes("JPEG", size=(60, 40), color=(0, 0, 200))
+ACTOR = Actor.system("tests")
+
+
+def _store(user, data, source=ImageSource.API):
+    return profile_image_store(user=user, data=data, source=source, actor=ACTOR)
+
+
+def test_storing_the_previous_image_again_while_its_file_awaits_deletion_keeps_a_file(
+    django_capture_on_commit_callbacks, media_root
+):
+    """Worker A replaces FIRST by SECOND; its post-commit deletion of FIRST's file runs
+    after worker B stored FIRST again. The pointer must still name a file."""
+    user = UserFactory()
+    _store(user, FIRST)
+    with django_capture_on_commit_callbacks(execute=False) as a_after_commit:
+        _store(user, SECOND)  # worker A
+    with django_capture_on_commit_callbacks(execute=True):
+        _store(user, FIRST)  # worker B, committed first
+    for callback in a_after_commit:
+        callback()  # worker A's deletion of the file it replaced, late
+
+    current = ProfileImage.objects.get(user=user)
+    assert (media_root / current.storage_name).exists()
+    assert (media_root / current.storage_name).read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_removing_then_storing_the_same_image_concurrently_keeps_a_file(
+    django_capture_on_commit_callbacks, media_root
+):
+    user = UserFactory()
+    _store(user, FIRST)
+    with django_capture_on_commit_callbacks(execute=False) as remove_after_commit:
+        profile_image_remove(user=user, actor=ACTOR)
+    _store(user, FIRST)
+    for callback in remove_after_commit:
+        callback()
+
+    current = ProfileImage.objects.get(user=user)
+    assert current.has_image
+    assert (media_root / current.storage_name).exists()
+
+
+def test_every_replaced_file_is_deleted_after_commit(committing, media_root):
+    user = UserFactory()
+    with committing():
+        first = _store(user, FIRST).storage_name
+    with committing():
+        second = _store(user, SECOND).storage_name
+    with committing():
+        third = _store(user, FIRST).storage_name
+
+    assert len({first, second, third}) == 3
+    files = sorted(p.name for p in (media_root / "profile-images").rglob("*") if p.is_file())
+    assert files == [third.rsplit("/", 1)[1]]
+
+
+@pytest.mark.parametrize("manual", ["upload", "remove"])
+def test_a_fetch_that_raced_a_manual_change_does_not_overwrite_it(
+    private_allowed, image_server, monkeypatch, media_root, manual
+):
+    """The person uploads (or removes) an image while the fetch of the IdP's photo URL
+    is downloading: the person's change was made later and wins."""
+    image_server.routes["/idp.jpg"] = Route(body=SECOND)
+    user = UserFactory()
+    _store(user, FIRST, source=ImageSource.ADMIN)
+    user.photo_url = image_server.url("/idp.jpg")  # then the IdP sends a photo URL
+    user.save(update_fields=["photo_url"])
+    real_download = services.image_download
+
+    def download_while_the_person_acts(url):
+        data = real_download(url)
+        if manual == "upload":
+            profile_image_store(
+                user=user, data=FIRST, source=ImageSource.UPLOAD, actor=Actor.admin(user)
+            )
+        else:
+            profile_image_remove(user=user, actor=Actor.admin(user))
+        return data
+
+    monkeypatch.setattr(services, "image_download", download_while_the_person_acts)
+
+    assert photo_fetch_run(user_id=user.pk, url=user.photo_url) == "superseded"
+
+    current = ProfileImage.objects.get(user=user)
+    if manual == "upload":
+        assert (current.source, current.width) == (ImageSource.UPLOAD, 60)
+        assert (media_root / current.storage_name).exists()
+    else:
+        assert not current.has_image
+    assert not AuditEvent.objects.filter(
+        action="image.updated", actor_name="image fetch"
+    ).exists()
+    # The fetched file is deleted at once; the replaced or removed one goes on commit
+    # (which never comes inside this test's transaction).
+    files = [p for p in (media_root / "profile-images").rglob("*") if p.is_file()]
+    assert len(files) == (2 if manual == "upload" else 1)

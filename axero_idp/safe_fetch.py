@@ -22,11 +22,12 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from axero_idp.errors import ValidationFailed
 
 _CHUNK = 64 * 1024
+_PATH_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,10 @@ def _target(url: str, policy: FetchPolicy) -> _Target:
     if policy.ports is not None and not policy.allow_private and port not in policy.ports:
         raise FetchRefused(f"{label}: port {port} is not allowed")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # As a browser would: spaces, control and non-ASCII characters percent-encoded
+    # (UTF-8), existing escapes kept. http.client refuses them raw, which looked like a
+    # network failure and was retried forever.
+    path = quote(path, safe=_PATH_SAFE)
     return _Target(parts.scheme, parts.hostname, port, path)
 
 

@@ -292,3 +292,22 @@ def test_ipv6_addresses_reaching_public_ipv4_or_public_ipv6_are_connected_to(
         image_download("https://photos.example.com/a.png")
 
     assert connected == [(address, 443)]
+
+
+@pytest.mark.parametrize(
+    ("written", "requested"),
+    [("/fotos/josé.png", "/fotos/jos%C3%A9.png"), ("/my photo.png", "/my%20photo.png")],
+)
+def test_a_path_with_spaces_or_non_ascii_letters_is_sent_percent_encoded(
+    private_allowed, image_server, written, requested
+):
+    image_server.routes[requested] = Route(body=PNG)
+
+    assert image_download(image_server.url(written)) == PNG
+    assert image_server.hits == [requested]
+
+
+def test_an_already_encoded_path_is_sent_as_it_is(private_allowed, image_server):
+    image_server.routes["/a%2Fb.png?size=96&x=%20"] = Route(body=PNG)
+
+    assert image_download(image_server.url("/a%2Fb.png?size=96&x=%20")) == PNG

@@ -248,6 +248,11 @@ def _fetch_once(
             raise FetchRefused(f"{policy.label} answered HTTP {response.status}")
         body = _read_capped(response, conn, policy, end)
         return 200, None, response.getheader("Content-Type", ""), body
+    except ssl.SSLCertVerificationError as exc:
+        # Not a network hiccup: the same certificate will fail the same way.
+        raise FetchRefused(
+            f"{policy.label}: TLS certificate not trusted for {target.host!r}"
+        ) from exc
     except (OSError, http.client.HTTPException) as exc:
         if time.monotonic() >= end:
             raise FetchFailed(_late(policy)) from exc

@@ -6,6 +6,7 @@ Images are only ever served here, never from a public MEDIA_URL.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -65,6 +66,14 @@ def _not_modified(request: Request, etag: str) -> bool:
     return etag in candidates or "*" in candidates
 
 
+def _same_id(pk: object, user_id: str) -> bool:
+    """Whether the id in the URL names this person (any spelling of the UUID)."""
+    try:
+        return pk is not None and uuid.UUID(user_id) == pk
+    except ValueError:
+        return False
+
+
 class UserImageApi(APIView):
     parser_classes = [MultiPartParser]
     permission_classes = [IsAuthenticated]  # anonymous: 401; who may do what: below
@@ -80,7 +89,7 @@ class UserImageApi(APIView):
 
     def _user(self, request: Request, user_id: str, *, self_allowed: bool) -> User:
         if not (is_token(request) or is_staff_person(request)):
-            own = self_allowed and str(getattr(request.user, "pk", "")) == user_id
+            own = self_allowed and _same_id(getattr(request.user, "pk", None), user_id)
             if not own:
                 raise Forbidden("only a provisioning token or staff may manage this image")
         user = user_get(user_id)

@@ -96,3 +96,64 @@ def test_a_staff_sessions_oversized_streamed_upload_is_413(staff_browser):
         {"error": "too_large", "detail": "larger than 5 MB"},
     )
     assert not ProfileImage.objects.filter(user=user).exists()
+
+
+def _stored_image_of(user):
+    return profile_image_store(user=user, data=PNG, source=ImageSource.ADMIN, actor=Actor.system("t"))
+
+
+def test_a_deactivated_persons_session_no_longer_gets_their_image(media_root):
+    user = UserFactory()
+    _stored_image_of(user)
+    browser = Client()
+    browser.force_login(user)
+    assert browser.get(url(user)).status_code == 200
+
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    response = browser.get(url(user))
+
+    assert (response.status_code, response.json()) == (
+        401,
+        {"detail": "Authentication credentials were not provided."},
+    )
+
+
+def test_a_revoked_token_is_a_401_for_every_method(client, provisioning_token, media_root):
+    from scim.tokens import scim_token_revoke
+
+    user = UserFactory()
+    _stored_image_of(user)
+    scim_token_revoke(name="onelogin", actor=Actor.system("tests"))
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {provisioning_token}"}
+
+    answers = [
+        client.get(url(user), **auth),
+        client.post(url(user), {"image": SimpleUploadedFile("a.png", PNG)}, **auth),
+        client.delete(url(user), **auth),
+    ]
+
+    assert [(a.status_code, a.json()) for a in answers] == [
+        (401, {"detail": "invalid or revoked provisioning token"})
+    ] * 3
+    assert ProfileImage.objects.get(user=user).has_image
+
+
+def test_another_person_cannot_tell_whether_a_user_exists(media_root):
+    browser = Client()
+    browser.force_login(UserFactory())
+
+    missing = browser.get("/api/v1/users/00000000-0000-0000-0000-000000000000/image/")
+    not_a_uuid = browser.get("/api/v1/users/not-a-uuid/image/")
+
+    assert (missing.status_code, not_a_uuid.status_code) == (403, 403)
+
+
+def test_a_person_gets_their_own_image_whatever_the_case_of_the_id(media_root):
+    user = UserFactory()
+    _stored_image_of(user)
+    browser = Client()
+    browser.force_login(user)
+
+    response = browser.get(f"/api/v1/users/{str(user.pk).upper()}/image/")
+
+    assert response.status_code == 200

@@ -215,6 +215,8 @@ def photo_fetch_run(*, user_id: uuid.UUID | str, url: str, origin: str = "") -> 
         raise
     except PhotoUrlSuperseded:
         return "superseded"
+    except NotFound:
+        return "no_user"  # deleted while the photo was downloading
     except ValidationFailed as exc:
         # SSRF refusals, 4xx answers, too large, not an image: asking again won't help.
         photo_fetch_failure_record(user_id=user.pk, url=url, reason=exc.detail)

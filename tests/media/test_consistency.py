@@ -113,3 +113,23 @@ def test_a_fetch_that_raced_a_manual_change_does_not_overwrite_it(
     # (which never comes inside this test's transaction).
     files = [p for p in (media_root / "profile-images").rglob("*") if p.is_file()]
     assert len(files) == (2 if manual == "upload" else 1)
+
+
+def test_a_user_deleted_while_their_photo_downloads_ends_the_task_quietly(
+    private_allowed, image_server, monkeypatch, media_root
+):
+    from users.services import user_delete
+
+    image_server.routes["/idp.jpg"] = Route(body=SECOND)
+    user = UserFactory(photo_url=image_server.url("/idp.jpg"))
+    real_download = services.image_download
+
+    def download_while_the_user_is_deleted(url):
+        data = real_download(url)
+        user_delete(user=user, actor=ACTOR)
+        return data
+
+    monkeypatch.setattr(services, "image_download", download_while_the_user_is_deleted)
+
+    assert photo_fetch_run(user_id=user.pk, url=image_server.url("/idp.jpg")) == "no_user"
+    assert not [p for p in media_root.rglob("*") if p.is_file()]  # the new file went too

@@ -199,3 +199,33 @@ def test_cmyk_jpeg_becomes_rgb_and_palette_transparency_survives():
 
     assert rgb.mode == "RGB" and rgb.getpixel((5, 5))[0] > 200
     assert rgba.mode == "RGBA" and rgba.getpixel((5, 5))[3] == 0
+
+
+def test_png_and_gif_canvases_are_capped_lower_than_jpeg_photos():
+    # A PNG or GIF decodes at full size: a tiny file claiming a 20 megapixel canvas
+    # would cost hundreds of MB. A JPEG decodes scaled down, so a 20 MP photo is fine.
+    flat_png = io.BytesIO()
+    Image.new("L", (5000, 4000)).save(flat_png, "PNG")
+    flat_gif = io.BytesIO()
+    Image.new("P", (5000, 4000)).save(flat_gif, "GIF")
+
+    for data in (flat_png.getvalue(), flat_gif.getvalue()):
+        with pytest.raises(ImageRefused) as caught:
+            image_normalise(data)
+        assert caught.value.detail == "image dimensions 5000x4000 exceed the limit"
+    photo = image_normalise(image_bytes("JPEG", size=(5000, 4000)))
+    assert (photo.format, photo.width, photo.height) == ("JPEG", 1024, 819)
+    assert image_normalise(image_bytes("PNG", size=(4096, 4096))).width == 1024
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "LA"])
+def test_png_exif_is_applied_and_stripped_in_every_mode(mode):
+    out = io.BytesIO()
+    Image.new(mode, (80, 40)).save(out, "PNG", exif=exif_with_gps_and_orientation(6))
+
+    result = image_normalise(out.getvalue())
+
+    reopened = _reopen(result.data)
+    assert reopened.size == (40, 80)
+    assert dict(reopened.getexif()) == {}
+    assert b"PhoneMaker" not in result.data

@@ -42,6 +42,11 @@ PNG = image_bytes("PNG")
         ("http://[::127.0.0.1]/a.png", "::127.0.0.1"),  # IPv4-compatible
         ("http://[::ffff:0:a00:1]/a.png", "::ffff:0:a00:1"),  # IPv4-translated
         ("http://[fec0::1]/a.png", "fec0::1"),  # site-local
+        ("http://LOCALHOST/a.png", "localhost"),
+        ("http://0/a.png", "0"),
+        ("http://[::]/a.png", "::"),
+        ("http://[0:0:0:0:0:ffff:7f00:1]/a.png", "0:0:0:0:0:ffff:7f00:1"),
+        ("http://127.0.0.1#@photos.example.com/a.png", "127.0.0.1"),  # fragment trick
     ],
 )
 def test_internal_addresses_are_refused(settings, url, host):
@@ -61,6 +66,8 @@ def test_internal_addresses_are_refused(settings, url, host):
         ("gopher://photos.example.com/", "image URL must be http or https"),
         ("http:///a.png", "image URL has no host"),
         ("https://user:secret@photos.example.com/a.png", "image URL must not carry credentials"),
+        ("http://photos.example.com@127.0.0.1/a.png", "image URL must not carry credentials"),
+        ("http://127.0.0.1\\@photos.example.com/a.png", "image URL must not carry credentials"),
         ("https://photos.example.com:8443/a.png", "image URL: port 8443 is not allowed"),
         ("http://photos.example.com:22/a.png", "image URL: port 22 is not allowed"),
         ("https://photos.example.com:99999/a.png", "image URL has a bad port"),
@@ -311,3 +318,16 @@ def test_an_already_encoded_path_is_sent_as_it_is(private_allowed, image_server)
     image_server.routes["/a%2Fb.png?size=96&x=%20"] = Route(body=PNG)
 
     assert image_download(image_server.url("/a%2Fb.png?size=96&x=%20")) == PNG
+
+
+def test_localhost_with_a_trailing_dot_is_refused(settings):
+    settings.IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS = False
+
+    with pytest.raises(FetchRefused) as caught:
+        image_download("http://localhost./a.png")
+
+    # Whether the resolver answers for "localhost." or not, no connection is made.
+    assert caught.value.detail in (
+        "image URL: 'localhost.' resolves to a non-public address",
+        "image URL: cannot resolve 'localhost.'",
+    )

@@ -99,7 +99,9 @@ def test_a_staff_sessions_oversized_streamed_upload_is_413(staff_browser):
 
 
 def _stored_image_of(user):
-    return profile_image_store(user=user, data=PNG, source=ImageSource.ADMIN, actor=Actor.system("t"))
+    return profile_image_store(
+        user=user, data=PNG, source=ImageSource.ADMIN, actor=Actor.system("t")
+    )
 
 
 def test_a_deactivated_persons_session_no_longer_gets_their_image(media_root):

@@ -106,9 +106,7 @@ def test_a_fetch_that_raced_a_manual_change_does_not_overwrite_it(
         assert (media_root / current.storage_name).exists()
     else:
         assert not current.has_image
-    assert not AuditEvent.objects.filter(
-        action="image.updated", actor_name="image fetch"
-    ).exists()
+    assert not AuditEvent.objects.filter(action="image.updated", actor_name="image fetch").exists()
     # The fetched file is deleted at once; the replaced or removed one goes on commit
     # (which never comes inside this test's transaction).
     files = [p for p in (media_root / "profile-images").rglob("*") if p.is_file()]

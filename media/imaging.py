@@ -140,8 +140,10 @@ def _clean_pixels(image: Image.Image, fmt: str) -> Image.Image:
         image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
     if fmt == "JPEG":
         image = image.convert("L" if image.mode in ("L", "1") else "RGB")
-    elif image.mode not in ("RGB", "RGBA", "L", "LA"):
-        # Palette and odd modes become RGBA so transparency survives the resize.
+    elif image.mode not in ("RGB", "RGBA", "L", "LA") or "transparency" in image.info:
+        # Palette and odd modes become RGBA so transparency survives the resize; so do
+        # RGB and grey PNGs with a transparent colour (tRNS), which clearing .info
+        # would otherwise make opaque.
         image = image.convert("RGBA")
     image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     # Metadata rides in .info (exif, icc_profile, text chunks, comments); drop it all.

@@ -229,3 +229,17 @@ def test_png_exif_is_applied_and_stripped_in_every_mode(mode):
     assert reopened.size == (40, 80)
     assert dict(reopened.getexif()) == {}
     assert b"PhoneMaker" not in result.data
+
+
+@pytest.mark.parametrize(("mode", "key"), [("RGB", (0, 255, 0)), ("L", 7)])
+def test_a_png_transparent_colour_key_stays_transparent(mode, key):
+    image = Image.new(mode, (20, 20), key)
+    image.paste((255, 0, 0) if mode == "RGB" else 200, (0, 0, 10, 20))
+    out = io.BytesIO()
+    image.save(out, "PNG", transparency=key)
+
+    reopened = _reopen(image_normalise(out.getvalue()).data)
+
+    assert reopened.mode == "RGBA"
+    assert reopened.getpixel((15, 10))[3] == 0  # the keyed colour
+    assert reopened.getpixel((5, 10))[3] == 255

@@ -33,6 +33,13 @@ def photo_fetch(self: Any, user_id: str, url: str, origin: str = "") -> str:
             return "failed"
         countdown = min(60 * 2**self.request.retries, 3600)
         raise self.retry(exc=exc, countdown=countdown) from exc
+    except Exception as exc:
+        # A bug, not the network: no retry, but recorded, or the catch-up job would
+        # queue (and download) this URL again every 15 minutes forever.
+        photo_fetch_failure_record(
+            user_id=user_id, url=url, reason=f"internal error ({type(exc).__name__})"
+        )
+        raise
 
 
 @shared_task(acks_late=True, time_limit=60)

@@ -131,3 +131,28 @@ def test_a_user_deleted_while_their_photo_downloads_ends_the_task_quietly(
 
     assert photo_fetch_run(user_id=user.pk, url=image_server.url("/idp.jpg")) == "no_user"
     assert not [p for p in media_root.rglob("*") if p.is_file()]  # the new file went too
+
+
+def test_an_unexpected_error_is_recorded_so_the_catch_up_does_not_repeat_it_forever(
+    private_allowed, image_server, monkeypatch, eager_celery
+):
+    from media import tasks
+
+    image_server.routes["/idp.jpg"] = Route(body=SECOND)
+    user = UserFactory(photo_url=image_server.url("/idp.jpg"))
+
+    def broken(data):
+        raise KeyError("MPO")
+
+    monkeypatch.setattr(services, "image_normalise", broken)
+
+    with pytest.raises(KeyError):
+        tasks.photo_fetch(str(user.pk), user.photo_url)
+
+    state = ProfileImage.objects.get(user=user)
+    assert (state.has_image, state.last_failure_reason) == (False, "internal error (KeyError)")
+    assert AuditEvent.objects.get(action="image.fetch_failed").detail["reason"] == (
+        "internal error (KeyError)"
+    )
+    assert tasks.photo_fetch_catch_up() == 0
+    assert image_server.hits == ["/idp.jpg"]

@@ -264,6 +264,24 @@ def photo_fetch_enqueue(*, user_id: uuid.UUID, url: str, origin: str = "") -> bo
     return True
 
 
+def photo_fetch_catch_up_record(queued: list[tuple[uuid.UUID, str]]) -> None:
+    """Remember which (user, photo URL) the catch-up job just queued: three queries
+    for the whole batch. Only the two bookkeeping columns are written, so a concurrent
+    image write loses nothing."""
+    if not queued:
+        return
+    urls = dict(queued)
+    ProfileImage.objects.bulk_create(
+        [ProfileImage(user_id=user_id) for user_id in urls], ignore_conflicts=True
+    )
+    now = timezone.now()
+    rows = list(ProfileImage.objects.filter(user_id__in=urls).only("pk"))
+    for row in rows:
+        row.catch_up_queued_url = urls[row.pk]
+        row.catch_up_queued_at = now
+    ProfileImage.objects.bulk_update(rows, ["catch_up_queued_url", "catch_up_queued_at"])
+
+
 def profile_image_files_purge(*, user_id: uuid.UUID) -> int:
     """Delete every stored file of a deleted user (the row went with the user)."""
     directory = _user_directory(user_id)

@@ -156,3 +156,36 @@ def test_an_unexpected_error_is_recorded_so_the_catch_up_does_not_repeat_it_fore
     )
     assert tasks.photo_fetch_catch_up() == 0
     assert image_server.hits == ["/idp.jpg"]
+
+
+def test_the_catch_up_does_not_queue_a_url_again_while_its_task_may_still_be_pending(
+    monkeypatch, django_assert_max_num_queries
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from media import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.photo_fetch, "delay", lambda *args: queued.append(args))
+    users = [UserFactory(photo_url=f"https://photos.example.com/{n}.png") for n in range(3)]
+
+    with django_assert_max_num_queries(4):  # select, insert rows, read, update markers
+        assert tasks.photo_fetch_catch_up() == 3
+    assert tasks.photo_fetch_catch_up() == 0  # still waiting or retrying
+    ProfileImage.objects.filter(user=users[0]).update(
+        catch_up_queued_at=timezone.now() - dt.timedelta(hours=2)
+    )
+    users[1].photo_url = "https://photos.example.com/new.png"  # a new URL is new work
+    users[1].save(update_fields=["photo_url"])
+
+    assert tasks.photo_fetch_catch_up() == 2
+
+    assert sorted(queued[3:]) == sorted(
+        [
+            (str(users[0].pk), users[0].photo_url, ""),
+            (str(users[1].pk), "https://photos.example.com/new.png", ""),
+        ]
+    )
+    assert not ProfileImage.objects.get(user=users[2]).has_image  # bookkeeping row only

@@ -2,7 +2,8 @@
 into the internal network (SSRF).
 
 Used by sso/ (IdP metadata) and media/ (profile photos). Every address the host name
-resolves to must be public (unless the caller's policy allows private networks); the
+resolves to must be public (unless the caller's policy allows private networks; IPv6
+forms that reach an internal IPv4 address through a translator count as internal); the
 connection goes to the address that was checked, so a second DNS answer (rebinding)
 cannot redirect it; redirects are followed only when the policy allows, each hop
 checked again from scratch; the body is read in chunks up to a byte cap, under a
@@ -21,11 +22,12 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from axero_idp.errors import ValidationFailed
 
 _CHUNK = 64 * 1024
+_PATH_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,37 @@ class FetchFailed(ValidationFailed):
     """A network failure (connection, timeout, a 5xx): worth a retry later."""
 
 
+# IPv6 ranges refused whatever they embed: IPv4-compatible (::a.b.c.d, deprecated),
+# IPv4-translated (::ffff:0:a.b.c.d), NAT64 local-use and site-local (deprecated).
+# Python's is_global calls all of them global.
+_NEVER_PUBLIC_V6 = tuple(
+    ipaddress.IPv6Network(net)
+    for net in ("::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "fec0::/10")
+)
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address reaches through a translator, if any:
+    ::ffff:10.0.0.1 (mapped), 2002:0a00:0001:: (6to4), 64:ff9b::10.0.0.1 (NAT64)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        # ::ffff:127.0.0.1 is loopback in disguise.
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _NEVER_PUBLIC_V6):
+            return False
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            # ::ffff:127.0.0.1 or 64:ff9b::a9fe:a9fe is an internal address in disguise.
+            return embedded.is_global and not embedded.is_multicast
     return ip.is_global and not ip.is_multicast
 
 
@@ -141,6 +169,10 @@ def _target(url: str, policy: FetchPolicy) -> _Target:
     if policy.ports is not None and not policy.allow_private and port not in policy.ports:
         raise FetchRefused(f"{label}: port {port} is not allowed")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # As a browser would: spaces, control and non-ASCII characters percent-encoded
+    # (UTF-8), existing escapes kept. http.client refuses them raw, which looked like a
+    # network failure and was retried forever.
+    path = quote(path, safe=_PATH_SAFE)
     return _Target(parts.scheme, parts.hostname, port, path)
 
 
@@ -216,6 +248,11 @@ def _fetch_once(
             raise FetchRefused(f"{policy.label} answered HTTP {response.status}")
         body = _read_capped(response, conn, policy, end)
         return 200, None, response.getheader("Content-Type", ""), body
+    except ssl.SSLCertVerificationError as exc:
+        # Not a network hiccup: the same certificate will fail the same way.
+        raise FetchRefused(
+            f"{policy.label}: TLS certificate not trusted for {target.host!r}"
+        ) from exc
     except (OSError, http.client.HTTPException) as exc:
         if time.monotonic() >= end:
             raise FetchFailed(_late(policy)) from exc

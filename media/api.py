@@ -6,6 +6,7 @@ Images are only ever served here, never from a public MEDIA_URL.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from axero_idp.principals import is_staff_person, is_token
 from media.models import ImageSource, ProfileImage
 from media.selectors import profile_image_for
 from media.services import profile_image_remove, profile_image_store
-from media.uploads import FIELD, upload_bytes, upload_guard
+from media.uploads import FIELD, SizeCapUploadHandler, upload_bytes, upload_guard
 from users.models import User
 from users.selectors import user_get
 from users.services import Actor
@@ -65,13 +66,30 @@ def _not_modified(request: Request, etag: str) -> bool:
     return etag in candidates or "*" in candidates
 
 
+def _same_id(pk: object, user_id: str) -> bool:
+    """Whether the id in the URL names this person (any spelling of the UUID)."""
+    try:
+        return pk is not None and uuid.UUID(user_id) == pk
+    except ValueError:
+        return False
+
+
 class UserImageApi(APIView):
     parser_classes = [MultiPartParser]
     permission_classes = [IsAuthenticated]  # anonymous: 401; who may do what: below
+    _upload_cap: SizeCapUploadHandler | None = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if request.method == "POST":
+            # Before authentication: a session's CSRF check reads request.POST, which
+            # parses the whole multipart body. An oversized declared body is refused
+            # unread (to anyone: the answer reveals nothing), a streamed one is cut off.
+            self._upload_cap = upload_guard(request._request)
+        super().initial(request, *args, **kwargs)
 
     def _user(self, request: Request, user_id: str, *, self_allowed: bool) -> User:
         if not (is_token(request) or is_staff_person(request)):
-            own = self_allowed and str(getattr(request.user, "pk", "")) == user_id
+            own = self_allowed and _same_id(getattr(request.user, "pk", None), user_id)
             if not own:
                 raise Forbidden("only a provisioning token or staff may manage this image")
         user = user_get(user_id)
@@ -104,15 +122,13 @@ class UserImageApi(APIView):
     def post(self, request: Request, user_id: str) -> Response:
         """Add User Image: multipart field `image`, stored synchronously."""
         user = self._user(request, user_id, self_allowed=False)
-        # A token's request body is still unread here (DRF parses it lazily).
-        cap = upload_guard(request._request)
         try:
             upload = request.FILES.get(FIELD)
         except (drf_exceptions.UnsupportedMediaType, drf_exceptions.ParseError) as exc:
             raise NotMultipart("send the image as multipart/form-data, field 'image'") from exc
         profile = profile_image_store(
             user=user,
-            data=upload_bytes(upload, cap),
+            data=upload_bytes(upload, self._upload_cap),
             source=ImageSource.API,
             actor=_actor(request),
         )

@@ -29,6 +29,10 @@ MAX_BYTES: Final = 5 * 1024 * 1024
 MAX_SIDE: Final = 1024  # longest side of the stored image
 MAX_SOURCE_SIDE: Final = 16_384
 MAX_SOURCE_PIXELS: Final = 40_000_000  # 40 megapixels: a large phone photo fits
+# PNG and GIF decode at full size (a JPEG decodes scaled down, see draft()), and a tiny
+# file can claim a huge flat canvas: 40 megapixels of RGBA took 330 MB and a second
+# from a 170 KB upload. 16 megapixels (a 5K screenshot fits) keeps that near 100 MB.
+MAX_LOSSLESS_PIXELS: Final = 4096 * 4096
 JPEG_QUALITY: Final = 85
 FORMATS: Final = ("JPEG", "PNG", "GIF")
 CONTENT_TYPES: Final = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
@@ -84,13 +88,14 @@ def _open(data: bytes) -> Image.Image:
         raise ImageRefused(UNDECODABLE) from exc
 
 
-def _dimensions_check(image: Image.Image) -> None:
+def _dimensions_check(image: Image.Image, fmt: str) -> None:
     width, height = image.size
+    max_pixels = MAX_SOURCE_PIXELS if fmt == "JPEG" else MAX_LOSSLESS_PIXELS
     if (
         width <= 0
         or height <= 0
         or max(width, height) > MAX_SOURCE_SIDE
-        or width * height > MAX_SOURCE_PIXELS
+        or width * height > max_pixels
     ):
         raise ImageRefused(f"image dimensions {width}x{height} exceed the limit")
 
@@ -100,15 +105,19 @@ def _decoded(data: bytes) -> tuple[Image.Image, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         probe = _open(data)
-        fmt = str(probe.format)
-        _dimensions_check(probe)
+        # Pillow's JPEG opener answers "MPO" for a JPEG carrying an MP index (many phone
+        # photos): it is a JPEG, and only its first picture is used.
+        fmt = "JPEG" if probe.format == "MPO" else str(probe.format)
+        if fmt not in FORMATS:
+            raise ImageUnsupported(NOT_AN_IMAGE)
+        _dimensions_check(probe, fmt)
         try:
             probe.verify()
         except Exception as exc:  # Pillow raises many types for a broken file
             raise ImageRefused(UNDECODABLE) from exc
         # verify() leaves the image unusable: open again to decode.
         image = _open(data)
-        _dimensions_check(image)
+        _dimensions_check(image, fmt)
         try:
             if fmt == "JPEG":
                 # Let libjpeg scale down while decoding: a 6000 px photo decodes at 1/4.
@@ -123,11 +132,18 @@ def _decoded(data: bytes) -> tuple[Image.Image, str]:
 
 
 def _clean_pixels(image: Image.Image, fmt: str) -> Image.Image:
-    image = ImageOps.exif_transpose(image) or image
+    # In place: a transposed copy of an unrotated image would double the peak memory.
+    ImageOps.exif_transpose(image, in_place=True)
+    if image.mode.startswith("I"):
+        # 16-bit grey PNG: scale to 8 bits (a plain convert clips everything above 255
+        # to white).
+        image = image.convert("I").point(lambda value: value * (1 / 256)).convert("L")
     if fmt == "JPEG":
         image = image.convert("L" if image.mode in ("L", "1") else "RGB")
-    elif image.mode not in ("RGB", "RGBA", "L", "LA"):
-        # Palette and odd modes become RGBA so transparency survives the resize.
+    elif image.mode not in ("RGB", "RGBA", "L", "LA") or "transparency" in image.info:
+        # Palette and odd modes become RGBA so transparency survives the resize; so do
+        # RGB and grey PNGs with a transparent colour (tRNS), which clearing .info
+        # would otherwise make opaque.
         image = image.convert("RGBA")
     image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     # Metadata rides in .info (exif, icc_profile, text chunks, comments); drop it all.

@@ -42,6 +42,10 @@ class ProfileImage(models.Model):
     last_failure_at = models.DateTimeField(null=True, blank=True)
     last_failure_reason = models.CharField(max_length=500, blank=True, default="")
     last_failure_url = models.URLField(max_length=2000, blank=True, default="")
+    # The photo URL the catch-up job last queued, and when: it is not queued again while
+    # that task may still be waiting or retrying (a failure or success records itself).
+    catch_up_queued_url = models.URLField(max_length=2000, blank=True, default="")
+    catch_up_queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]

@@ -28,21 +28,32 @@ def photo_url_handled(*, user_id: uuid.UUID, url: str) -> bool:
 
 
 def users_awaiting_photo_fetch(
-    *, limit: int, failure_retry_after: dt.timedelta
+    *,
+    limit: int,
+    failure_retry_after: dt.timedelta,
+    requeue_after: dt.timedelta = dt.timedelta(hours=1),
 ) -> list[tuple[uuid.UUID, str]]:
-    """(user id, photo URL) of users whose current photo URL was never
-    handled and did not fail recently: one query, whatever the directory's size."""
-    cutoff = timezone.now() - failure_retry_after
+    """(user id, photo URL) of users whose current photo URL was never handled, did
+    not fail recently and was not queued by the catch-up job recently: one query,
+    whatever the directory's size."""
+    now = timezone.now()
+    cutoff = now - failure_retry_after
     handled = ProfileImage.objects.filter(
         user_id=OuterRef("pk"), photo_url_handled=OuterRef("photo_url")
     )
     failed_recently = ProfileImage.objects.filter(
         user_id=OuterRef("pk"), last_failure_url=OuterRef("photo_url"), last_failure_at__gte=cutoff
     )
+    queued_recently = ProfileImage.objects.filter(
+        user_id=OuterRef("pk"),
+        catch_up_queued_url=OuterRef("photo_url"),
+        catch_up_queued_at__gte=now - requeue_after,
+    )
     rows = (
         User.objects.exclude(photo_url="")
         .exclude(Exists(handled))
         .exclude(Exists(failed_recently))
+        .exclude(Exists(queued_recently))
         .order_by("updated_at", "pk")
         .values_list("pk", "photo_url")[:limit]
     )

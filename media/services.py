@@ -9,13 +9,13 @@ leaves the previous image and its file exactly as they were.
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from axero_idp.errors import NotFound, ValidationFailed
 from media.errors import ImageFetchUnavailable
@@ -39,22 +39,20 @@ def _user_directory(user_id: uuid.UUID | str) -> str:
     return f"profile-images/{uuid.UUID(str(user_id)).hex}"
 
 
-def _storage_name(user_id: uuid.UUID, image: NormalisedImage) -> str:
-    # The file name is keyed with SECRET_KEY: it cannot be guessed from the user id or
-    # the image, yet the same image for the same user always gets the same name (a
-    # retry writes nothing new). One directory per user, named by the id, so deleting
-    # one user's files never touches another's and survives a SECRET_KEY rotation.
-    digest = salted_hmac(
-        "media.profile_image", f"{user_id}:{image.sha256}", algorithm="sha256"
-    ).hexdigest()
-    return f"{_user_directory(user_id)}/{digest}.{image.extension}"
+def _storage_name(user_id: uuid.UUID) -> str:
+    # A fresh random name for every write, never reused: a file is deleted only after
+    # a commit moved the pointer away from it, and since no later write can point at
+    # that name again, the pointer never names a deleted file (a content-addressed name
+    # could be re-adopted by a concurrent write just before the deletion ran). One
+    # directory per user, named by the id, so deleting one user's files never touches
+    # another's.
+    return f"{_user_directory(user_id)}/{secrets.token_hex(16)}"
 
 
-def _file_write(name: str, image: NormalisedImage) -> tuple[str, bool]:
-    """Write the file unless it exists: (stored name, whether this call created it)."""
-    if default_storage.exists(name):
-        return name, False
-    return default_storage.save(name, ContentFile(image.data)), True
+def _file_write(user_id: uuid.UUID, image: NormalisedImage) -> str:
+    """Write the image under a new unguessable name; the name it was stored under."""
+    name = f"{_storage_name(user_id)}.{image.extension}"
+    return default_storage.save(name, ContentFile(image.data))
 
 
 def _file_delete_on_commit(name: str) -> None:
@@ -96,7 +94,7 @@ def profile_image_store(
     current photo URL until the identity provider sends a different one.
     """
     image = image_normalise(data)
-    name, created = _file_write(_storage_name(user.pk, image), image)
+    name = _file_write(user.pk, image)
     try:
         return _pointer_flip(
             user=user,
@@ -108,8 +106,7 @@ def profile_image_store(
             fetched_url=fetched_url,
         )
     except BaseException:
-        if created:
-            default_storage.delete(name)
+        default_storage.delete(name)  # nothing points at it
         raise
 
 
@@ -131,6 +128,10 @@ def _pointer_flip(
     if fetched_url is not None and locked.photo_url != fetched_url:
         raise PhotoUrlSuperseded
     profile, _ = ProfileImage.objects.get_or_create(user=locked)
+    if fetched_url is not None and profile.photo_url_handled == fetched_url:
+        # While this URL was downloading, someone uploaded or removed an image by hand
+        # (which marks the URL handled): that later, deliberate change wins.
+        raise PhotoUrlSuperseded
     old_name = profile.storage_name
     profile.storage_name = name
     profile.content_type = image.content_type
@@ -214,6 +215,8 @@ def photo_fetch_run(*, user_id: uuid.UUID | str, url: str, origin: str = "") -> 
         raise
     except PhotoUrlSuperseded:
         return "superseded"
+    except NotFound:
+        return "no_user"  # deleted while the photo was downloading
     except ValidationFailed as exc:
         # SSRF refusals, 4xx answers, too large, not an image: asking again won't help.
         photo_fetch_failure_record(user_id=user.pk, url=url, reason=exc.detail)
@@ -259,6 +262,24 @@ def photo_fetch_enqueue(*, user_id: uuid.UUID, url: str, origin: str = "") -> bo
         )
         return False
     return True
+
+
+def photo_fetch_catch_up_record(queued: list[tuple[uuid.UUID, str]]) -> None:
+    """Remember which (user, photo URL) the catch-up job just queued: three queries
+    for the whole batch. Only the two bookkeeping columns are written, so a concurrent
+    image write loses nothing."""
+    if not queued:
+        return
+    urls = dict(queued)
+    ProfileImage.objects.bulk_create(
+        [ProfileImage(user_id=user_id) for user_id in urls], ignore_conflicts=True
+    )
+    now = timezone.now()
+    rows = list(ProfileImage.objects.filter(user_id__in=urls).only("pk"))
+    for row in rows:
+        row.catch_up_queued_url = urls[row.pk]
+        row.catch_up_queued_at = now
+    ProfileImage.objects.bulk_update(rows, ["catch_up_queued_url", "catch_up_queued_at"])
 
 
 def profile_image_files_purge(*, user_id: uuid.UUID) -> int:

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from typing import Any
 
 from celery import shared_task
 
 from media.errors import ImageFetchUnavailable
 from media.selectors import users_awaiting_photo_fetch
-from media.services import photo_fetch_enqueue, photo_fetch_failure_record, photo_fetch_run
+from media.services import (
+    photo_fetch_catch_up_record,
+    photo_fetch_enqueue,
+    photo_fetch_failure_record,
+    photo_fetch_run,
+)
 
 logger = logging.getLogger(__name__)
 
 CATCH_UP_BATCH = 500
 # A failed URL is tried again by the catch-up job after this long (an IdP may fix it).
 FAILURE_RETRY_AFTER = dt.timedelta(hours=24)
+# A URL the catch-up job queued is not queued again before this (longer than the
+# retries' backoff, 1+2+4+8+16 minutes, plus their deadlines).
+REQUEUE_AFTER = dt.timedelta(hours=1)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5, time_limit=90, soft_time_limit=75)
@@ -33,6 +42,13 @@ def photo_fetch(self: Any, user_id: str, url: str, origin: str = "") -> str:
             return "failed"
         countdown = min(60 * 2**self.request.retries, 3600)
         raise self.retry(exc=exc, countdown=countdown) from exc
+    except Exception as exc:
+        # A bug, not the network: no retry, but recorded, or the catch-up job would
+        # queue (and download) this URL again every 15 minutes forever.
+        photo_fetch_failure_record(
+            user_id=user_id, url=url, reason=f"internal error ({type(exc).__name__})"
+        )
+        raise
 
 
 @shared_task(acks_late=True, time_limit=60)
@@ -40,13 +56,16 @@ def photo_fetch_catch_up() -> int:
     """Queue fetches for photo URLs never handled (a broker outage at enqueue time, a
     lost task) and for failures old enough to try again (Celery beat, every 15 min)."""
     pending = users_awaiting_photo_fetch(
-        limit=CATCH_UP_BATCH, failure_retry_after=FAILURE_RETRY_AFTER
+        limit=CATCH_UP_BATCH, failure_retry_after=FAILURE_RETRY_AFTER, requeue_after=REQUEUE_AFTER
     )
-    queued = 0
+    queued: list[tuple[uuid.UUID, str]] = []
     for user_id, url in pending:
         if not photo_fetch_enqueue(user_id=user_id, url=url):
             break  # the broker is still down: the next run tries again
-        queued += 1
+        queued.append((user_id, url))
+    # Without this, a task still waiting in the queue or retrying with backoff (up to
+    # ~31 minutes) would be queued again by every run meanwhile.
+    photo_fetch_catch_up_record(queued)
     if pending:
-        logger.info("photo fetch catch-up queued %s of %s", queued, len(pending))
-    return queued
+        logger.info("photo fetch catch-up queued %s of %s", len(queued), len(pending))
+    return len(queued)

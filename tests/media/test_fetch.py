@@ -33,6 +33,20 @@ PNG = image_bytes("PNG")
         ("http://[::ffff:127.0.0.1]/a.png", "::ffff:127.0.0.1"),
         ("http://[::ffff:a9fe:a9fe]/a.png", "::ffff:a9fe:a9fe"),
         ("https://[fd00::1]/a.png", "fd00::1"),
+        # IPv6 forms that carry an internal IPv4 address through a translator.
+        ("http://[2002:7f00:1::]/a.png", "2002:7f00:1::"),  # 6to4 of 127.0.0.1
+        ("http://[2002:a9fe:a9fe::1]/a.png", "2002:a9fe:a9fe::1"),  # 6to4 of 169.254.169.254
+        ("http://[64:ff9b::a9fe:a9fe]/a.png", "64:ff9b::a9fe:a9fe"),  # NAT64
+        ("http://[64:ff9b::10.0.0.1]/a.png", "64:ff9b::10.0.0.1"),  # NAT64
+        ("http://[64:ff9b:1::a00:1]/a.png", "64:ff9b:1::a00:1"),  # NAT64 local-use
+        ("http://[::127.0.0.1]/a.png", "::127.0.0.1"),  # IPv4-compatible
+        ("http://[::ffff:0:a00:1]/a.png", "::ffff:0:a00:1"),  # IPv4-translated
+        ("http://[fec0::1]/a.png", "fec0::1"),  # site-local
+        ("http://LOCALHOST/a.png", "localhost"),
+        ("http://0/a.png", "0"),
+        ("http://[::]/a.png", "::"),
+        ("http://[0:0:0:0:0:ffff:7f00:1]/a.png", "0:0:0:0:0:ffff:7f00:1"),
+        ("http://127.0.0.1#@photos.example.com/a.png", "127.0.0.1"),  # fragment trick
     ],
 )
 def test_internal_addresses_are_refused(settings, url, host):
@@ -52,6 +66,8 @@ def test_internal_addresses_are_refused(settings, url, host):
         ("gopher://photos.example.com/", "image URL must be http or https"),
         ("http:///a.png", "image URL has no host"),
         ("https://user:secret@photos.example.com/a.png", "image URL must not carry credentials"),
+        ("http://photos.example.com@127.0.0.1/a.png", "image URL must not carry credentials"),
+        ("http://127.0.0.1\\@photos.example.com/a.png", "image URL must not carry credentials"),
         ("https://photos.example.com:8443/a.png", "image URL: port 8443 is not allowed"),
         ("http://photos.example.com:22/a.png", "image URL: port 22 is not allowed"),
         ("https://photos.example.com:99999/a.png", "image URL has a bad port"),
@@ -258,3 +274,60 @@ def test_a_server_trickling_its_headers_hits_the_total_deadline(private_allowed,
     assert caught.value.detail == "image URL: no complete answer within 0.8 s"
     assert time.monotonic() - started < 2.0
     listener.close()
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111"])
+def test_ipv6_addresses_reaching_public_ipv4_or_public_ipv6_are_connected_to(
+    settings, monkeypatch, address
+):
+    import socket
+
+    settings.IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS = False
+    connected = []
+
+    def fake_getaddrinfo(host, port, *args, **kwargs):
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
+
+    def fake_create_connection(target, timeout=None, *args, **kwargs):
+        connected.append(target)
+        raise OSError("no route in tests")
+
+    monkeypatch.setattr(safe_fetch.socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(safe_fetch.socket, "create_connection", fake_create_connection)
+
+    with pytest.raises(ImageFetchUnavailable):
+        image_download("https://photos.example.com/a.png")
+
+    assert connected == [(address, 443)]
+
+
+@pytest.mark.parametrize(
+    ("written", "requested"),
+    [("/fotos/josé.png", "/fotos/jos%C3%A9.png"), ("/my photo.png", "/my%20photo.png")],
+)
+def test_a_path_with_spaces_or_non_ascii_letters_is_sent_percent_encoded(
+    private_allowed, image_server, written, requested
+):
+    image_server.routes[requested] = Route(body=PNG)
+
+    assert image_download(image_server.url(written)) == PNG
+    assert image_server.hits == [requested]
+
+
+def test_an_already_encoded_path_is_sent_as_it_is(private_allowed, image_server):
+    image_server.routes["/a%2Fb.png?size=96&x=%20"] = Route(body=PNG)
+
+    assert image_download(image_server.url("/a%2Fb.png?size=96&x=%20")) == PNG
+
+
+def test_localhost_with_a_trailing_dot_is_refused(settings):
+    settings.IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS = False
+
+    with pytest.raises(FetchRefused) as caught:
+        image_download("http://localhost./a.png")
+
+    # Whether the resolver answers for "localhost." or not, no connection is made.
+    assert caught.value.detail in (
+        "image URL: 'localhost.' resolves to a non-public address",
+        "image URL: cannot resolve 'localhost.'",
+    )

@@ -149,3 +149,97 @@ def test_png_icc_profile_and_gif_comment_are_stripped():
     assert "icc_profile" not in _reopen(png.data).info
     assert b"Secret Street" not in gif.data
     assert "comment" not in _reopen(gif.data).info
+
+
+def test_a_jpeg_with_an_mp_index_is_stored_as_a_jpeg_of_its_first_picture():
+    # Phones write JPEGs with an MP index (a second picture, a depth map): Pillow names
+    # them "MPO". They are JPEGs; the first picture is the photo.
+    out = io.BytesIO()
+    first = Image.new("RGB", (40, 30), (255, 0, 0))
+    first.save(out, "MPO", save_all=True, append_images=[Image.new("RGB", (40, 30), (0, 255, 0))])
+
+    result = image_normalise(out.getvalue())
+
+    assert (result.format, result.content_type, result.width, result.height) == (
+        "JPEG",
+        "image/jpeg",
+        40,
+        30,
+    )
+    reopened = _reopen(result.data)
+    assert reopened.format == "JPEG"
+    red, green, _blue = reopened.getpixel((20, 15))
+    assert red > 200 and green < 60
+
+
+@pytest.mark.parametrize(
+    ("mode", "value", "expected"), [("I;16", 30000, 117), ("I;16", 65535, 255), ("I;16", 0, 0)]
+)
+def test_a_16_bit_grey_png_is_scaled_to_8_bits_not_clipped_to_white(mode, value, expected):
+    out = io.BytesIO()
+    Image.new(mode, (20, 20), value).save(out, "PNG")
+
+    result = image_normalise(out.getvalue())
+
+    reopened = _reopen(result.data)
+    assert (result.format, reopened.mode) == ("PNG", "L")
+    assert reopened.getpixel((10, 10)) == expected
+
+
+def test_cmyk_jpeg_becomes_rgb_and_palette_transparency_survives():
+    cmyk = io.BytesIO()
+    Image.new("CMYK", (20, 20), (0, 255, 255, 0)).save(cmyk, "JPEG")
+    palette = Image.new("P", (20, 20), 0)
+    palette.putpalette([255, 0, 0, 0, 255, 0])
+    transparent = io.BytesIO()
+    palette.save(transparent, "PNG", transparency=0)
+
+    rgb = _reopen(image_normalise(cmyk.getvalue()).data)
+    rgba = _reopen(image_normalise(transparent.getvalue()).data)
+
+    assert rgb.mode == "RGB" and rgb.getpixel((5, 5))[0] > 200
+    assert rgba.mode == "RGBA" and rgba.getpixel((5, 5))[3] == 0
+
+
+def test_png_and_gif_canvases_are_capped_lower_than_jpeg_photos():
+    # A PNG or GIF decodes at full size: a tiny file claiming a 20 megapixel canvas
+    # would cost hundreds of MB. A JPEG decodes scaled down, so a 20 MP photo is fine.
+    flat_png = io.BytesIO()
+    Image.new("L", (5000, 4000)).save(flat_png, "PNG")
+    flat_gif = io.BytesIO()
+    Image.new("P", (5000, 4000)).save(flat_gif, "GIF")
+
+    for data in (flat_png.getvalue(), flat_gif.getvalue()):
+        with pytest.raises(ImageRefused) as caught:
+            image_normalise(data)
+        assert caught.value.detail == "image dimensions 5000x4000 exceed the limit"
+    photo = image_normalise(image_bytes("JPEG", size=(5000, 4000)))
+    assert (photo.format, photo.width, photo.height) == ("JPEG", 1024, 819)
+    assert image_normalise(image_bytes("PNG", size=(4096, 4096))).width == 1024
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "LA"])
+def test_png_exif_is_applied_and_stripped_in_every_mode(mode):
+    out = io.BytesIO()
+    Image.new(mode, (80, 40)).save(out, "PNG", exif=exif_with_gps_and_orientation(6))
+
+    result = image_normalise(out.getvalue())
+
+    reopened = _reopen(result.data)
+    assert reopened.size == (40, 80)
+    assert dict(reopened.getexif()) == {}
+    assert b"PhoneMaker" not in result.data
+
+
+@pytest.mark.parametrize(("mode", "key"), [("RGB", (0, 255, 0)), ("L", 7)])
+def test_a_png_transparent_colour_key_stays_transparent(mode, key):
+    image = Image.new(mode, (20, 20), key)
+    image.paste((255, 0, 0) if mode == "RGB" else 200, (0, 0, 10, 20))
+    out = io.BytesIO()
+    image.save(out, "PNG", transparency=key)
+
+    reopened = _reopen(image_normalise(out.getvalue()).data)
+
+    assert reopened.mode == "RGBA"
+    assert reopened.getpixel((15, 10))[3] == 0  # the keyed colour
+    assert reopened.getpixel((5, 10))[3] == 255

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "axero_idp.request_id.RequestIdMiddleware",
+    "axero_idp.request_limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -189,6 +190,11 @@ CELERY_BEAT_SCHEDULE["scim-request-log-prune"] = {
 
 # SCIM: request bodies above this are refused with 413 before parsing (Bulk advertises it).
 SCIM_MAX_BODY_BYTES: int = env.int("SCIM_MAX_BODY_BYTES", default=1024 * 1024)
+# Every URL: a declared body above this is refused with 413 before anything reads it
+# (axero_idp/request_limits.py); never below the SCIM cap or the image upload cap.
+REQUEST_MAX_BODY_BYTES: int = max(
+    env.int("REQUEST_MAX_BODY_BYTES", default=16 * 1024 * 1024), SCIM_MAX_BODY_BYTES + 65536
+)
 SCIM_REQUEST_LOG_RETENTION_DAYS: int = env.int("SCIM_REQUEST_LOG_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["sso-idp-metadata-refresh"] = {
     "task": "sso.tasks.idp_metadata_refresh_all",

@@ -19,6 +19,7 @@ from media.models import ImageSource, ProfileImage
 from media.selectors import profile_image_for, profile_image_state
 from media.services import profile_image_remove, profile_image_store
 from media.uploads import FIELD, upload_bytes
+from users.admin.common import ReadOnlyAdmin
 from users.admin.users import UserAdmin as DirectoryUserAdmin
 from users.models import User
 from users.selectors import user_get
@@ -26,7 +27,7 @@ from users.services import Actor
 
 
 @admin.register(ProfileImage)
-class ProfileImageAdmin(admin.ModelAdmin):
+class ProfileImageAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = (
         "user",
         "source",
@@ -42,15 +43,6 @@ class ProfileImageAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "user__email", "last_failure_reason")
     list_select_related = ("user",)
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self) -> list[Any]:
         manage = path(

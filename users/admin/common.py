@@ -20,3 +20,17 @@ class ServiceErrorsAsMessages:
         except ApplicationError as exc:
             self.message_user(request, exc.detail, messages.ERROR)  # type: ignore[attr-defined]
             return HttpResponseRedirect(request.get_full_path())
+
+
+class ReadOnlyAdmin:
+    """Records written only by services (audit trail, stored images): admins look, never
+    add, change or delete through the generic forms."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

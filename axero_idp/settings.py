@@ -229,7 +229,9 @@ REST_FRAMEWORK = {
         "scim.api_auth.ProvisioningTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # A person by default: a view that also accepts provisioning tokens says so itself
+    # (IsTokenOrStaff, or its own rule as the image API does).
+    "DEFAULT_PERMISSION_CLASSES": ["axero_idp.principals.IsPerson"],
     "EXCEPTION_HANDLER": "axero_idp.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }

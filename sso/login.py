@@ -308,10 +308,16 @@ def _login_attempt(
             browser=browser,
         )
     except SamlRefused as exc:
-        return exc
+        refused = exc
     except ApplicationError as exc:
         # A directory rule the assertion broke (an over-long username, ...).
-        return SamlRefused(refusals.VALIDATION, exc.detail)
+        refused = SamlRefused(refusals.VALIDATION, exc.detail)
+    if transaction.get_rollback():
+        # A step without a savepoint of its own failed: this transaction cannot commit
+        # what the refusal consumed. Raised, it rolls back whole (the refusal page
+        # still shows); the same response would fail the same way again.
+        raise refused
+    return refused
 
 
 def _login_complete(
@@ -338,6 +344,9 @@ def _login_complete(
     # Provisioning refuses before it writes; each service it calls rolls back its own
     # savepoint on failure, so no half-made user survives a refusal.
     result = user_provision_from_login(idp=idp, name_id=valid.name_id, attributes=valid.attributes)
+    # Every step that can still refuse comes before the session changes: a refused
+    # login leaves the browser's session exactly as it was.
+    user_roles_from_login(idp=idp, result=result)
     previous_key = request.session.session_key if SESSION_KEY in request.session else None
     if previous_key:
         # Django keeps the key when the same user logs in again; we rotate at every login.
@@ -346,8 +355,6 @@ def _login_complete(
     saml_session_record(
         request=request, idp=idp, valid=valid, user=result.user, previous_key=previous_key
     )
-    # Last before the commit, inside the login's transaction (role sync locks no role row).
-    user_roles_from_login(idp=idp, result=result)
     login_audit_record(idp=idp, valid=valid, result=result)
     return LoginDone(result=result, next_path=safe_next(relay_state))
 

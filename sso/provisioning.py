@@ -54,8 +54,8 @@ class ProvisionResult:
 def user_roles_from_login(*, idp: IdentityProvider, result: ProvisionResult) -> None:
     """Sync the roles the assertion named (this IdP's memberships only).
 
-    Kept apart from user_provision_from_login: the login runs it last in its one
-    transaction, after every check that can still refuse the login."""
+    Kept apart from user_provision_from_login so the login can order its steps: it runs
+    after provisioning and before the session is touched."""
     result.roles_added, result.roles_removed = user_roles_sync(
         user=result.user,
         role_names=result.role_names,

@@ -52,10 +52,13 @@ def test_rotation_writes_nothing_until_the_save_then_inserts_and_deletes_the_old
     assert _stored(old) is None
 
 
-def test_a_second_save_of_the_same_data_writes_nothing_and_a_change_is_written():
+def test_a_second_save_of_the_same_data_writes_nothing_and_a_change_is_written(
+    django_capture_on_commit_callbacks,
+):
     store = SessionStore()
     store["a"] = 1
-    store.save()
+    with django_capture_on_commit_callbacks(execute=True):  # as the commit would
+        store.save()
 
     with CaptureQueriesContext(connection) as unchanged:
         store.save()
@@ -140,3 +143,48 @@ def test_a_password_login_records_last_login(client):
 
     user.refresh_from_db()
     assert user.last_login is not None
+
+
+def test_a_save_rolled_back_with_its_transaction_is_written_again_by_the_next_save():
+    from django.db import transaction
+
+    store = SessionStore()
+    store["user"] = "old"
+    store.save()
+    old = store.session_key
+
+    class Rollback(Exception):
+        pass
+
+    def login_that_fails_after_saving() -> None:
+        with transaction.atomic():
+            store.cycle_key()
+            store["user"] = "ann"
+            store.save()
+            raise Rollback
+
+    with pytest.raises(Rollback):
+        login_that_fails_after_saving()
+    assert _stored(store.session_key) is None  # rolled back with the transaction
+    assert _stored(old) == {"user": "old"}
+
+    store.save()  # the response's save: not skipped, since nothing was committed
+
+    assert _stored(store.session_key) == {"user": "ann"}
+    assert _stored(old) is None
+
+
+def test_a_save_committed_inside_a_transaction_makes_the_next_identical_save_free(
+    django_capture_on_commit_callbacks,
+):
+    from django.db import transaction
+
+    store = SessionStore()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        store["user"] = "ann"
+        store.save()
+
+    with CaptureQueriesContext(connection) as after_commit:
+        store.save()
+    assert after_commit.captured_queries == []
+    assert _stored(store.session_key) == {"user": "ann"}

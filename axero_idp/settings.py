@@ -193,7 +193,9 @@ SCIM_MAX_BODY_BYTES: int = env.int("SCIM_MAX_BODY_BYTES", default=1024 * 1024)
 # Every URL: a declared body above this is refused with 413 before anything reads it
 # (axero_idp/request_limits.py); never below the SCIM cap or the image upload cap.
 REQUEST_MAX_BODY_BYTES: int = max(
-    env.int("REQUEST_MAX_BODY_BYTES", default=16 * 1024 * 1024), SCIM_MAX_BODY_BYTES + 65536
+    env.int("REQUEST_MAX_BODY_BYTES", default=16 * 1024 * 1024),
+    SCIM_MAX_BODY_BYTES + 65536,
+    6 * 1024 * 1024,  # a 5 MB profile image with its multipart envelope (media.uploads)
 )
 SCIM_REQUEST_LOG_RETENTION_DAYS: int = env.int("SCIM_REQUEST_LOG_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE["sso-idp-metadata-refresh"] = {

@@ -43,7 +43,7 @@ def _account_image(request: HttpRequest, cap: SizeCapUploadHandler | None) -> Ht
     user = request.user
     status = 200
     if request.method == "POST":
-        actor = Actor.admin(user)
+        actor = Actor.person(user)
         try:
             if request.POST.get("action") == "remove":
                 profile_image_remove(user=user, actor=actor)  # type: ignore[arg-type]

@@ -42,6 +42,11 @@ def on_user_changed(event: events.Event) -> None:
     _mark(affected)
 
 
+def on_manager_changed(event: events.Event) -> None:
+    assert isinstance(event, events.ManagerChanged)
+    _mark(event.user_ids)
+
+
 def on_role_members_changed(event: events.Event) -> None:
     assert isinstance(event, events.RoleMembersChanged)
     _mark(event.added | event.removed)
@@ -61,6 +66,7 @@ def subscribe_all() -> None:
     """Called from PersonasConfig.ready(). UserDeleted needs nothing: rows cascade."""
     events.subscribe_in_transaction(events.UserCreated, on_user_created)
     events.subscribe_in_transaction(events.UserChanged, on_user_changed)
+    events.subscribe_in_transaction(events.ManagerChanged, on_manager_changed)
     events.subscribe_in_transaction(events.RoleMembersChanged, on_role_members_changed)
     events.subscribe_in_transaction(events.UserRolesChanged, on_user_roles_changed)
     events.subscribe_in_transaction(events.RoleDeleted, on_role_deleted)

@@ -8,7 +8,6 @@ set-based role sync (a fixed number of queries however many roles change).
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 from collections.abc import Mapping, Sequence
@@ -32,11 +31,11 @@ from users.services import (
     user_roles_sync,
     user_update,
 )
+from users.services.logins import LAST_LOGIN_PRECISION
 from users.services.values import clean_attributes, clean_custom_values
 
 logger = logging.getLogger(__name__)
 
-LAST_LOGIN_PRECISION = dt.timedelta(minutes=10)
 MAX_ROLE_NAME = Role._meta.get_field("display_name").max_length or 255
 
 

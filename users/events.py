@@ -38,6 +38,15 @@ class UserChanged:
 
 
 @dataclass(frozen=True)
+class ManagerChanged:
+    """Several users got a new manager at once (deferred links when the manager arrives,
+    reports unlinked when their manager is deleted): one event for all of them."""
+
+    user_ids: frozenset[uuid.UUID]
+    manager_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
 class UserDeleted:
     user_id: uuid.UUID
 
@@ -79,6 +88,7 @@ class PhotoUrlSet:
 Event = (
     UserCreated
     | UserChanged
+    | ManagerChanged
     | UserDeleted
     | RoleMembersChanged
     | UserRolesChanged

@@ -233,6 +233,7 @@ class ActorKind(models.TextChoices):
     SCIM = "scim", "SCIM token"
     IDP = "idp", "Identity provider"
     SYSTEM = "system", "System"
+    PERSON = "person", "The person themself (self-service)"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

@@ -120,8 +120,12 @@ def test_admin_uploads_replaces_and_removes_with_csrf(admin_user, committing, me
     assert list(
         AuditEvent.objects.filter(target_id=str(user.pk), action__startswith="image.")
         .order_by("id")
-        .values_list("action", "actor_name")
-    ) == [("image.updated", "root"), ("image.updated", "root"), ("image.removed", "root")]
+        .values_list("action", "actor_kind", "actor_name")
+    ) == [
+        ("image.updated", "admin", "root"),
+        ("image.updated", "admin", "root"),
+        ("image.removed", "admin", "root"),
+    ]
 
 
 def test_admin_upload_refusal_is_a_message_and_changes_nothing(admin_client):
@@ -182,7 +186,11 @@ def test_a_person_uploads_and_removes_their_own_image_with_csrf(committing, medi
     assert not ProfileImage.objects.get(user=user).has_image
     assert not (media_root / profile.storage_name).exists()
     event = AuditEvent.objects.get(action="image.removed")
-    assert (event.actor_name, event.target_id) == (user.username, str(user.pk))
+    assert (event.actor_kind, event.actor_name, event.target_id) == (
+        "person",
+        user.username,
+        str(user.pk),
+    )
 
 
 def test_a_refused_self_service_upload_shows_the_reason(client):

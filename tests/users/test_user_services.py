@@ -41,10 +41,17 @@ class Recorder:
 @pytest.fixture
 def recorder():
     rec = Recorder()
-    for kind in (events.UserCreated, events.UserChanged, events.UserDeleted, events.PhotoUrlSet):
+    kinds = (
+        events.UserCreated,
+        events.UserChanged,
+        events.ManagerChanged,
+        events.UserDeleted,
+        events.PhotoUrlSet,
+    )
+    for kind in kinds:
         events.subscribe(kind, rec)
     yield rec
-    for kind in (events.UserCreated, events.UserChanged, events.UserDeleted, events.PhotoUrlSet):
+    for kind in kinds:
         events.unsubscribe(kind, rec)
 
 
@@ -216,7 +223,9 @@ def test_manager_who_arrives_later_is_linked_on_arrival(actor, committing, recor
     assert report.version == 2
     [linked] = events_for(boss.pk, "user.manager_linked")
     assert linked.detail == {"reports": [str(report.pk)]}
-    assert events.UserChanged(user_id=report.pk, fields=frozenset({"manager"})) in recorder.seen
+    assert (
+        events.ManagerChanged(user_ids=frozenset({report.pk}), manager_id=boss.pk) in recorder.seen
+    )
 
 
 def test_pending_manager_is_linked_when_an_existing_user_takes_the_external_id(actor):

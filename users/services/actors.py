@@ -25,5 +25,10 @@ class Actor:
         return cls(ActorKind.IDP, slug)
 
     @classmethod
+    def person(cls, user: object) -> Actor:
+        """Someone changing their own profile (self-service pages)."""
+        return cls(ActorKind.PERSON, str(getattr(user, "username", user)))
+
+    @classmethod
     def system(cls, what: str = "system") -> Actor:
         return cls(ActorKind.SYSTEM, what)

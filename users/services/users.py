@@ -131,8 +131,9 @@ def _pending_reports_link(*, manager: User, actor: Actor) -> list[str]:
         target=manager,
         detail={"reports": [str(pk) for pk in report_ids]},
     )
-    for pk in report_ids:
-        events.publish_on_commit(events.UserChanged(user_id=pk, fields=frozenset({"manager"})))
+    events.publish_on_commit(
+        events.ManagerChanged(user_ids=frozenset(report_ids), manager_id=manager.pk)
+    )
     return [str(pk) for pk in report_ids]
 
 
@@ -382,6 +383,11 @@ def user_delete(*, user: User, actor: Actor) -> None:
     if report_ids:
         User.objects.filter(manager=user).update(
             manager=None, version=F("version") + 1, updated_at=timezone.now()
+        )
+        events.publish_on_commit(
+            events.ManagerChanged(
+                user_ids=frozenset(uuid.UUID(pk) for pk in report_ids), manager_id=None
+            )
         )
     user_id = user.pk
     audit_record(actor=actor, action="user.deleted", target=user, detail=snapshot)

@@ -13,11 +13,12 @@ from personas.models import MembershipSource, Space, SpaceMembership, SpaceRole
 from users.models import User
 from users.services import Actor, audit_record
 
-SLUG: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SLUG: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 def clean_slug(value: object, *, path: str) -> str:
-    if not isinstance(value, str) or not SLUG.match(value):
+    # fullmatch: `$` would also accept a trailing newline ("eng\n").
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
         raise ValidationFailed(
             f"{path}: expected a slug (lower-case letters, digits, - and _; at most 64)"
         )
@@ -29,6 +30,8 @@ def clean_name(value: object, *, path: str) -> str:
         raise ValidationFailed(f"{path}: required")
     if len(value.strip()) > 200:
         raise ValidationFailed(f"{path}: longer than 200 characters")
+    if "\x00" in value:
+        raise ValidationFailed(f"{path}: contains a NUL character")
     return value.strip()
 
 

@@ -26,6 +26,8 @@ TEXT_VALUES = ("R&D", "r&d", "Sales", "sal", "100%", "R_D", "a", "Engineer", "EN
 DATE_VALUES = ("2026-03-01", "2026-02-19", "2026-01-30", "2025-12-31", "2026-03-02")
 ROLE_VALUES = ("engineering", "ENGINEERING", "Sales", "ops", "Nobody")
 STRING_CUSTOM = ("Engineer", "engineer", "eng", "GINE", "x_y", "100%")
+OTHER_ATTRS = ("hire_date", "manager", "roles", "active", "custom.persona", "custom.start")
+OTHER_ATTRS += ("custom.level", "custom.remote", "custom.badges")
 LIST_CUSTOM = ("gold", "GOLD", "silver", "bronze", "x_y")
 
 
@@ -181,10 +183,7 @@ def _random_condition(rng: random.Random, managers: tuple[User, User]) -> dict[s
         "nobody",
         str(uuid.UUID(int=1)),
     )
-    attr = rng.choice(
-        (*TEXT_FIELDS, "hire_date", "manager", "roles", "active")
-        + ("custom.persona", "custom.start", "custom.level", "custom.remote", "custom.badges")
-    )
+    attr = rng.choice((*TEXT_FIELDS, *OTHER_ATTRS))
     if attr in TEXT_FIELDS or attr == "custom.persona":
         pool = STRING_CUSTOM if attr == "custom.persona" else TEXT_VALUES
         op = rng.choice(("eq", "ne", "in", "contains", "startswith", "exists"))

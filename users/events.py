@@ -40,6 +40,8 @@ class UserChanged:
 @dataclass(frozen=True)
 class UserDeleted:
     user_id: uuid.UUID
+    # Their reports, whose manager became none in the same transaction.
+    former_reports: frozenset[uuid.UUID] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)

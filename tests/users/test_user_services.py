@@ -275,7 +275,9 @@ def test_deleting_a_manager_leaves_reports_without_a_manager(actor, committing, 
     [event] = events_for(boss.pk, "user.deleted")
     assert event.detail["username"] == "boss"
     assert event.detail["reports_unlinked"] == [str(report.pk)]
-    assert events.UserDeleted(user_id=boss.pk) in recorder.seen
+    assert (
+        events.UserDeleted(user_id=boss.pk, former_reports=frozenset({report.pk})) in recorder.seen
+    )
 
 
 def test_photo_url_publishes_an_event_for_the_image_pipeline(actor, committing, recorder):

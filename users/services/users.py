@@ -371,7 +371,8 @@ def user_reactivate(*, user: User, actor: Actor, reason: str = "") -> User:
 def user_delete(*, user: User, actor: Actor) -> None:
     """Delete a user for good; their reports keep their place, without a manager."""
     user = _locked(user)
-    report_ids = [str(pk) for pk in user.reports.values_list("pk", flat=True)]
+    reports = frozenset(user.reports.values_list("pk", flat=True))
+    report_ids = sorted(str(pk) for pk in reports)
     snapshot = {
         "username": user.username,
         "email": user.email,
@@ -386,4 +387,4 @@ def user_delete(*, user: User, actor: Actor) -> None:
     user_id = user.pk
     audit_record(actor=actor, action="user.deleted", target=user, detail=snapshot)
     user.delete()
-    events.publish_on_commit(events.UserDeleted(user_id=user_id))
+    events.publish_on_commit(events.UserDeleted(user_id=user_id, former_reports=reports))

@@ -46,7 +46,9 @@ def space_upsert(*, slug: str, name: str, actor: Actor) -> tuple[Space, str]:
     """Create the space or rename it; returns (space, "created" | "updated" | "unchanged")."""
     slug = clean_slug(slug, path="slug")
     name = clean_name(name, path="name")
-    space = Space.objects.select_for_update().filter(slug=slug).first()
+    # NO KEY: evaluations inserting memberships into this space (their foreign-key check
+    # takes KEY SHARE on it) need not wait for a rename.
+    space = Space.objects.select_for_update(no_key=True).filter(slug=slug).first()
     if space is None:
         try:
             with transaction.atomic():

@@ -83,3 +83,76 @@ def test_drains_and_full_evaluations_at_once_do_not_deadlock(define):
     assert errors == []
     assert (len(members()), len(members("leads")), len(members("both"))) == (60, 60, 60)
     assert SpaceMembership.objects.count() == 180
+
+
+def _wait_until_a_backend_waits_for_a_lock(timeout: float = 10.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("nobody waited for a lock")
+
+
+def test_an_import_takes_persona_locks_in_the_order_evaluations_do(define):
+    from django.db import transaction
+
+    from personas.models import Persona
+    from personas.services import personas_import
+
+    alpha = define("alpha", {"attr": "department", "op": "eq", "value": "Sales"})
+    beta = define("beta", {"attr": "department", "op": "eq", "value": "R&D"})
+    assert alpha.pk < beta.pk
+    document = {
+        "personas": [
+            {"slug": "beta", "name": "Beta 2", "rule": beta.rule, "spaces": [{"space": "space"}]},
+            {
+                "slug": "alpha",
+                "name": "Alpha 2",
+                "rule": alpha.rule,
+                "spaces": [{"space": "space"}],
+            },
+        ]
+    }
+    holding, release = threading.Event(), threading.Event()
+    errors: list[Exception] = []
+
+    def evaluation_in_pk_order() -> None:
+        # What persona_evaluate_for_users does: lock alpha, then beta.
+        try:
+            with transaction.atomic():
+                Persona.objects.select_for_update().get(pk=alpha.pk)
+                holding.set()
+                release.wait(10)
+                Persona.objects.select_for_update().get(pk=beta.pk)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def importer() -> None:
+        holding.wait(10)
+        try:
+            personas_import(document=document, actor=Actor.system("t"), evaluate=False)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=evaluation_in_pk_order), threading.Thread(target=importer)]
+    for thread in threads:
+        thread.start()
+    holding.wait(10)
+    _wait_until_a_backend_waits_for_a_lock()  # the import, queued behind alpha's lock
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert sorted(Persona.objects.values_list("name", flat=True)) == ["Alpha 2", "Beta 2"]

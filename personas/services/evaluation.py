@@ -17,11 +17,11 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -36,6 +36,37 @@ logger = logging.getLogger(__name__)
 
 MEMBERSHIP: Final = SpaceMembership._meta.db_table
 AUDIT: Final = AuditEvent._meta.db_table
+
+
+# A user (or space) deleted while an evaluation runs: the evaluation's snapshot still
+# showed them, so it inserted a membership whose foreign key fails at commit. A fresh
+# attempt no longer sees them.
+ATTEMPTS: Final = 3
+_FOREIGN_KEY_VIOLATION: Final = "23503"
+T = TypeVar("T")
+
+
+def _lost_to_a_deletion(exc: IntegrityError) -> bool:
+    cause = exc.__cause__
+    code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+    return code == _FOREIGN_KEY_VIOLATION or connection.vendor != "postgresql"
+
+
+def retry_on_deleted_rows(work: Callable[[], T]) -> T:
+    """Run `work` (which owns its transaction) again when a concurrent deletion made its
+    commit fail. Inside a caller's transaction the commit is the caller's: run once."""
+    if connection.in_atomic_block:
+        return work()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return work()
+        except IntegrityError as exc:
+            if attempt == ATTEMPTS or not _lost_to_a_deletion(exc):
+                raise
+            logger.info(
+                "persona evaluation raced a deletion; attempt %s of %s", attempt + 1, ATTEMPTS
+            )
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -224,6 +255,10 @@ def persona_evaluate(
     *, persona: Persona, actor: Actor, today: dt.date | None = None
 ) -> EvaluationResult:
     """Bring every membership this persona grants in line with its rule, for all users."""
+    return retry_on_deleted_rows(lambda: _persona_evaluate(persona, actor, today))
+
+
+def _persona_evaluate(persona: Persona, actor: Actor, today: dt.date | None) -> EvaluationResult:
     today = today or timezone.localdate()
     with transaction.atomic():
         locked = Persona.objects.select_for_update().get(pk=persona.pk)

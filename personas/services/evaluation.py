@@ -187,6 +187,18 @@ class _Statements:
             dml, params, "space.member_removed", self._detail(link.space.slug, link.role)
         )
 
+    def change_role(self, link: PersonaSpace, user_ids: Collection[uuid.UUID] | None) -> int:
+        """Members this link holds with another role (the link's role changed) take its role."""
+        scope, scope_params = _user_scope(user_ids)
+        dml = (
+            f"UPDATE {MEMBERSHIP} SET role = %s WHERE persona_id = %s AND space_id = %s"  # noqa: S608
+            f" AND role <> %s{scope} RETURNING user_id"
+        )
+        params = (link.role, self.persona.pk, link.space_id, link.role, *scope_params)
+        return self._run(
+            dml, params, "space.member_role_changed", self._detail(link.space.slug, link.role)
+        )
+
     def remove_unlinked(self, linked: list[int], user_ids: Collection[uuid.UUID] | None) -> int:
         """Rows of spaces this persona no longer puts anyone in."""
         removed = 0
@@ -243,10 +255,7 @@ def _evaluate_locked(
         removed += statements.remove(link, match, user_ids)
         added += statements.add(link, match)
         # A link whose role changed moves its existing members to the new role.
-        holders = SpaceMembership.objects.filter(persona=persona, space_id=link.space_id)
-        if user_ids is not None:
-            holders = holders.filter(user_id__in=list(user_ids))
-        holders.exclude(role=link.role).update(role=link.role)
+        statements.change_role(link, user_ids)
     removed += statements.remove_unlinked([link.space_id for link in links], user_ids)
     return EvaluationResult(persona=persona.slug, added=added, removed=removed)
 

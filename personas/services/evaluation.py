@@ -270,7 +270,9 @@ def persona_evaluate(
 def _persona_evaluate(persona: Persona, actor: Actor, today: dt.date | None) -> EvaluationResult:
     today = today or timezone.localdate()
     with transaction.atomic():
-        locked = Persona.objects.select_for_update().get(pk=persona.pk)
+        locked = Persona.objects.select_for_update().filter(pk=persona.pk).first()
+        if locked is None:  # deleted since the caller read it: its rows went with it
+            return EvaluationResult(persona=persona.slug, added=0, removed=0)
         result = _evaluate_locked(
             locked,
             actor=actor,

@@ -211,3 +211,12 @@ def test_a_link_whose_role_changed_moves_its_members_and_audits_each(define, eva
     )
     evaluate(persona)
     assert AuditEvent.objects.filter(action="space.member_role_changed").count() == 1
+
+
+def test_evaluating_a_persona_deleted_meanwhile_is_a_no_op(define, evaluate, actor):
+    UserFactory(username="ann", department="Sales")
+    persona = define("sales", SALES)
+    Persona.objects.filter(pk=persona.pk).delete()  # e.g. by an admin, after a drain listed it
+    result = evaluate(persona)
+    assert (result.persona, result.added, result.removed) == ("sales", 0, 0)
+    assert SpaceMembership.objects.count() == 0

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from axero_idp.errors import UniquenessConflict, ValidationFailed
 from personas.models import MembershipSource, Space, SpaceMembership, SpaceRole
+from personas.services.removals import audit_memberships_removed
 from users.models import User
 from users.services import Actor, audit_record
 
@@ -68,8 +69,9 @@ def space_upsert(*, slug: str, name: str, actor: Actor) -> tuple[Space, str]:
 
 @transaction.atomic
 def space_delete(*, space: Space, actor: Actor) -> None:
-    """Delete a space, its memberships and its persona links."""
+    """Delete a space, its memberships (each audited, like a persona's) and its links."""
     members = SpaceMembership.objects.filter(space=space).values("user").distinct().count()
+    audit_memberships_removed(memberships=SpaceMembership.objects.filter(space=space), actor=actor)
     audit_record(
         actor=actor,
         action="space.deleted",

@@ -49,8 +49,27 @@ def _members_link(space_id: int, text: str) -> str:
     return format_html('<a href="{}">{}</a>', url, text)
 
 
+class _DeletesMemberships:
+    """The delete confirmation of a space or persona: counts, not a list of every
+    membership (there may be 50,000), and no per-row permission check. The service
+    deletes and audits the memberships; persona rows may not be deleted one by one
+    (SpaceMembershipAdmin), which would otherwise block deleting their persona."""
+
+    membership_field: str
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
+        objs = list(objs)
+        memberships = SpaceMembership.objects.filter(**{f"{self.membership_field}__in": objs})
+        counts = {str(objs[0]._meta.verbose_name_plural): len(objs)} if objs else {}
+        counts[str(SpaceMembership._meta.verbose_name_plural)] = memberships.count()
+        return [str(obj) for obj in objs], counts, set(), []
+
+
 @admin.register(Space)
-class SpaceAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
+class SpaceAdmin(_DeletesMemberships, ServiceErrorsAsMessages, admin.ModelAdmin):
+    membership_field = "space"
     list_display = ("slug", "name", "member_count", "updated_at")
     search_fields = ("slug", "name")
     fields = ("slug", "name", "members", "created_at", "updated_at")
@@ -141,7 +160,8 @@ class PersonaForm(forms.ModelForm):
 
 
 @admin.register(Persona)
-class PersonaAdmin(ServiceErrorsAsMessages, admin.ModelAdmin):
+class PersonaAdmin(_DeletesMemberships, ServiceErrorsAsMessages, admin.ModelAdmin):
+    membership_field = "persona"
     form = PersonaForm
     list_display = ("slug", "name", "matching", "has_time_rule", "last_evaluated_at")
     search_fields = ("slug", "name")

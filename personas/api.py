@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from personas.selectors import SpaceMember, space_get, space_member_count, space
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+LIMIT = re.compile(r"[0-9]{1,4}")
 
 
 def _page_args(request: Request) -> tuple[uuid.UUID | None, int]:
@@ -24,7 +26,8 @@ def _page_args(request: Request) -> tuple[uuid.UUID | None, int]:
         after = uuid.UUID(after_text) if after_text else None
     except ValueError:
         raise ValidationFailed("after: expected a user id (UUID)") from None
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
+    # ASCII digits only, and few: str.isdigit() accepts "²", which int() refuses.
+    if not LIMIT.fullmatch(limit_text) or not 1 <= int(limit_text) <= MAX_LIMIT:
         raise ValidationFailed(f"limit: expected a whole number from 1 to {MAX_LIMIT}")
     return after, int(limit_text)
 

@@ -11,12 +11,17 @@ from __future__ import annotations
 import uuid
 
 from personas.queue import drain_after_commit
+from personas.rules.attributes import BUILTIN, ROLES
 from personas.services.pending import pending_mark_users
 from users import events
 from users.models import User
 
-# Changing these never changes which personas match (nor anybody else's match).
-_IRRELEVANT_FIELDS = frozenset({"photo_url", "last_login", "password", "display_name"})
+# The user fields a rule reads (personas.rules.attributes.BUILTIN, plus the custom
+# values); a change of any other field (cost centre, external id, photo...) cannot
+# change anyone's match. Roles arrive through their own events.
+_MATCHED_FIELDS = frozenset(
+    {field for field, kind in BUILTIN.values() if kind != ROLES} | {"custom"}
+)
 # A manager's name or email is what `manager` conditions of their reports compare to.
 _MANAGER_KEYS = frozenset({"username", "email"})
 
@@ -34,9 +39,8 @@ def on_user_created(event: events.Event) -> None:
 
 def on_user_changed(event: events.Event) -> None:
     assert isinstance(event, events.UserChanged)
-    if event.fields and event.fields <= _IRRELEVANT_FIELDS:
-        return
-    affected = {event.user_id}
+    # An event that does not say what changed is taken to change everything.
+    affected = {event.user_id} if not event.fields or event.fields & _MATCHED_FIELDS else set()
     if event.fields & _MANAGER_KEYS:
         affected |= set(User.objects.filter(manager_id=event.user_id).values_list("pk", flat=True))
     _mark(affected)
@@ -63,7 +67,7 @@ def on_role_deleted(event: events.Event) -> None:
 
 
 def subscribe_all() -> None:
-    """Called from PersonasConfig.ready(). UserDeleted needs nothing: rows cascade."""
+    """Called from PersonasConfig.ready()."""
     events.subscribe_in_transaction(events.UserCreated, on_user_created)
     events.subscribe_in_transaction(events.UserChanged, on_user_changed)
     events.subscribe_in_transaction(events.ManagerChanged, on_manager_changed)

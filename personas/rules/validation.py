@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -34,6 +36,8 @@ MAX_IN_VALUES: Final = 500
 MAX_TEXT: Final = 500
 MAX_DAYS: Final = 36500  # a hundred years: larger is a typo, not a policy
 MAX_RULE_BYTES: Final = 64 * 1024
+# Exactly YYYY-MM-DD: date.fromisoformat alone also takes ISO week dates ("2024-W01-1").
+_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 _CONDITION_KEYS: Final = frozenset({"attr", "op", "value"})
 _GROUP_KEYS: Final = ("all", "any", "not")
@@ -132,11 +136,14 @@ def _text(value: Any, path: str) -> str:
         raise ValidationFailed(f"{path}: expected non-empty text")
     if len(value) > MAX_TEXT:
         raise ValidationFailed(f"{path}: longer than {MAX_TEXT} characters")
+    if "\x00" in value:
+        # PostgreSQL text and jsonb cannot hold it: refused here, not as a database error.
+        raise ValidationFailed(f"{path}: contains a NUL character")
     return value
 
 
 def _date(value: Any, path: str) -> dt.date:
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and _DATE.fullmatch(value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
@@ -153,6 +160,9 @@ def _scalar(attribute: Attribute, value: Any, path: str) -> None:
     elif kind == NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationFailed(f"{path}: expected a number")
+        if isinstance(value, float) and not math.isfinite(value):
+            # NaN and Infinity are not JSON: jsonb would refuse to store the rule.
+            raise ValidationFailed(f"{path}: expected a finite number")
     elif not isinstance(value, bool):  # BOOLEAN
         raise ValidationFailed(f"{path}: expected true or false")
 

@@ -17,11 +17,11 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -36,6 +36,37 @@ logger = logging.getLogger(__name__)
 
 MEMBERSHIP: Final = SpaceMembership._meta.db_table
 AUDIT: Final = AuditEvent._meta.db_table
+
+
+# A user (or space) deleted while an evaluation runs: the evaluation's snapshot still
+# showed them, so it inserted a membership whose foreign key fails at commit. A fresh
+# attempt no longer sees them.
+ATTEMPTS: Final = 3
+_FOREIGN_KEY_VIOLATION: Final = "23503"
+T = TypeVar("T")
+
+
+def _lost_to_a_deletion(exc: IntegrityError) -> bool:
+    cause = exc.__cause__
+    code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+    return code == _FOREIGN_KEY_VIOLATION or connection.vendor != "postgresql"
+
+
+def retry_on_deleted_rows(work: Callable[[], T]) -> T:
+    """Run `work` (which owns its transaction) again when a concurrent deletion made its
+    commit fail. Inside a caller's transaction the commit is the caller's: run once."""
+    if connection.in_atomic_block:
+        return work()
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return work()
+        except IntegrityError as exc:
+            if attempt == ATTEMPTS or not _lost_to_a_deletion(exc):
+                raise
+            logger.info(
+                "persona evaluation raced a deletion; attempt %s of %s", attempt + 1, ATTEMPTS
+            )
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -156,6 +187,18 @@ class _Statements:
             dml, params, "space.member_removed", self._detail(link.space.slug, link.role)
         )
 
+    def change_role(self, link: PersonaSpace, user_ids: Collection[uuid.UUID] | None) -> int:
+        """Members this link holds with another role (the link's role changed) take its role."""
+        scope, scope_params = _user_scope(user_ids)
+        dml = (
+            f"UPDATE {MEMBERSHIP} SET role = %s WHERE persona_id = %s AND space_id = %s"  # noqa: S608
+            f" AND role <> %s{scope} RETURNING user_id"
+        )
+        params = (link.role, self.persona.pk, link.space_id, link.role, *scope_params)
+        return self._run(
+            dml, params, "space.member_role_changed", self._detail(link.space.slug, link.role)
+        )
+
     def remove_unlinked(self, linked: list[int], user_ids: Collection[uuid.UUID] | None) -> int:
         """Rows of spaces this persona no longer puts anyone in."""
         removed = 0
@@ -212,10 +255,7 @@ def _evaluate_locked(
         removed += statements.remove(link, match, user_ids)
         added += statements.add(link, match)
         # A link whose role changed moves its existing members to the new role.
-        holders = SpaceMembership.objects.filter(persona=persona, space_id=link.space_id)
-        if user_ids is not None:
-            holders = holders.filter(user_id__in=list(user_ids))
-        holders.exclude(role=link.role).update(role=link.role)
+        statements.change_role(link, user_ids)
     removed += statements.remove_unlinked([link.space_id for link in links], user_ids)
     return EvaluationResult(persona=persona.slug, added=added, removed=removed)
 
@@ -224,9 +264,15 @@ def persona_evaluate(
     *, persona: Persona, actor: Actor, today: dt.date | None = None
 ) -> EvaluationResult:
     """Bring every membership this persona grants in line with its rule, for all users."""
+    return retry_on_deleted_rows(lambda: _persona_evaluate(persona, actor, today))
+
+
+def _persona_evaluate(persona: Persona, actor: Actor, today: dt.date | None) -> EvaluationResult:
     today = today or timezone.localdate()
     with transaction.atomic():
-        locked = Persona.objects.select_for_update().get(pk=persona.pk)
+        locked = Persona.objects.select_for_update().filter(pk=persona.pk).first()
+        if locked is None:  # deleted since the caller read it: its rows went with it
+            return EvaluationResult(persona=persona.slug, added=0, removed=0)
         result = _evaluate_locked(
             locked,
             actor=actor,

@@ -101,6 +101,14 @@ def personas_import(*, document: Any, actor: Actor, evaluate: bool = True) -> Im
     summary = ImportSummary()
     imported: list[Persona] = []
     with transaction.atomic():
+        # Every evaluation locks personas in id order; taking the file's in file order
+        # (one upsert after another) would deadlock with a drain holding them.
+        list(
+            Persona.objects.select_for_update()
+            .filter(slug__in=[entry.slug for entry in personas])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         for space in spaces:
             _, status = space_upsert(slug=space.slug, name=space.name, actor=actor)
             summary.spaces[status] += 1

@@ -16,7 +16,11 @@ from typing import Final
 from django.db import connection, transaction
 
 from personas.models import PendingEvaluation, Persona
-from personas.services.evaluation import persona_evaluate, persona_evaluate_for_users
+from personas.services.evaluation import (
+    persona_evaluate,
+    persona_evaluate_for_users,
+    retry_on_deleted_rows,
+)
 from users.services import Actor
 
 logger = logging.getLogger(__name__)
@@ -82,6 +86,19 @@ def _drain_personas(actor: Actor, result: DrainResult) -> bool:
 def _drain_users(actor: Actor, result: DrainResult) -> bool:
     """One batch of user marks, claimed and evaluated in one transaction: the marks are
     deleted with the changes they caused, so a crash re-runs the batch."""
+    # The counts are added only once the batch committed (a failed attempt adds nothing).
+    batch = retry_on_deleted_rows(lambda: _drain_user_batch(actor))
+    if batch is None:
+        return False
+    result.added += batch.added
+    result.removed += batch.removed
+    result.marks += batch.marks
+    result.users += batch.users
+    return True
+
+
+def _drain_user_batch(actor: Actor) -> DrainResult | None:
+    result = DrainResult()
     with transaction.atomic():
         rows = PendingEvaluation.objects.filter(user_id__isnull=False).order_by("pk")
         if connection.features.has_select_for_update_skip_locked:
@@ -89,7 +106,7 @@ def _drain_users(actor: Actor, result: DrainResult) -> bool:
             rows = rows.select_for_update(skip_locked=True)
         claimed = list(rows.values_list("pk", "user_id")[:DRAIN_BATCH])
         if not claimed:
-            return False
+            return None
         user_ids = {user_id for _, user_id in claimed if user_id is not None}
         for outcome in persona_evaluate_for_users(user_ids=user_ids, actor=actor):
             result.added += outcome.added
@@ -97,7 +114,7 @@ def _drain_users(actor: Actor, result: DrainResult) -> bool:
         PendingEvaluation.objects.filter(pk__in=[pk for pk, _ in claimed]).delete()
         result.marks += len(claimed)
         result.users += len(user_ids)
-    return True
+    return result
 
 
 def pending_drain(*, actor: Actor, max_batches: int = 50) -> DrainResult:

@@ -6,17 +6,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from axero_idp.errors import UniquenessConflict, ValidationFailed
-from axero_idp.request_id import current_request_id
-from personas.models import MembershipSource, Persona, PersonaSpace, Space, SpaceMembership
+from personas.models import Persona, PersonaSpace, Space, SpaceMembership
 from personas.queue import drain_after_commit
 from personas.rules import validate_rule
 from personas.services.pending import pending_mark_persona
+from personas.services.removals import audit_memberships_removed
 from personas.services.spaces import clean_name, clean_role, clean_slug
-from users.models import AuditEvent, CustomField
+from users.models import CustomField
 from users.selectors import custom_fields_by_key
 from users.services import Actor, audit_record
 
@@ -140,46 +140,9 @@ def persona_upsert(
 def persona_delete(*, persona: Persona, actor: Actor) -> int:
     """Delete a persona; the memberships it granted go with it, each one audited."""
     persona = Persona.objects.select_for_update().get(pk=persona.pk)
-    now, request_id = timezone.now(), current_request_id()
-    rows = SpaceMembership.objects.filter(persona=persona, source=MembershipSource.PERSONA)
-    if connection.vendor == "postgresql":
-        # One statement, however many members the persona had.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {AuditEvent._meta.db_table} (created_at, actor_kind, actor_name,"  # noqa: S608
-                " action, target_type, target_id, detail, request_id)"
-                " SELECT %s, %s, %s, 'space.member_removed', 'user', m.user_id::text,"
-                " jsonb_build_object('space', s.slug, 'persona', %s, 'source', 'persona',"
-                " 'role', m.role), %s"
-                f" FROM {SpaceMembership._meta.db_table} m JOIN personas_space s ON s.id = m.space_id"
-                " WHERE m.persona_id = %s",
-                [now, actor.kind, actor.name[:255], persona.slug, request_id, persona.pk],
-            )
-            removed = cursor.rowcount
-    else:
-        entries = list(rows.values_list("user_id", "space__slug", "role"))
-        AuditEvent.objects.bulk_create(
-            [
-                AuditEvent(
-                    created_at=now,
-                    actor_kind=actor.kind,
-                    actor_name=actor.name[:255],
-                    action="space.member_removed",
-                    target_type="user",
-                    target_id=str(user_id),
-                    detail={
-                        "space": space,
-                        "persona": persona.slug,
-                        "source": "persona",
-                        "role": role,
-                    },
-                    request_id=request_id,
-                )
-                for user_id, space, role in entries
-            ],
-            batch_size=2000,
-        )
-        removed = len(entries)
+    removed = audit_memberships_removed(
+        memberships=SpaceMembership.objects.filter(persona=persona), actor=actor
+    )
     audit_record(
         actor=actor,
         action="persona.deleted",

@@ -10,14 +10,16 @@ from django.utils import timezone
 
 from axero_idp.errors import UniquenessConflict, ValidationFailed
 from personas.models import MembershipSource, Space, SpaceMembership, SpaceRole
+from personas.services.removals import audit_memberships_removed
 from users.models import User
 from users.services import Actor, audit_record
 
-SLUG: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SLUG: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 def clean_slug(value: object, *, path: str) -> str:
-    if not isinstance(value, str) or not SLUG.match(value):
+    # fullmatch: `$` would also accept a trailing newline ("eng\n").
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
         raise ValidationFailed(
             f"{path}: expected a slug (lower-case letters, digits, - and _; at most 64)"
         )
@@ -29,6 +31,8 @@ def clean_name(value: object, *, path: str) -> str:
         raise ValidationFailed(f"{path}: required")
     if len(value.strip()) > 200:
         raise ValidationFailed(f"{path}: longer than 200 characters")
+    if "\x00" in value:
+        raise ValidationFailed(f"{path}: contains a NUL character")
     return value.strip()
 
 
@@ -43,7 +47,9 @@ def space_upsert(*, slug: str, name: str, actor: Actor) -> tuple[Space, str]:
     """Create the space or rename it; returns (space, "created" | "updated" | "unchanged")."""
     slug = clean_slug(slug, path="slug")
     name = clean_name(name, path="name")
-    space = Space.objects.select_for_update().filter(slug=slug).first()
+    # NO KEY: evaluations inserting memberships into this space (their foreign-key check
+    # takes KEY SHARE on it) need not wait for a rename.
+    space = Space.objects.select_for_update(no_key=True).filter(slug=slug).first()
     if space is None:
         try:
             with transaction.atomic():
@@ -63,8 +69,9 @@ def space_upsert(*, slug: str, name: str, actor: Actor) -> tuple[Space, str]:
 
 @transaction.atomic
 def space_delete(*, space: Space, actor: Actor) -> None:
-    """Delete a space, its memberships and its persona links."""
+    """Delete a space, its memberships (each audited, like a persona's) and its links."""
     members = SpaceMembership.objects.filter(space=space).values("user").distinct().count()
+    audit_memberships_removed(memberships=SpaceMembership.objects.filter(space=space), actor=actor)
     audit_record(
         actor=actor,
         action="space.deleted",

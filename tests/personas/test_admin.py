@@ -5,9 +5,11 @@ import json
 import pytest
 
 from personas.models import PendingEvaluation, Persona, PersonaSpace, Space, SpaceMembership
+from personas.services import persona_evaluate
 from tests.factories import SpaceFactory, UserFactory
 from tests.personas.conftest import members, reasons
 from users.models import AuditEvent
+from users.services import Actor
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +168,24 @@ def test_space_delete_goes_through_the_service(admin_client, db):
     assert not Space.objects.filter(slug="old-space").exists()
     event = AuditEvent.objects.get(action="space.deleted")
     assert event.detail == {"slug": "old-space", "name": "Old Space", "members": 0}
+
+
+@pytest.mark.parametrize("model", ["persona", "space"])
+def test_a_persona_or_space_with_members_can_be_deleted_in_admin(
+    admin_client, persona, model, django_assert_max_num_queries
+):
+    obj = persona if model == "persona" else Space.objects.get(slug="deals")
+    UserFactory.create_batch(30, department="Sales")
+    persona_evaluate(persona=persona, actor=Actor.system("t"))
+    url = f"/admin/personas/{model}/{obj.pk}/delete/"
+    # The confirmation page summarises the memberships (there may be 50,000), and the
+    # persona-granted rows, which nobody may delete one by one, do not block it.
+    with django_assert_max_num_queries(20):
+        page = admin_client.get(url)
+    assert page.status_code == 200
+    assert "permission to delete" not in page.content.decode()
+    assert "Space memberships: 31" in page.content.decode()
+    response = admin_client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert SpaceMembership.objects.count() == 0
+    assert AuditEvent.objects.filter(action="space.member_removed").count() == 31

@@ -106,6 +106,10 @@ def test_unknown_space_is_a_json_404(admin_client, db):
         ({"limit": "0"}, "limit: expected a whole number from 1 to 1000"),
         ({"limit": "abc"}, "limit: expected a whole number from 1 to 1000"),
         ({"limit": "1001"}, "limit: expected a whole number from 1 to 1000"),
+        # str.isdigit() says yes to these; int() then refuses them.
+        ({"limit": "\u00b2"}, "limit: expected a whole number from 1 to 1000"),
+        ({"limit": "1" * 5000}, "limit: expected a whole number from 1 to 1000"),
+        ({"limit": "-5"}, "limit: expected a whole number from 1 to 1000"),
         ({"after": "not-a-uuid"}, "after: expected a user id (UUID)"),
     ],
 )

@@ -183,3 +183,40 @@ def test_evaluation_costs_the_same_number_of_queries_for_3_or_300_users(
     UserFactory.create_batch(300, department="Sales")
     with django_assert_num_queries(len(small.captured_queries)):
         assert evaluate(persona).added == 600
+
+
+def test_a_link_whose_role_changed_moves_its_members_and_audits_each(define, evaluate, actor):
+    ann = UserFactory(username="ann", department="Sales")
+    UserFactory(username="ben", department="R&D")
+    persona = define("sales", SALES, spaces=("deals",))
+    evaluate(persona)
+    persona_upsert(
+        slug="sales",
+        name="Sales",
+        rule=SALES,
+        spaces=[SpaceGrant(space="deals", role="moderator")],
+        actor=actor,
+        schedule_evaluation=False,
+    )
+    result = evaluate(persona)
+    assert (result.added, result.removed) == (0, 0)
+    assert list(SpaceMembership.objects.values_list("user__username", "role")) == [
+        ("ann", "moderator")
+    ]
+    [changed] = AuditEvent.objects.filter(action="space.member_role_changed")
+    assert (changed.target_type, changed.target_id, changed.detail) == (
+        "user",
+        str(ann.pk),
+        {"space": "deals", "persona": "sales", "role": "moderator", "source": "persona"},
+    )
+    evaluate(persona)
+    assert AuditEvent.objects.filter(action="space.member_role_changed").count() == 1
+
+
+def test_evaluating_a_persona_deleted_meanwhile_is_a_no_op(define, evaluate, actor):
+    UserFactory(username="ann", department="Sales")
+    persona = define("sales", SALES)
+    Persona.objects.filter(pk=persona.pk).delete()  # e.g. by an admin, after a drain listed it
+    result = evaluate(persona)
+    assert (result.persona, result.added, result.removed) == ("sales", 0, 0)
+    assert SpaceMembership.objects.count() == 0

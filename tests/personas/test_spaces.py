@@ -66,3 +66,31 @@ def test_removing_the_manual_reason_keeps_persona_reasons(define, evaluate, acto
     assert space_member_remove(space=space, user=ann, actor=actor) is True
     assert space_member_remove(space=space, user=ann, actor=actor) is False
     assert list(SpaceMembership.objects.values_list("source", flat=True)) == ["persona"]
+
+
+def test_deleting_a_space_audits_every_membership_it_takes_along(define, evaluate, actor):
+    from personas.models import Space
+    from personas.services import space_delete
+
+    ann = UserFactory(username="ann", department="Sales")
+    ben = UserFactory(username="ben")
+    evaluate(define("sales", {"attr": "department", "op": "eq", "value": "Sales"}))
+    space = Space.objects.get(slug="space")
+    space_member_add(space=space, user=ben, role="moderator", actor=actor)
+    space_delete(space=space, actor=actor)
+    removed = AuditEvent.objects.filter(action="space.member_removed").order_by("target_id")
+    assert sorted((e.target_id, tuple(sorted(e.detail.items()))) for e in removed) == sorted(
+        [
+            (
+                str(ann.pk),
+                (
+                    ("persona", "sales"),
+                    ("role", "member"),
+                    ("source", "persona"),
+                    ("space", "space"),
+                ),
+            ),
+            (str(ben.pk), (("role", "moderator"), ("source", "manual"), ("space", "space"))),
+        ]
+    )
+    assert AuditEvent.objects.get(action="space.deleted").detail["members"] == 2

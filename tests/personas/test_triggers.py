@@ -206,3 +206,33 @@ def test_persona_marks_evaluate_those_personas_for_everyone(define):
     # "untouched" was evaluated for ben only (his mark), so ann is not there yet.
     assert (members(), members("leads"), members("other")) == ({"ann", "ben"}, {"ann"}, set())
     assert PendingEvaluation.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_deleting_a_manager_re_evaluates_their_reports(define, evaluate, actor, committing):
+    boss = UserFactory(username="boss")
+    ann = UserFactory(username="ann", manager=boss)
+    UserFactory(username="bob")
+    evaluate(define("no-manager", {"attr": "manager", "op": "exists", "value": False}))
+    assert members() == {"boss", "bob"}
+    with committing():
+        user_delete(user=boss, actor=actor)
+    assert set(PendingEvaluation.objects.values_list("user_id", flat=True)) == {ann.pk}
+    drain()
+    assert members() == {"ann", "bob"}
+
+
+@pytest.mark.django_db
+def test_attributes_no_rule_can_name_mark_nobody(actor, committing):
+    ann = UserFactory(username="ann")
+    with committing():
+        user_update(
+            user=ann,
+            actor=actor,
+            attributes={"cost_center": "CC-1", "organization": "Acme", "external_id": "x-1"},
+        )
+    assert PendingEvaluation.objects.count() == 0
+    # Their own username is nothing a rule compares (a manager's is: see above).
+    with committing():
+        user_update(user=ann, actor=actor, attributes={"username": "ann2"})
+    assert PendingEvaluation.objects.count() == 0

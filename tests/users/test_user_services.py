@@ -285,6 +285,8 @@ def test_deleting_a_manager_leaves_reports_without_a_manager(actor, committing, 
     assert event.detail["username"] == "boss"
     assert event.detail["reports_unlinked"] == [str(report.pk)]
     assert events.UserDeleted(user_id=boss.pk) in recorder.seen
+    # Their reports' manager changed: one event for all of them (personas re-evaluates).
+    assert events.ManagerChanged(user_ids=frozenset({report.pk}), manager_id=None) in recorder.seen
 
 
 def test_photo_url_publishes_an_event_for_the_image_pipeline(actor, committing, recorder):

@@ -372,7 +372,8 @@ def user_reactivate(*, user: User, actor: Actor, reason: str = "") -> User:
 def user_delete(*, user: User, actor: Actor) -> None:
     """Delete a user for good; their reports keep their place, without a manager."""
     user = _locked(user)
-    report_ids = [str(pk) for pk in user.reports.values_list("pk", flat=True)]
+    reports = frozenset(user.reports.values_list("pk", flat=True))
+    report_ids = sorted(str(pk) for pk in reports)
     snapshot = {
         "username": user.username,
         "email": user.email,
@@ -384,11 +385,7 @@ def user_delete(*, user: User, actor: Actor) -> None:
         User.objects.filter(manager=user).update(
             manager=None, version=F("version") + 1, updated_at=timezone.now()
         )
-        events.publish_on_commit(
-            events.ManagerChanged(
-                user_ids=frozenset(uuid.UUID(pk) for pk in report_ids), manager_id=None
-            )
-        )
+        events.publish_on_commit(events.ManagerChanged(user_ids=reports, manager_id=None))
     user_id = user.pk
     audit_record(actor=actor, action="user.deleted", target=user, detail=snapshot)
     user.delete()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, NoReturn
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -12,6 +12,14 @@ from axero_idp.errors import ApplicationError
 from personas.models import Persona
 from personas.services import EvaluationResult, persona_evaluate, personas_import
 from users.services import Actor
+
+# A personas file is a few hundred entries; anything near this is a mistake or an attack.
+MAX_FILE_BYTES: Final = 8 * 1024 * 1024
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    # json accepts NaN and Infinity by default; they are not JSON and jsonb refuses them.
+    raise ValueError(f"{name} is not a JSON number")
 
 
 class Command(BaseCommand):
@@ -36,10 +44,18 @@ class Command(BaseCommand):
 
     def _import(self, path: str, actor: Actor) -> None:
         try:
-            document = json.loads(Path(path).read_text(encoding="utf-8"))
+            if Path(path).stat().st_size > MAX_FILE_BYTES:
+                raise CommandError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
+            text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise CommandError(f"{path}: {exc.strerror}") from exc
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{path}: not a JSON file ({exc})") from exc
+        try:
+            document = json.loads(text, parse_constant=_refuse_constant)
+        except RecursionError:
+            raise CommandError(f"{path}: not a JSON file (nested too deeply)") from None
+        except ValueError as exc:  # json.JSONDecodeError, or a refused constant
             raise CommandError(f"{path}: not a JSON file ({exc})") from exc
         summary = personas_import(document=document, actor=actor)
         for kind, counts in (("spaces", summary.spaces), ("personas", summary.personas)):

@@ -27,6 +27,8 @@ from users.selectors import custom_fields_by_key
 from users.services import (
     MANAGER_BY_SAML,
     Actor,
+    ManagerKeys,
+    manager_ref_is_current,
     user_create,
     user_roles_sync,
     user_update,
@@ -96,9 +98,8 @@ class _Found:
     has_identity: bool = False
     # Whether the identity's last_login_at is within LAST_LOGIN_PRECISION already.
     identity_login_recent: bool = False
-    # The manager's (email, username, external id), read with the user: what
-    # _manager_unchanged compares a manager reference to.
-    manager_keys: frozenset[str] = frozenset()
+    # The manager's keys, read with the user (users.services.manager_ref_is_current).
+    manager: ManagerKeys = field(default_factory=lambda: ManagerKeys(id=None))
 
 
 @functools.cache
@@ -125,13 +126,17 @@ def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
     found = list(User.objects.raw(_by_name_id_sql(), [recent_since, idp.pk, name_id]))
     if found:
         row: Any = found[0]  # a User with the extra columns as attributes
-        keys = (row.manager_email, row.manager_username, row.manager_external_id)
         return _Found(
             user=row,
             linked_by="name_id",
             has_identity=True,
             identity_login_recent=bool(row.identity_login_recent),
-            manager_keys=frozenset(k.lower() for k in keys if k),
+            manager=ManagerKeys(
+                id=row.manager_id,
+                email=row.manager_email or "",
+                username=row.manager_username or "",
+                external_id=row.manager_external_id or "",
+            ),
         )
     if idp.link_by_email and email:
         # __ci: LOWER(email) = LOWER(%s), served by the lower(email) index.
@@ -139,11 +144,17 @@ def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
         user = by_email.order_by("created_at").first()
         if user is not None:
             manager = user.manager
-            by_manager = [manager.email, manager.username, manager.external_id] if manager else []
             return _Found(
                 user=user,
                 linked_by="email",
-                manager_keys=frozenset(k.lower() for k in by_manager if k),
+                manager=ManagerKeys(
+                    id=manager.pk,
+                    email=manager.email,
+                    username=manager.username,
+                    external_id=manager.external_id or "",
+                )
+                if manager
+                else ManagerKeys(id=None),
             )
     return _Found(user=None)
 
@@ -154,13 +165,6 @@ def _username_for(name_id: str, email: str | None) -> str:
     if "@" in name_id or not email:
         return name_id
     return email
-
-
-def _manager_unchanged(user: User, manager_keys: frozenset[str], ref: str | None) -> bool:
-    ref = (ref or "").strip().lower()
-    if user.manager_id is None:
-        return ref == user.pending_manager_ref.lower()
-    return bool(ref) and ref in manager_keys
 
 
 def _changed_only(
@@ -178,8 +182,8 @@ def _changed_only(
     changed_custom = {k: v for k, v in custom.items() if user.custom.get(k) != v}
     if changed_custom:
         update["custom"] = changed_custom
-    if profile.has_manager and not _manager_unchanged(
-        user, found.manager_keys, profile.manager_ref
+    if profile.has_manager and not manager_ref_is_current(
+        user=user, ref=profile.manager_ref, manager=found.manager, order=MANAGER_BY_SAML
     ):
         update["manager_ref"] = profile.manager_ref
     return update

@@ -221,3 +221,35 @@ def test_an_over_long_role_name_is_skipped_not_fatal(idp):
 
     assert _roles(result.user) == ["Engineering"]
     assert result.ignored == {"roles": "role names longer than 255 characters were skipped"}
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["boss@example.com", "BOSS@example.com"],
+)
+def test_a_repeat_login_naming_the_same_manager_writes_no_user_row(
+    idp, ref, django_assert_max_num_queries
+):
+    boss = UserFactory(username="boss", email="boss@example.com")
+    first = provision(idp, **{"User.email": ["ann@example.com"], "manager": [ref]})
+    assert first.user.manager_id == boss.pk
+
+    with django_assert_max_num_queries(100) as captured:
+        again = provision(idp, **{"User.email": ["ann@example.com"], "manager": [ref]})
+
+    assert again.user.manager_id == boss.pk
+    assert not [q for q in captured.captured_queries if q["sql"].startswith('UPDATE "users_user"')]
+
+
+def test_a_repeat_login_moves_the_person_when_the_ref_now_names_someone_else_first(idp):
+    # The ref equals the current manager's user name, but an email (tried first for
+    # SAML) now names another person: resolved again, the person moves.
+    old = UserFactory(username="lead@example.com", email="old-lead@example.com")
+    result = provision(idp, **{"User.email": ["ann@example.com"], "manager": ["lead@example.com"]})
+    assert result.user.manager_id == old.pk
+    new = UserFactory(username="new-lead", email="lead@example.com")
+
+    again = provision(idp, **{"User.email": ["ann@example.com"], "manager": ["lead@example.com"]})
+
+    again.user.refresh_from_db()
+    assert again.user.manager_id == new.pk

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
@@ -77,6 +78,45 @@ def manager_resolve(ref: str, *, order: Sequence[str] = MANAGER_BY_SCIM) -> User
         if found is not None:
             return found
     return None
+
+
+@dataclass(frozen=True)
+class ManagerKeys:
+    """The current manager's keys, as a caller read them with the user."""
+
+    id: uuid.UUID | None
+    email: str = ""
+    username: str = ""
+    external_id: str = ""
+
+
+def manager_ref_is_current(
+    *, user: User, ref: str | None, manager: ManagerKeys, order: Sequence[str]
+) -> bool:
+    """Whether resolving ref again would certainly give the user's current manager (or
+    keep the same pending reference), decided without a query: ref must equal the
+    manager's key of the first kind manager_resolve would try on it. Anything less
+    certain is left to user_update, which resolves it again under the row lock."""
+    ref = (ref or "").strip()
+    if manager.id is None:
+        return ref.lower() == user.pending_manager_ref.lower()
+    if not ref:
+        return False
+    for kind in order:
+        if kind == "id":
+            try:
+                return uuid.UUID(ref) == manager.id
+            except ValueError:
+                continue
+        if kind == "email" and "@" not in ref:
+            continue
+        current = {"email": manager.email, "username": manager.username}.get(
+            kind, manager.external_id
+        )
+        return bool(current) and (
+            ref == current if kind == "external_id" else ref.lower() == current.lower()
+        )
+    return False
 
 
 def _manager_apply(user: User, ref: str | None, order: Sequence[str]) -> dict[str, Any]:

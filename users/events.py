@@ -129,7 +129,8 @@ def _dispatch(event: Event) -> None:
 
 def publish_on_commit(event: Event) -> None:
     """Deliver the event to in-transaction listeners now, and to the others once the
-    surrounding transaction commits (never on rollback)."""
+    surrounding transaction commits (never on rollback). Services call it inside their
+    own transaction, so the outbox rows commit with the change."""
     for handler in list(_in_transaction[type(event)]):
         handler(event)
     transaction.on_commit(lambda: _dispatch(event))

@@ -12,9 +12,9 @@ import uuid
 
 from personas.queue import drain_after_commit
 from personas.rules.attributes import BUILTIN, ROLES
-from personas.services.pending import pending_mark_users
+from personas.services.pending import FULL_EVALUATION_THRESHOLD, pending_mark_users
 from users import events
-from users.models import User
+from users.models import RoleMembership, User
 
 # The user fields a rule reads (personas.rules.attributes.BUILTIN, plus the custom
 # values); a change of any other field (cost centre, external id, photo...) cannot
@@ -61,6 +61,14 @@ def on_user_roles_changed(event: events.Event) -> None:
     _mark({event.user_id})
 
 
+def on_role_renamed(event: events.Event) -> None:
+    assert isinstance(event, events.RoleRenamed)
+    # `roles` conditions compare names: every member may match differently now. Read at
+    # most one past the threshold: beyond it the mark is "evaluate everyone" anyway.
+    members = RoleMembership.objects.filter(role_id=event.role_id).values_list("user_id", flat=True)
+    _mark(set(members.distinct()[: FULL_EVALUATION_THRESHOLD + 1]))
+
+
 def on_role_deleted(event: events.Event) -> None:
     assert isinstance(event, events.RoleDeleted)
     _mark(event.former_members)
@@ -73,4 +81,5 @@ def subscribe_all() -> None:
     events.subscribe_in_transaction(events.ManagerChanged, on_manager_changed)
     events.subscribe_in_transaction(events.RoleMembersChanged, on_role_members_changed)
     events.subscribe_in_transaction(events.UserRolesChanged, on_user_roles_changed)
+    events.subscribe_in_transaction(events.RoleRenamed, on_role_renamed)
     events.subscribe_in_transaction(events.RoleDeleted, on_role_deleted)

@@ -31,7 +31,7 @@ def persona_evaluate_one(persona_id: int) -> int:
 def personas_evaluate_daily() -> int:
     """Daily: queue a full evaluation of every persona. Time rules (within_days,
     older_than_days) move with the calendar; the others are a cheap self-heal for
-    changes no event announces (a role renamed, say)."""
+    anything an event could not announce (a restore from backup, say)."""
     ids = list(Persona.objects.order_by("pk").values_list("pk", flat=True))
     for persona_id in ids:
         persona_evaluate_one.delay(persona_id)

@@ -70,6 +70,13 @@ class UserRolesChanged:
 
 
 @dataclass(frozen=True)
+class RoleRenamed:
+    """A role's name changed (rules and SAML assertions name roles)."""
+
+    role_id: uuid.UUID
+
+
+@dataclass(frozen=True)
 class RoleDeleted:
     role_id: uuid.UUID
     former_members: frozenset[uuid.UUID] = field(default_factory=frozenset)
@@ -92,6 +99,7 @@ Event = (
     | UserDeleted
     | RoleMembersChanged
     | UserRolesChanged
+    | RoleRenamed
     | RoleDeleted
     | PhotoUrlSet
 )

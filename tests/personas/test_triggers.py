@@ -16,6 +16,7 @@ from tests.personas.conftest import members
 from users.services import (
     role_delete,
     role_members_add,
+    role_rename,
     role_members_remove,
     user_create,
     user_delete,
@@ -236,3 +237,24 @@ def test_attributes_no_rule_can_name_mark_nobody(actor, committing):
     with committing():
         user_update(user=ann, actor=actor, attributes={"username": "ann2"})
     assert PendingEvaluation.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_renaming_a_role_re_evaluates_its_members(define, evaluate, actor, committing):
+    evaluate(define("eng", ENGINEERS))
+    ann = UserFactory(username="ann")
+    with committing():
+        user_roles_sync(user=ann, role_names=["Eng"], source="saml:onelogin", actor=actor)
+    drain()
+    assert members() == set()
+    role = ann.roles.get()
+
+    with committing():
+        role_rename(role=role, actor=actor, display_name="Engineering")
+    assert PendingEvaluation.objects.filter(user_id=ann.pk).count() == 1
+    drain()
+
+    assert members() == {"ann"}
+    with committing():
+        role_rename(role=role, actor=actor, display_name="Engineering", external_id="x")
+    assert PendingEvaluation.objects.count() == 0  # only a name change can change a match

@@ -107,6 +107,8 @@ def role_rename(*, role: Role, actor: Actor, display_name: str, external_id: Any
     _save_unique(role, update_fields=[*changes, "version", "updated_at"])
     role.refresh_from_db(fields=["version"])
     audit_record(actor=actor, action="role.renamed", target=role, detail={"changes": changes})
+    if "display_name" in changes:
+        events.publish_on_commit(events.RoleRenamed(role_id=role.pk))
     return role
 
 

@@ -16,8 +16,8 @@ from tests.personas.conftest import members
 from users.services import (
     role_delete,
     role_members_add,
-    role_rename,
     role_members_remove,
+    role_rename,
     user_create,
     user_delete,
     user_roles_sync,

@@ -193,7 +193,9 @@ def identity_link(*, idp: IdentityProvider, name_id: str, user: User) -> None:
     """Remember that idp calls user name_id (exact, case-sensitive comparison)."""
     try:
         with transaction.atomic():
-            SamlIdentity.objects.create(idp=idp, name_id=name_id, user=user)
+            SamlIdentity.objects.create(
+                idp=idp, name_id=name_id, user=user, last_login_at=timezone.now()
+            )
     except IntegrityError:
         pass  # a concurrent first login linked it already
 
@@ -266,7 +268,7 @@ def user_provision_from_login(
     result = ProvisionResult(
         user=user, created=created, linked_by=linked_by, ignored=ignored, role_names=role_names
     )
-    if not found.identity_login_recent:
+    if linked_by == "name_id" and not found.identity_login_recent:
         # Coarse on purpose: one write less per login in a login storm.
         SamlIdentity.objects.filter(idp=idp, name_id=name_id).update(last_login_at=timezone.now())
     if ignored:

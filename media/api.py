@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponseNotModified
 from django.http.response import HttpResponseBase
@@ -27,7 +26,7 @@ from media.selectors import profile_image_for
 from media.services import profile_image_remove, profile_image_store
 from media.uploads import FIELD, SizeCapUploadHandler, upload_bytes, upload_guard
 from users.models import User
-from users.selectors import user_get
+from users.selectors import user_get, user_image_url
 from users.services import Actor
 
 
@@ -37,7 +36,9 @@ class NotMultipart(ApplicationError):
 
 
 def image_url(user_id: object, profile: ProfileImage) -> str:
-    return f"{settings.SITE_URL}/api/v1/users/{user_id}/image/?v={profile.version}"
+    url = user_image_url(user_id, profile.version)
+    assert url is not None  # a stored image always has a version
+    return url
 
 
 def image_representation(profile: ProfileImage) -> dict[str, Any]:

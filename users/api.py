@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,7 +11,7 @@ from rest_framework.response import Response
 from axero_idp.errors import NotFound
 from axero_idp.principals import IsPerson
 from users.models import User
-from users.selectors import user_profile
+from users.selectors import user_image_url, user_profile
 
 
 def _manager(user: User) -> dict[str, Any] | None:
@@ -40,12 +39,7 @@ def me_representation(user: User, roles: list[str]) -> dict[str, Any]:
         "hireDate": user.hire_date.isoformat() if user.hire_date else None,
         "custom": user.custom,
         "roles": roles,
-        # The version changes with the image, so a browser may cache each URL for good.
-        "imageUrl": (
-            f"{settings.SITE_URL}/api/v1/users/{user.pk}/image/?v={user.image_version}"
-            if user.image_version
-            else None
-        ),
+        "imageUrl": user_image_url(user.pk, user.image_version),
     }
 
 

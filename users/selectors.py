@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, QuerySet
 
@@ -68,6 +69,14 @@ class LazyCustomFields(Mapping[str, CustomField]):
 
 
 # --- The logged-in user's own profile (/api/v1/me/) ---------------------------------
+
+
+def user_image_url(user_id: object, version: str | None) -> str | None:
+    """Where a user's stored profile image is served (the image API), with its version,
+    so a browser may cache each URL for good; None when there is no image."""
+    if not version:
+        return None
+    return f"{settings.SITE_URL}/api/v1/users/{user_id}/image/?v={version}"
 
 
 def user_profile(user_id: uuid.UUID) -> tuple[User, list[str]] | None:

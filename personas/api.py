@@ -53,12 +53,10 @@ def space_members(request: Request, slug: str) -> Response:
     space = space_get(slug)
     if space is None:
         raise NotFound(f"no space {slug!r}")
-    members, more = space_members_page(space, after=after, limit=limit)
+    members, cursor = space_members_page(space, after=after, limit=limit)
     next_url = None
-    if more:
-        next_url = request.build_absolute_uri(
-            f"{request.path}?after={members[-1].user.pk}&limit={limit}"
-        )
+    if cursor is not None:
+        next_url = request.build_absolute_uri(f"{request.path}?after={cursor}&limit={limit}")
     return Response(
         {
             "space": {"slug": space.slug, "name": space.name},

@@ -34,10 +34,12 @@ class SpaceMember:
 
 def space_members_page(
     space: Space, *, after: uuid.UUID | None, limit: int
-) -> tuple[list[SpaceMember], bool]:
+) -> tuple[list[SpaceMember], uuid.UUID | None]:
     """One page of a space's members in user-id order (keyset: stable while rows come
     and go, and each page is an index range scan), with every reason; three queries.
-    Returns (members, whether more follow)."""
+    Returns (members, the cursor of the next page or None). The cursor is the last id
+    the page scanned, not the last member shown: a member who left between the reads
+    neither shifts the next page nor empties this one's cursor."""
     ids_query = SpaceMembership.objects.filter(space=space)
     if after is not None:
         ids_query = ids_query.filter(user_id__gt=after)
@@ -45,6 +47,7 @@ def space_members_page(
         ids_query.order_by("user_id").values_list("user_id", flat=True).distinct()[: limit + 1]
     )
     more, ids = len(ids) > limit, ids[:limit]
+    cursor = ids[-1] if more else None
     users = {u.pk: u for u in User.objects.filter(pk__in=ids).order_by()}
     members = {pk: SpaceMember(user=users[pk]) for pk in ids if pk in users}
     rows = (
@@ -62,7 +65,7 @@ def space_members_page(
         member.reasons.append(reason)
         if SPACE_ROLE_RANK[row.role] > SPACE_ROLE_RANK.get(member.role, -1):
             member.role = row.role
-    return list(members.values()), more
+    return list(members.values()), cursor
 
 
 def space_member_count(space: Space) -> int:

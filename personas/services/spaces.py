@@ -70,6 +70,9 @@ def space_upsert(*, slug: str, name: str, actor: Actor) -> tuple[Space, str]:
 @transaction.atomic
 def space_delete(*, space: Space, actor: Actor) -> None:
     """Delete a space, its memberships (each audited, like a persona's) and its links."""
+    # Locked first: an evaluation inserting into this space (its foreign key takes a
+    # share lock on the row) finishes before, or waits and then finds the space gone.
+    space = Space.objects.select_for_update().get(pk=space.pk)
     members = SpaceMembership.objects.filter(space=space).values("user").distinct().count()
     audit_memberships_removed(memberships=SpaceMembership.objects.filter(space=space), actor=actor)
     audit_record(

@@ -132,3 +132,34 @@ def test_pages_follow_user_id_order_without_gaps_or_repeats(admin_client, define
     assert pages == 3
     assert seen == sorted(str(u.pk) for u in users)
     assert [uuid.UUID(s) for s in seen] == sorted(u.pk for u in users)
+
+
+def test_the_cursor_is_the_last_id_scanned_even_if_that_member_left_meanwhile(
+    define, evaluate, monkeypatch
+):
+    from personas import selectors
+    from users.models import User
+
+    users = sorted(
+        (UserFactory(username=f"u{n}", department="Sales") for n in range(4)), key=lambda u: u.pk
+    )
+    evaluate(
+        define("sales", {"attr": "department", "op": "eq", "value": "Sales"}, spaces=("deals",))
+    )
+    gone = users[1].pk
+
+    class Racing:
+        """The users read misses the page's last member (deleted between the reads)."""
+
+        class objects:  # noqa: N801
+            @staticmethod
+            def filter(**kwargs):
+                return User.objects.filter(**kwargs).exclude(pk=gone)
+
+    monkeypatch.setattr(selectors, "User", Racing)
+    space = selectors.space_get("deals")
+
+    members, cursor = selectors.space_members_page(space, after=None, limit=2)
+
+    assert [m.user.pk for m in members] == [users[0].pk]
+    assert cursor == gone  # the next page starts after it: no repeat, no gap

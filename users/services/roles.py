@@ -275,16 +275,7 @@ def _user_roles_sync(
     to_remove = [current[pk] for pk in current.keys() - wanted.keys()]
     if not to_add and not to_remove:
         return set(), set()
-    now = timezone.now()
-    if to_add:
-        RoleMembership.objects.bulk_create(
-            [RoleMembership(role=r, user=user, source=source, created_at=now) for r in to_add],
-            ignore_conflicts=True,
-        )
-    if to_remove:
-        RoleMembership.objects.filter(
-            user=user, source=source, role_id__in=[r.pk for r in to_remove]
-        ).delete()
+    _memberships_write(user, source, add=to_add, remove=to_remove)
     detail = {"source": source, **_ids_detail([user.pk])}
     audit_record_many(
         actor=actor,
@@ -300,6 +291,42 @@ def _user_roles_sync(
         )
     )
     return {r.display_name for r in to_add}, {r.display_name for r in to_remove}
+
+
+def _memberships_write(user: User, source: str, *, add: list[Role], remove: list[Role]) -> None:
+    """One INSERT ... ON CONFLICT DO NOTHING and one DELETE, by hand (every login whose
+    roles changed runs them; the ORM's bulk insert and delete cost more to prepare)."""
+    members = connection.ops.quote_name(RoleMembership._meta.db_table)
+    role_pk = Role._meta.pk
+    user_id = User._meta.pk.get_db_prep_value(user.pk, connection)  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        if add:
+            now = connection.ops.adapt_datetimefield_value(timezone.now())
+            cursor.execute(
+                f"INSERT INTO {members} (role_id, user_id, source, created_at) VALUES "  # noqa: S608
+                + ", ".join(["(%s, %s, %s, %s)"] * len(add))
+                + " ON CONFLICT DO NOTHING",
+                [
+                    value
+                    for role in add
+                    for value in (
+                        role_pk.get_db_prep_value(role.pk, connection),  # type: ignore[union-attr]
+                        user_id,
+                        source,
+                        now,
+                    )
+                ],
+            )
+        if remove:
+            cursor.execute(
+                f"DELETE FROM {members} WHERE user_id = %s AND source = %s "  # noqa: S608
+                f"AND role_id IN ({', '.join(['%s'] * len(remove))})",
+                [
+                    user_id,
+                    source,
+                    *(role_pk.get_db_prep_value(r.pk, connection) for r in remove),  # type: ignore[union-attr]
+                ],
+            )
 
 
 def _named_and_held(

@@ -32,6 +32,7 @@ from sso.metadata import sp_metadata_xml
 from sso.models import IdentityProvider
 from sso.outcomes import refusal_record
 from sso.refusals import SamlRefused
+from sso.selectors import idp_active
 
 logger = logging.getLogger(__name__)
 
@@ -60,13 +61,9 @@ def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                try:
-                    # get(), not first(): no ORDER BY to compile on the hot path.
-                    idp = IdentityProvider.objects.get(slug=slug, is_active=True)
-                except IdentityProvider.DoesNotExist:
-                    raise SamlRefused(
-                        refusals.UNKNOWN_IDP, f"no active identity provider {slug!r}"
-                    ) from None
+                idp = idp_active(slug)
+                if idp is None:
+                    raise SamlRefused(refusals.UNKNOWN_IDP, f"no active identity provider {slug!r}")
                 return view(request, idp, *args, **kwargs)
             except SamlRefused as refused:
                 return refusal_page(request, slug, refused, action)

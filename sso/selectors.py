@@ -1,0 +1,27 @@
+"""Reads of the SSO configuration."""
+
+from __future__ import annotations
+
+import functools
+
+from django.db import connection
+
+from sso.models import IdentityProvider
+
+
+@functools.cache
+def _active_idp_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column or f.name) for f in IdentityProvider._meta.concrete_fields)
+    return (
+        f"SELECT {columns} FROM {quote(IdentityProvider._meta.db_table)} "  # noqa: S608
+        f"WHERE {quote('slug')} = %s AND {quote('is_active')}"
+    )
+
+
+def idp_active(slug: str) -> IdentityProvider | None:
+    """The active identity provider of a URL's slug. Every SSO request starts here:
+    a raw query by the unique slug (fields converted as the ORM converts them), without
+    the ORM's per-call query compilation."""
+    found = list(IdentityProvider.objects.raw(_active_idp_sql(), [slug]))
+    return found[0] if found else None

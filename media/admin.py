@@ -17,8 +17,7 @@ from axero_idp.errors import ApplicationError
 from media.api import image_url
 from media.models import ImageSource, ProfileImage
 from media.selectors import profile_image_for, profile_image_state
-from media.services import profile_image_remove, profile_image_store
-from media.uploads import FIELD, upload_bytes
+from media.uploads import image_form_apply
 from users.admin.common import ReadOnlyAdmin
 from users.admin.users import UserAdmin as DirectoryUserAdmin
 from users.models import User
@@ -61,15 +60,15 @@ class ProfileImageAdmin(ReadOnlyAdmin, admin.ModelAdmin):
             raise Http404("user not found")
         status = 200
         if request.method == "POST":
-            actor = Actor.admin(request.user)
             try:
-                if request.POST.get("action") == "remove":
-                    profile_image_remove(user=user, actor=actor)
-                    self.message_user(request, "Profile image removed.", messages.SUCCESS)
-                else:
-                    data = upload_bytes(request.FILES.get(FIELD), None)
-                    profile_image_store(user=user, data=data, source=ImageSource.ADMIN, actor=actor)
-                    self.message_user(request, "Profile image stored.", messages.SUCCESS)
+                done = image_form_apply(
+                    request,
+                    user=user,
+                    source=ImageSource.ADMIN,
+                    actor=Actor.admin(request.user),
+                    cap=None,
+                )
+                self.message_user(request, f"Profile image {done}.", messages.SUCCESS)
                 return HttpResponseRedirect(request.get_full_path())
             except ApplicationError as exc:
                 self.message_user(request, exc.detail, messages.ERROR)

@@ -9,6 +9,8 @@ from django.http import HttpRequest
 from axero_idp.errors import ValidationFailed
 from media.errors import ImageTooLarge
 from media.imaging import MAX_BYTES, TOO_LARGE
+from users.models import User
+from users.services import Actor
 
 # Room for the multipart boundaries, part headers and a CSRF field around a 5 MB file.
 MULTIPART_SLACK = 64 * 1024
@@ -54,3 +56,24 @@ def upload_bytes(upload: UploadedFile | None, cap: SizeCapUploadHandler | None) 
     if len(data) > MAX_BYTES:
         raise ImageTooLarge(TOO_LARGE)
     return bytes(data)
+
+
+def image_form_apply(
+    request: HttpRequest,
+    *,
+    user: User,
+    source: str,
+    actor: Actor,
+    cap: SizeCapUploadHandler | None,
+) -> str:
+    """The upload form's POST, on the self-service page and in admin: remove the image
+    ("removed") or store the uploaded file ("stored"). A refusal is an ApplicationError
+    with the reason, for the page to show."""
+    from media.services import profile_image_remove, profile_image_store
+
+    if request.POST.get("action") == "remove":
+        profile_image_remove(user=user, actor=actor)
+        return "removed"
+    data = upload_bytes(request.FILES.get(FIELD), cap)
+    profile_image_store(user=user, data=data, source=source, actor=actor)
+    return "stored"

@@ -14,11 +14,12 @@ from media.api import image_url
 from media.errors import ImageTooLarge
 from media.models import ImageSource
 from media.selectors import profile_image_for
-from media.services import profile_image_remove, profile_image_store
-from media.uploads import FIELD, SizeCapUploadHandler, upload_bytes, upload_guard
+from media.uploads import SizeCapUploadHandler, image_form_apply, upload_guard
 from users.services import Actor
 
 PAGE = "/account/image/"
+# What the person reads after each outcome of image_form_apply.
+SAID = {"removed": "removed", "stored": "updated"}
 
 
 @csrf_exempt  # only so the size cap is installed before the CSRF check reads the body
@@ -43,20 +44,15 @@ def _account_image(request: HttpRequest, cap: SizeCapUploadHandler | None) -> Ht
     user = request.user
     status = 200
     if request.method == "POST":
-        actor = Actor.person(user)
         try:
-            if request.POST.get("action") == "remove":
-                profile_image_remove(user=user, actor=actor)  # type: ignore[arg-type]
-                messages.success(request, "Your profile image was removed.")
-            else:
-                data = upload_bytes(request.FILES.get(FIELD), cap)
-                profile_image_store(
-                    user=user,  # type: ignore[arg-type]
-                    data=data,
-                    source=ImageSource.UPLOAD,
-                    actor=actor,
-                )
-                messages.success(request, "Your profile image was updated.")
+            done = image_form_apply(
+                request,
+                user=user,  # type: ignore[arg-type]
+                source=ImageSource.UPLOAD,
+                actor=Actor.person(user),
+                cap=cap,
+            )
+            messages.success(request, f"Your profile image was {SAID[done]}.")
             return HttpResponseRedirect(PAGE)
         except ApplicationError as exc:
             messages.error(request, exc.detail)

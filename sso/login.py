@@ -43,6 +43,7 @@ from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
 from axero_idp.ephemeral import ephemeral_write
 from axero_idp.errors import ApplicationError
+from axero_idp.rawsql import table
 from sso import refusals
 from sso.hop import pending_response_take
 from sso.inbound import Expectations, ValidLogin, login_response_validate
@@ -377,10 +378,10 @@ def saml_session_record(
     assert session_key is not None
     # The key is brand new (login() rotated it), so this is always an insert; written
     # by hand because every login pays it (the ORM's insert cost more than the trip).
-    table = connection.ops.quote_name(SamlSession._meta.db_table)
+    sessions = table(SamlSession)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (idp_id, user_id, session_key, name_id, name_id_format, "  # noqa: S608
+            f"INSERT INTO {sessions} (idp_id, user_id, session_key, name_id, name_id_format, "  # noqa: S608
             "session_index, created) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [
                 idp.pk,

@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from axero_idp.errors import ApplicationError, UniquenessConflict
+from axero_idp.rawsql import model_columns, table
 from sso import refusals
 from sso.mapping import CUSTOM_PREFIX, MappedProfile, profile_from_attributes
 from sso.models import IdentityProvider, SamlIdentity
@@ -104,16 +105,14 @@ class _Found:
 
 @functools.cache
 def _by_name_id_sql() -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(f"u.{quote(f.column or f.name)}" for f in User._meta.concrete_fields)
     return (
-        f"SELECT {columns}, CASE WHEN si.last_login_at > %s THEN 1 ELSE 0 END "  # noqa: S608
-        "AS identity_login_recent, "
+        f"SELECT {model_columns(User, 'u')}, "  # noqa: S608
+        "CASE WHEN si.last_login_at > %s THEN 1 ELSE 0 END AS identity_login_recent, "
         "mgr.email AS manager_email, mgr.username AS manager_username, "
         "mgr.external_id AS manager_external_id "
-        f"FROM {quote(SamlIdentity._meta.db_table)} si "
-        f"JOIN {quote(User._meta.db_table)} u ON u.id = si.user_id "
-        f"LEFT JOIN {quote(User._meta.db_table)} mgr ON mgr.id = u.manager_id "
+        f"FROM {table(SamlIdentity)} si "
+        f"JOIN {table(User)} u ON u.id = si.user_id "
+        f"LEFT JOIN {table(User)} mgr ON mgr.id = u.manager_id "
         "WHERE si.idp_id = %s AND si.name_id = %s"
     )
 

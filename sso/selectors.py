@@ -6,15 +6,15 @@ import functools
 
 from django.db import connection
 
+from axero_idp.rawsql import model_columns, table
 from sso.models import IdentityProvider
 
 
 @functools.cache
 def _active_idp_sql() -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column or f.name) for f in IdentityProvider._meta.concrete_fields)
     return (
-        f"SELECT {columns} FROM {quote(IdentityProvider._meta.db_table)} "  # noqa: S608
+        f"SELECT {model_columns(IdentityProvider)} FROM {table(IdentityProvider)} "  # noqa: S608
         f"WHERE {quote('slug')} = %s AND {quote('is_active')}"
     )
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, QuerySet
 
+from axero_idp.rawsql import model_columns, table
 from users.models import CustomField, Role, User
 
 
@@ -38,11 +39,10 @@ def custom_fields_by_key() -> dict[str, CustomField]:
     # Every SAML login and most SCIM writes read the definitions: a raw query, which
     # Django does not have to compile (a third of the ORM's cost here); ordered by key,
     # as callers that take the first match expect.
-    table = connection.ops.quote_name(CustomField._meta.db_table)
-    columns = ", ".join(
-        connection.ops.quote_name(f.column or f.name) for f in CustomField._meta.concrete_fields
+    sql = (
+        f"SELECT {model_columns(CustomField)} FROM {table(CustomField)} "  # noqa: S608
+        f"ORDER BY {connection.ops.quote_name('key')}"
     )
-    sql = f"SELECT {columns} FROM {table} ORDER BY {connection.ops.quote_name('key')}"  # noqa: S608
     return {f.key: f for f in CustomField.objects.raw(sql)}
 
 

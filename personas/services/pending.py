@@ -16,6 +16,7 @@ from typing import Final
 from django.db import connection, transaction
 from django.utils import timezone
 
+from axero_idp.rawsql import table
 from personas.models import PendingEvaluation, Persona
 from personas.services.evaluation import (
     persona_evaluate,
@@ -44,10 +45,10 @@ def pending_mark_users(*, user_ids: Collection[uuid.UUID]) -> None:
         # The usual case (one login, one SCIM write), on every such request: written
         # by hand, without the ORM's insert machinery.
         [user_id] = user_ids
-        table = connection.ops.quote_name(PendingEvaluation._meta.db_table)
+        marks = table(PendingEvaluation)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (user_id, persona_id, created_at) "  # noqa: S608
+                f"INSERT INTO {marks} (user_id, persona_id, created_at) "  # noqa: S608
                 "VALUES (%s, NULL, %s)",
                 [
                     PendingEvaluation._meta.get_field("user_id").get_db_prep_value(

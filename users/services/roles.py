@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from axero_idp.errors import UniquenessConflict, ValidationFailed
+from axero_idp.rawsql import table
 from users import events
 from users.models import MembershipSource, Role, RoleMembership, User
 from users.services.actors import Actor
@@ -296,7 +297,7 @@ def _user_roles_sync(
 def _memberships_write(user: User, source: str, *, add: list[Role], remove: list[Role]) -> None:
     """One INSERT ... ON CONFLICT DO NOTHING and one DELETE, by hand (every login whose
     roles changed runs them; the ORM's bulk insert and delete cost more to prepare)."""
-    members = connection.ops.quote_name(RoleMembership._meta.db_table)
+    members = table(RoleMembership)
     role_pk = Role._meta.pk
     user_id = User._meta.pk.get_db_prep_value(user.pk, connection)  # type: ignore[union-attr]
     with connection.cursor() as cursor:
@@ -338,8 +339,8 @@ def _named_and_held(
 
     Hand-written SQL: every login runs it, and the ORM took longer to compile this
     UNION than PostgreSQL took to answer it."""
-    roles = connection.ops.quote_name(Role._meta.db_table)
-    members = connection.ops.quote_name(RoleMembership._meta.db_table)
+    roles = table(Role)
+    members = table(RoleMembership)
     user_id = User._meta.pk.get_db_prep_value(user.pk, connection)  # type: ignore[union-attr]
     held_sql = (
         f"SELECT r.id, r.display_name, 1 FROM {members} m JOIN {roles} r ON r.id = m.role_id "  # noqa: S608

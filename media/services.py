@@ -22,6 +22,7 @@ from media.errors import ImageFetchUnavailable
 from media.fetching import image_download
 from media.imaging import NormalisedImage, image_normalise
 from media.models import ImageSource, ProfileImage
+from media.selectors import photo_url_handled
 from users.models import ActorKind, Source, User
 from users.selectors import user_get
 from users.services import Actor, audit_record, user_image_recorded
@@ -199,7 +200,7 @@ def photo_fetch_run(*, user_id: uuid.UUID | str, url: str, origin: str = "") -> 
         return "no_user"
     if user.photo_url != url:
         return "superseded"
-    if ProfileImage.objects.filter(user_id=user.pk, photo_url_handled=url).exists():
+    if photo_url_handled(user_id=user.pk, url=url):
         return "already"
     try:
         data = image_download(url)

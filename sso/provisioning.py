@@ -24,7 +24,7 @@ from sso.mapping import CUSTOM_PREFIX, MappedProfile, profile_from_attributes
 from sso.models import IdentityProvider, SamlIdentity
 from sso.refusals import SamlRefused
 from users.models import CustomField, CustomFieldType, MembershipSource, Role, Source, User
-from users.selectors import custom_fields_by_key
+from users.selectors import custom_fields_by_key, user_by_email
 from users.services import (
     MANAGER_BY_SAML,
     Actor,
@@ -138,9 +138,7 @@ def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
             ),
         )
     if idp.link_by_email and email:
-        # __ci: LOWER(email) = LOWER(%s), served by the lower(email) index.
-        by_email = User.objects.select_related("manager").filter(email__ci=email)
-        user = by_email.order_by("created_at").first()
+        user = user_by_email(email)
         if user is not None:
             manager = user.manager
             return _Found(

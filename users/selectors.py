@@ -71,6 +71,17 @@ class LazyCustomFields(Mapping[str, CustomField]):
 # --- The logged-in user's own profile (/api/v1/me/) ---------------------------------
 
 
+def user_by_email(email: str) -> User | None:
+    """The account an email names: the oldest one with it (emails are not unique),
+    compared case-insensitively through the lower(email) index; its manager comes along."""
+    return (
+        User.objects.select_related("manager")
+        .filter(email__ci=email)
+        .order_by("created_at")
+        .first()
+    )
+
+
 def user_image_url(user_id: object, version: str | None) -> str | None:
     """Where a user's stored profile image is served (the image API), with its version,
     so a browser may cache each URL for good; None when there is no image."""

@@ -19,6 +19,7 @@ from django.utils import timezone
 from axero_idp.errors import UniquenessConflict, ValidationFailed
 from users import events
 from users.models import Source, User
+from users.selectors import user_by_email
 from users.services.actors import Actor
 from users.services.audit import audit_record
 from users.services.values import clean_attributes, clean_custom_values
@@ -68,11 +69,7 @@ def manager_resolve(ref: str, *, order: Sequence[str] = MANAGER_BY_SCIM) -> User
         elif kind == "username":
             found = User.objects.filter(username__ci=ref).first()
         elif kind == "email":
-            found = (
-                User.objects.filter(email__ci=ref).order_by("created_at").first()
-                if "@" in ref
-                else None
-            )
+            found = user_by_email(ref) if "@" in ref else None
         else:
             raise ValueError(f"unknown manager key kind {kind!r}")
         if found is not None:

@@ -1,8 +1,11 @@
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+# The runtime lock alone, installed by the same script as CI's production smoke stage.
+COPY requirements.txt ./
+COPY deploy/install.sh deploy/
+RUN deploy/install.sh /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
 COPY . .
 RUN SECRET_KEY=collectstatic python manage.py collectstatic --no-input \
     && useradd --system --home /app axero && mkdir -p /app/var/media && chown -R axero /app/var

@@ -6,12 +6,22 @@ STAMP := $(VENV)/.installed
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/axero
 export REDIS_URL_TEST ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint worker beat migrate clean
+.PHONY: run test lint smoke lock worker beat migrate clean
 
+# The dev lock: the runtime lock's exact versions plus test and lint tools, hashed.
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
+
+PIP_COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+
+# Recompile the locks after editing requirements.in / requirements-dev.in (existing pins
+# are kept where they still fit; `make lock PIP_COMPILE_ARGS=--upgrade` moves them on).
+lock: $(STAMP)
+	$(PIP_COMPILE) $(PIP_COMPILE_ARGS) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) $(PIP_COMPILE_ARGS) --output-file requirements-dev.txt requirements-dev.in
 
 var/secret_key:
 	mkdir -p var
@@ -38,6 +48,10 @@ lint: $(STAMP)
 	SECRET_KEY=lint $(BIN)/mypy .
 	$(BIN)/lint-imports
 
+# The production path, as CI runs it: runtime lock alone, real processes (deploy/smoke.py).
+smoke: $(STAMP)
+	$(BIN)/python deploy/smoke.py
+
 worker: $(STAMP) var/secret_key
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/celery -A axero_idp worker -l INFO
 
@@ -45,4 +59,4 @@ beat: $(STAMP) var/secret_key
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/celery -A axero_idp beat -l INFO
 
 clean:
-	rm -rf $(VENV) var/db.sqlite3
+	rm -rf $(VENV) var/db.sqlite3 var/smoke

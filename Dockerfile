@@ -8,7 +8,7 @@ RUN deploy/install.sh /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 COPY . .
 RUN SECRET_KEY=collectstatic python manage.py collectstatic --no-input \
-    && useradd --system --home /app axero && mkdir -p /app/var/media && chown -R axero /app/var
+    && useradd --system --home /app axero && mkdir -p /app/var/media /app/var/beat && chown -R axero /app/var
 USER axero
 EXPOSE 8000
 ENV GUNICORN_BIND=0.0.0.0:8000

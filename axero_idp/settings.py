@@ -25,6 +25,11 @@ if not SECRET_KEY:
         "in the environment."
     )
 
+# Rotation: the previous SECRET_KEY(s), comma separated. Sessions and signed values made
+# with them stay valid, and SP private keys stay readable until `manage.py sp_keys
+# reencrypt` (README "Operating in production").
+SECRET_KEY_FALLBACKS: list[str] = env.list("SECRET_KEY_FALLBACKS", default=[])
+
 SITE_URL: str = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 _site = urlsplit(SITE_URL)
 if _site.scheme not in ("http", "https") or not _site.netloc:

@@ -14,6 +14,8 @@ What it proves, in order:
 7. a SAML login through a pysaml2 IdP lands on /api/v1/me/;
 8. no traceback in any process's log; every process stops on SIGTERM.
 
+The migrate, web, worker and beat commands and the app's environment variable names are
+read from docker-compose.yml, so the compose file and this stage cannot drift apart.
 The driver runs in the dev venv (it needs the pysaml2 IdP of tests/sso/idp_peer/); the
 product runs only in the venv built from the runtime lock. Nothing is mocked.
 """
@@ -43,6 +45,7 @@ from typing import Any, TypeVar
 import psycopg2
 import redis
 import requests
+import yaml
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +60,7 @@ VENV = WORK / "venv"
 DB_ADMIN_URL = os.environ.get("SMOKE_DB_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_NAME = os.environ.get("SMOKE_DB_NAME", "axero_smoke")
 REDIS_URL = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/8")
+COMPOSE = ROOT / "docker-compose.yml"
 WAIT_SECONDS = 90.0
 SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCIM_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -103,8 +107,11 @@ class Stack:
         return f"http://127.0.0.1:{self.port}"
 
     def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
+        return self.run(["python", "manage.py", *args], env=env)
+
+    def run(self, command: list[str], env: dict[str, str] | None = None) -> str:
         result = subprocess.run(
-            [str(VENV / "bin" / "python"), "manage.py", *args],
+            [str(VENV / "bin" / command[0]), *command[1:]],
             cwd=ROOT,
             env=env or self.env,
             capture_output=True,
@@ -114,12 +121,11 @@ class Stack:
         )
         if result.returncode != 0:
             raise SmokeFailed(
-                f"manage.py {' '.join(args)} exited {result.returncode}:\n"
-                f"{result.stdout}\n{result.stderr}"
+                f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
             )
         return result.stdout + result.stderr
 
-    def start(self, name: str, *command: str) -> None:
+    def start(self, name: str, command: list[str]) -> None:
         log = (WORK / f"{name}.log").open("wb")
         self.processes[name] = subprocess.Popen(
             [str(VENV / "bin" / command[0]), *command[1:]],
@@ -149,6 +155,23 @@ class Stack:
                 process.wait()
                 codes[name] = None
         return codes
+
+
+@dataclass(frozen=True)
+class ComposeApp:
+    """What docker-compose.yml runs: each app service's command and the app's variables."""
+
+    commands: dict[str, list[str]]
+    variables: set[str]
+
+    @classmethod
+    def read(cls) -> ComposeApp:
+        services = yaml.safe_load(COMPOSE.read_text())["services"]
+        commands = {
+            name: services[name]["command"].replace("/app/var/", f"{WORK}/").split()
+            for name in ("migrate", "web", "worker", "beat")
+        }
+        return cls(commands=commands, variables=set(services["web"]["environment"]))
 
 
 def prepare_database() -> str:
@@ -374,6 +397,8 @@ def run() -> None:
         old.unlink()
     install()
     port = free_port()
+    compose = ComposeApp.read()
+    (WORK / "beat").mkdir(exist_ok=True)
     env = {
         "PATH": f"{VENV / 'bin'}:/usr/bin:/bin",
         "HOME": str(WORK),
@@ -386,28 +411,23 @@ def run() -> None:
         "MEDIA_ROOT": str(WORK / "media"),
         "IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS": "true",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "ALLOWED_HOSTS": "localhost,127.0.0.1",
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",
         "WEB_CONCURRENCY": "2",
     }
+    if not compose.variables <= set(env):
+        raise SmokeFailed(
+            f"docker-compose.yml sets {sorted(compose.variables - set(env))}, not set here"
+        )
     redis.Redis.from_url(REDIS_URL).flushdb()
     stack = Stack(port=port, env=env)
     check_deploy(env)
-    step("migrate a fresh database; collectstatic as the image does")
-    stack.manage("migrate", "--no-input")
+    step("migrate a fresh database (compose's migrate service); collectstatic as the image does")
+    stack.run(compose.commands["migrate"])
     stack.manage("collectstatic", "--no-input", env={**env, "SECRET_KEY": "collectstatic"})
     step("start gunicorn, a Celery worker and beat")
-    stack.start("web", "gunicorn", "axero_idp.wsgi")
-    stack.start("worker", "celery", "-A", "axero_idp", "worker", "-l", "INFO", "--concurrency", "2")
-    stack.start(
-        "beat",
-        "celery",
-        "-A",
-        "axero_idp",
-        "beat",
-        "-l",
-        "INFO",
-        "--schedule",
-        str(WORK / "beat-schedule"),
-    )
+    for name in ("web", "worker", "beat"):
+        stack.start(name, compose.commands[name])
     try:
         wait_for("/readyz", lambda: _ready(stack))
         token = stack.manage("scim_token", "create", "--name", "smoke").strip().splitlines()[-1]

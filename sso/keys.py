@@ -1,5 +1,9 @@
 """This service provider's key pairs: generated on first use, shared by every web
-process through the database, private keys encrypted at rest with SECRET_KEY."""
+process through the database, private keys encrypted at rest with SECRET_KEY.
+
+SECRET_KEY rotation follows Django's own: the old value goes into SECRET_KEY_FALLBACKS,
+which still decrypts the stored keys, until `manage.py sp_keys reencrypt` has moved
+them onto the new SECRET_KEY."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cryptography import x509
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
@@ -37,10 +41,16 @@ class KeyPair:
     private_key_pem: str
 
 
-def _fernet() -> Fernet:
+def _fernet_for(secret: str) -> Fernet:
     # A dedicated derivation, so the key encrypting SP keys is not SECRET_KEY itself.
-    digest = hashlib.sha256(b"axero-idp sso.keys v1:" + settings.SECRET_KEY.encode()).digest()
+    digest = hashlib.sha256(b"axero-idp sso.keys v1:" + secret.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _fernet() -> MultiFernet:
+    """Encrypts with SECRET_KEY; decrypts with it or any of SECRET_KEY_FALLBACKS."""
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return MultiFernet([_fernet_for(secret) for secret in secrets])
 
 
 def private_key_encrypt(pem: str) -> str:
@@ -53,7 +63,9 @@ def private_key_decrypt(token: str) -> str:
     except InvalidToken as exc:
         raise ImproperlyConfigured(
             "An SP private key cannot be decrypted: SECRET_KEY changed since it was made. "
-            "Retire that key in admin (a new one is generated) and re-send SP metadata."
+            "Put the old value in SECRET_KEY_FALLBACKS and run `manage.py sp_keys "
+            "reencrypt`, or retire that key in admin (a new one is generated) and re-send "
+            "SP metadata."
         ) from exc
 
 
@@ -91,6 +103,27 @@ def sp_key_create(*, name: str) -> SPKey:
     transaction.on_commit(keys_cache_clear)
     keys_cache_clear()
     return sp_key
+
+
+@transaction.atomic
+def sp_keys_reencrypt() -> int:
+    """Re-encrypt every stored SP private key with the current SECRET_KEY (the last step
+    of a SECRET_KEY rotation); returns how many were rewritten."""
+    fernet = _fernet()
+    rewritten = 0
+    for sp_key in SPKey.objects.select_for_update().order_by("pk"):
+        try:
+            token = fernet.rotate(sp_key.private_key_encrypted.encode()).decode()
+        except InvalidToken as exc:
+            raise ImproperlyConfigured(
+                f"SP key {sp_key.name!r} is encrypted with neither SECRET_KEY nor any of "
+                "SECRET_KEY_FALLBACKS"
+            ) from exc
+        SPKey.objects.filter(pk=sp_key.pk).update(private_key_encrypted=token)
+        rewritten += 1
+    logger.info("SP keys re-encrypted", extra={"count": rewritten})
+    transaction.on_commit(keys_cache_clear)
+    return rewritten
 
 
 def urlsplit_host(url: str) -> str:

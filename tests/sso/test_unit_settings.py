@@ -191,3 +191,46 @@ def test_admin_validation_requires_a_certificate_and_a_valid_map():
     assert caught.value.message_dict == {
         "attribute_map": ["attribute map: 'pw' is not a product field"]
     }
+
+
+def test_secret_key_rotation_keeps_the_sp_keys_through_fallbacks_and_reencrypt(settings):
+    from django.core.management import call_command
+
+    original = keys.sp_key_create(name="sp-key-1")
+    pem = private_key_decrypt(original.private_key_encrypted)
+    old_secret = settings.SECRET_KEY
+    settings.SECRET_KEY = "the-new-secret-key"
+    settings.SECRET_KEY_FALLBACKS = [old_secret]
+
+    assert private_key_decrypt(original.private_key_encrypted) == pem
+    call_command("sp_keys", "reencrypt")
+    settings.SECRET_KEY_FALLBACKS = []
+
+    stored = SPKey.objects.get(pk=original.pk).private_key_encrypted
+    assert stored != original.private_key_encrypted
+    assert private_key_decrypt(stored) == pem
+
+
+def test_reencrypt_under_an_unknown_secret_key_fails_and_changes_nothing(settings):
+    from django.core.management import CommandError, call_command
+
+    original = keys.sp_key_create(name="sp-key-1")
+    settings.SECRET_KEY = "unrelated"
+
+    with pytest.raises(CommandError, match="neither SECRET_KEY"):
+        call_command("sp_keys", "reencrypt")
+    assert SPKey.objects.get(pk=original.pk).private_key_encrypted == original.private_key_encrypted
+
+
+def test_sp_keys_create_adds_a_second_active_key_for_rollover(capsys):
+    from django.core.management import call_command
+
+    sp_keys_active()
+    call_command("sp_keys", "create")
+    call_command("sp_keys", "list")
+
+    assert sorted(SPKey.objects.filter(is_active=True).values_list("name", flat=True)) == [
+        "sp-key-1",
+        "sp-key-2",
+    ]
+    assert "sp-key-2\tactive" in capsys.readouterr().out

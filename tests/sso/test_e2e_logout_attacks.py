@@ -5,6 +5,7 @@ a captured logout URL must not end its person's later sessions."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -191,3 +192,51 @@ def test_a_fresh_signed_logout_request_within_the_window_is_accepted(peer):
     assert response.status_code == 302
     assert not Session.objects.filter(session_key=key).exists()
     assert victim.get(ME).status_code == 401
+
+
+# -- finding 11: a cross-site link to the logout URL ---------------------------------------
+
+LOGOUT = f"/sso/{SLUG}/logout/"
+
+
+def _logged_in_with_csrf_checks(peer) -> tuple[Client, str]:
+    client = Client(enforce_csrf_checks=True)
+    assert Browser(client, peer).login(VICTIM).status_code == 200
+    return client, client.session.session_key
+
+
+def test_a_get_of_the_logout_url_only_asks(peer):
+    client, key = _logged_in_with_csrf_checks(peer)
+
+    page = client.get(LOGOUT)
+
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f'<form method="post" action="{LOGOUT}">' in body
+    assert 'name="csrfmiddlewaretoken"' in body
+    assert Session.objects.filter(session_key=key).exists()
+    assert client.get(ME).status_code == 200
+
+
+def test_a_logout_post_without_the_csrf_token_is_forbidden(peer):
+    client, key = _logged_in_with_csrf_checks(peer)
+
+    response = client.post(LOGOUT)
+
+    assert response.status_code == 403
+    assert Session.objects.filter(session_key=key).exists()
+    assert client.get(ME).status_code == 200
+
+
+def test_the_confirmed_logout_signs_out_and_goes_to_the_idp(peer):
+    client, key = _logged_in_with_csrf_checks(peer)
+    page = client.get(LOGOUT).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token is not None
+
+    response = client.post(LOGOUT, {"csrfmiddlewaretoken": token.group(1)})
+
+    assert response.status_code == 302
+    assert peer.logout_request_read(response["Location"]).signed_by is not None
+    assert not Session.objects.filter(session_key=key).exists()
+    assert client.get(ME).status_code == 401

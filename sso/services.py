@@ -1,5 +1,5 @@
-"""Writes to the SSO configuration (importing and refreshing identity providers) and
-the end of the sessions an IdP opened."""
+"""Writes to the SSO configuration (importing, refreshing, deactivating and deleting
+identity providers) and the end of the sessions an IdP opened."""
 
 from __future__ import annotations
 
@@ -128,3 +128,32 @@ def saml_sessions_end(
         ],
     )
     return len(rows)
+
+
+@transaction.atomic
+def idp_deactivate(*, idp: IdentityProvider, actor: Actor) -> int:
+    """Stop trusting idp: no login through it any more, and every session it opened
+    ends (a compromised or retired IdP must not keep anyone signed in). Returns how
+    many sessions ended."""
+    IdentityProvider.objects.filter(pk=idp.pk).update(is_active=False, updated_at=timezone.now())
+    idp.is_active = False
+    ended = saml_sessions_end(idp=idp, actor=actor, cause="idp_deactivated")
+    audit_record(
+        actor=actor, action="sso.idp_deactivated", target=idp, detail={"sessions_ended": ended}
+    )
+    return ended
+
+
+@transaction.atomic
+def idp_delete(*, idp: IdentityProvider, actor: Actor) -> int:
+    """Delete idp with its identities, ending every session it opened first (deleting
+    only its SAML session records would leave those sessions alive)."""
+    ended = saml_sessions_end(idp=idp, actor=actor, cause="idp_deleted")
+    audit_record(
+        actor=actor,
+        action="sso.idp_deleted",
+        target=idp,
+        detail={"slug": idp.slug, "entity_id": idp.entity_id, "sessions_ended": ended},
+    )
+    idp.delete()
+    return ended

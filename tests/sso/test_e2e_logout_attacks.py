@@ -240,3 +240,19 @@ def test_the_confirmed_logout_signs_out_and_goes_to_the_idp(peer):
     assert peer.logout_request_read(response["Location"]).signed_by is not None
     assert not Session.objects.filter(session_key=key).exists()
     assert client.get(ME).status_code == 401
+
+
+def test_a_far_future_not_on_or_after_neither_fails_nor_extends_the_window(peer):
+    _victim, key = _logged_in(peer)
+    xml = logout_request_xml(
+        issuer=peer.entity_id,
+        destination=peer.sp.sls_url,
+        name_id=VICTIM,
+        not_on_or_after=dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
+    )
+    url = _signed_logout_url(peer, xml)
+
+    assert Client().get(url).status_code == 302
+    assert not Session.objects.filter(session_key=key).exists()
+    later, later_key = _logged_in(peer)
+    _assert_refused_and_alive(Client().get(url), later, later_key, {"logout_replay"})

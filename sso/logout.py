@@ -2,9 +2,10 @@
 
 SP-initiated: the local session ends at once, then a signed LogoutRequest goes to the
 IdP, whose LogoutResponse comes back to /sls/. IdP-initiated: a LogoutRequest must be
-signed (query signature in the Redirect binding, XML signature in the POST binding);
-every session the IdP opened for that NameID (and SessionIndex, when given) ends, and
-a signed LogoutResponse goes back.
+signed (query signature in the Redirect binding, XML signature in the POST binding),
+exactly as sso.logout_inbound reads it, recent and seen for the first time; every
+session the IdP opened for that NameID (and SessionIndex, when given) ends, and a
+signed LogoutResponse goes back.
 """
 
 from __future__ import annotations

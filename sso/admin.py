@@ -3,15 +3,20 @@ the private key), SAML identities and sessions."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from sso.keys import keys_cache_clear
 from sso.models import IdentityProvider, SamlIdentity, SamlSession, SPKey
+from sso.services import idp_deactivate, idp_delete
 from users.models import AuditEvent
+from users.services import Actor
 
 RECENT_FAILURES = 20
 
@@ -31,6 +36,21 @@ class IdentityProviderAdmin(admin.ModelAdmin):
     search_fields = ("slug", "name", "entity_id")
     readonly_fields = ("metadata_refreshed_at", "created_at", "updated_at", "recent_failures")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(
+        self, request: HttpRequest, obj: IdentityProvider, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # In the change form's transaction: the edit and the sessions' end commit together.
+            idp_deactivate(idp=obj, actor=Actor.admin(request.user))
+
+    def delete_model(self, request: HttpRequest, obj: IdentityProvider) -> None:
+        idp_delete(idp=obj, actor=Actor.admin(request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[IdentityProvider]) -> None:
+        for idp in queryset:
+            idp_delete(idp=idp, actor=Actor.admin(request.user))
 
     @admin.display(description="Recent refused logins")
     def recent_failures(self, obj: IdentityProvider) -> SafeString | str:

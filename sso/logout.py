@@ -2,9 +2,10 @@
 
 SP-initiated: the local session ends at once, then a signed LogoutRequest goes to the
 IdP, whose LogoutResponse comes back to /sls/. IdP-initiated: a LogoutRequest must be
-signed (query signature in the Redirect binding, XML signature in the POST binding);
-every session the IdP opened for that NameID (and SessionIndex, when given) ends, and
-a signed LogoutResponse goes back.
+signed (query signature in the Redirect binding, XML signature in the POST binding),
+exactly as sso.logout_inbound reads it, recent and seen for the first time; every
+session the IdP opened for that NameID (and SessionIndex, when given) ends, and a
+signed LogoutResponse goes back.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import logout as django_logout
-from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from lxml import etree
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
-from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_ValidationError
+from onelogin.saml2.errors import OneLogin_Saml2_ValidationError
 from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
 from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
@@ -43,10 +43,18 @@ from sso.login import (
     outstanding_request_consume,
     outstanding_request_remember,
 )
+from sso.logout_inbound import (
+    logout_request_remember,
+    logout_request_window_check,
+    redirect_query_parse,
+    redirect_signature_verify,
+    signed_root_check,
+)
 from sso.models import IdentityProvider, SamlSession
 from sso.redirects import safe_next
 from sso.refusals import SamlRefused
 from sso.saml_settings import BuiltSettings, request_data_for, saml_settings
+from sso.services import saml_sessions_end
 from users.services import Actor, audit_record
 
 logger = logging.getLogger(__name__)
@@ -123,30 +131,16 @@ def _deprecated_check(root: etree._Element) -> None:
             )
 
 
-def _read_redirect(
-    built: BuiltSettings, params: dict[str, str], query_string: str
-) -> InboundLogout:
-    saml_type = "SAMLRequest" if "SAMLRequest" in params else "SAMLResponse"
-    raw = redirect_message_decode(params[saml_type])
+def _read_redirect(built: BuiltSettings, query_string: str) -> InboundLogout:
+    query = redirect_query_parse(query_string)
+    certificates = built.login.get_idp_data()["x509certMulti"]["signing"]
+    redirect_signature_verify(query, certificates=certificates)
+    # Decoded from the very raw part the signature covered, never from a QueryDict.
+    raw = redirect_message_decode(query.message)
     root = xml_parse(
-        raw, root_tag=LOGOUT_REQUEST if saml_type == "SAMLRequest" else LOGOUT_RESPONSE
+        raw, root_tag=LOGOUT_REQUEST if query.saml_type == "SAMLRequest" else LOGOUT_RESPONSE
     )
-    if "Signature" not in params:
-        raise SamlRefused(refusals.SIGNATURE, f"the logout {_kind(saml_type)} is not signed")
-    if params.get("SigAlg") in C.DEPRECATED_ALGORITHMS:
-        raise SamlRefused(refusals.DEPRECATED_ALGORITHM, f"{params.get('SigAlg')} is deprecated")
-    request_data = request_data_for(built.urls.sls, get=params, query_string=query_string)
-    auth = OneLogin_Saml2_Auth(request_data, old_settings=built.logout)
-    try:
-        # Over the raw query string as the IdP signed it (validate_signature_from_qs).
-        verified = auth._validate_signature(params, saml_type, raise_exceptions=True)
-    except OneLogin_Saml2_ValidationError as exc:
-        raise SamlRefused(refusals.reason_for_validation_error(exc.code), str(exc)) from exc
-    except (OneLogin_Saml2_Error, ValueError) as exc:
-        raise SamlRefused(refusals.SIGNATURE, str(exc)) from exc
-    if verified is not True:
-        raise SamlRefused(refusals.SIGNATURE, f"the logout {_kind(saml_type)} signature is invalid")
-    return InboundLogout(root=root, raw=raw, relay_state=params.get("RelayState", ""))
+    return InboundLogout(root=root, raw=raw, relay_state=query.relay_state)
 
 
 def _read_post(built: BuiltSettings, params: dict[str, str]) -> InboundLogout:
@@ -158,6 +152,7 @@ def _read_post(built: BuiltSettings, params: dict[str, str]) -> InboundLogout:
     if root.find("ds:Signature", C.NSMAP) is None:
         raise SamlRefused(refusals.SIGNATURE, f"the logout {_kind(saml_type)} is not signed")
     _deprecated_check(root)
+    signed_root_check(root)
     certs = built.login.get_idp_data()["x509certMulti"]["signing"]
     xpath = "/samlp:{}/ds:Signature".format(root_tag.split("}")[1])
     try:
@@ -197,13 +192,12 @@ def _common_checks(
 def sls_handle(*, request: HttpRequest, idp: IdentityProvider) -> str:
     """Handle a logout message at /sls/ (either binding); returns the redirect URL."""
     built = saml_settings(idp)
-    source = request.GET if request.method == "GET" else request.POST
-    params: dict[str, str] = {key: str(source.get(key, "")) for key in source}
-    if "SAMLRequest" not in params and "SAMLResponse" not in params:
-        raise SamlRefused(refusals.MALFORMED, "no logout request or response in the message")
     if request.method == "GET":
-        inbound = _read_redirect(built, params, request.META.get("QUERY_STRING", ""))
+        inbound = _read_redirect(built, request.META.get("QUERY_STRING", ""))
     else:
+        params = {key: str(request.POST.get(key, "")) for key in request.POST}
+        if "SAMLRequest" not in params and "SAMLResponse" not in params:
+            raise SamlRefused(refusals.MALFORMED, "no logout request or response in the message")
         inbound = _read_post(built, params)
     encoded = base64.b64encode(inbound.raw).decode()
     # python3-saml decodes with the settings that do not demand a query signature:
@@ -250,6 +244,29 @@ def _logout_request_accept(
 ) -> str:
     logout_request = OneLogin_Saml2_Logout_Request(built.login, encoded)
     _common_checks(logout_request, built, inbound)
+    remember_until = logout_request_window_check(inbound.root, idp=idp)
+    name_id, session_indexes = _logout_subject(inbound)
+    with transaction.atomic():
+        # Used once: a captured logout URL must not end its person's later sessions.
+        logout_request_remember(idp=idp, request_id=logout_request.id, until=remember_until)
+        ended = saml_sessions_end(
+            idp=idp,
+            actor=Actor.idp(idp.slug),
+            cause="idp",
+            name_id=name_id,
+            session_indexes=session_indexes,
+        )
+    logger.info("IdP-initiated logout", extra={"idp": idp.slug, "sessions_ended": ended})
+    if not idp.slo_url:
+        return logged_out_path(idp)
+    return _logout_response_url(
+        idp=idp, built=built, in_response_to=logout_request.id, relay_state=inbound.relay_state
+    )
+
+
+def _logout_subject(inbound: InboundLogout) -> tuple[str, list[str]]:
+    """The NameID and SessionIndexes of a verified LogoutRequest, read as python3-saml
+    reads them (children of the signed root)."""
     xml = inbound.raw.decode()
     try:
         name_id = OneLogin_Saml2_Logout_Request.get_nameid(xml)
@@ -258,38 +275,18 @@ def _logout_request_accept(
         raise SamlRefused(refusals.NO_NAMEID, str(exc)) from exc
     if not name_id:
         raise SamlRefused(refusals.NO_NAMEID, "LogoutRequest without NameID")
-    ended = saml_sessions_end(idp=idp, name_id=name_id, session_indexes=session_indexes)
-    if not idp.slo_url:
-        return logged_out_path(idp)
+    return name_id, session_indexes
+
+
+def _logout_response_url(
+    *, idp: IdentityProvider, built: BuiltSettings, in_response_to: str, relay_state: str
+) -> str:
+    """Our signed LogoutResponse to the IdP's logout endpoint (Redirect binding)."""
     response_builder = OneLogin_Saml2_Logout_Response(built.login)
-    response_builder.build(logout_request.id)
+    response_builder.build(in_response_to)
     parameters = {"SAMLResponse": response_builder.get_response()}
-    if inbound.relay_state:
-        parameters["RelayState"] = inbound.relay_state
+    if relay_state:
+        parameters["RelayState"] = relay_state
     auth = OneLogin_Saml2_Auth(request_data_for(built.urls.sls), old_settings=built.login)
     auth.add_response_signature(parameters, C.RSA_SHA256)
-    logger.info("IdP-initiated logout", extra={"idp": idp.slug, "sessions_ended": ended})
     return OneLogin_Saml2_Utils.redirect(idp.slo_url, parameters)
-
-
-@transaction.atomic
-def saml_sessions_end(*, idp: IdentityProvider, name_id: str, session_indexes: list[str]) -> int:
-    """Delete every Django session idp opened for name_id (only those with one of
-    session_indexes, when the IdP names any). Returns how many ended."""
-    query = SamlSession.objects.select_for_update().filter(idp=idp, name_id=name_id)
-    if session_indexes:
-        query = query.filter(session_index__in=session_indexes)
-    rows = list(query.values_list("pk", "session_key", "user_id"))
-    if not rows:
-        return 0
-    Session.objects.filter(session_key__in=[key for _, key, _ in rows]).delete()
-    SamlSession.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
-    for user_id in sorted({str(user_id) for _, _, user_id in rows}):
-        audit_record(
-            actor=Actor.idp(idp.slug),
-            action="saml.logout",
-            target_type="user",
-            target_id=user_id,
-            detail={"idp": idp.slug, "initiated_by": "idp", "sessions_ended": len(rows)},
-        )
-    return len(rows)

@@ -184,7 +184,8 @@ class OutstandingRequest(models.Model):
 
 
 class SeenAssertion(models.Model):
-    """An accepted assertion ID, kept until it could no longer be valid (replay cache)."""
+    """An accepted assertion ID or IdP LogoutRequest ID, kept until it could no longer be
+    valid (replay cache; an IdP's IDs are unique across all its messages)."""
 
     idp = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="+")
     assertion_id = models.CharField(max_length=255)

@@ -19,6 +19,7 @@ RECIPIENT: Final = "recipient"
 EXPIRED: Final = "expired"
 NOT_YET_VALID: Final = "not_yet_valid"
 REPLAY: Final = "replay"
+LOGOUT_REPLAY: Final = "logout_replay"  # an IdP's LogoutRequest ID seen before
 IN_RESPONSE_TO_MISSING: Final = "in_response_to_missing"
 IN_RESPONSE_TO_UNKNOWN: Final = "in_response_to_unknown"
 IDP_INITIATED_NOT_ALLOWED: Final = "idp_initiated_not_allowed"
@@ -42,6 +43,7 @@ ALL_REASONS: Final = frozenset(
         EXPIRED,
         NOT_YET_VALID,
         REPLAY,
+        LOGOUT_REPLAY,
         IN_RESPONSE_TO_MISSING,
         IN_RESPONSE_TO_UNKNOWN,
         IDP_INITIATED_NOT_ALLOWED,
@@ -80,6 +82,7 @@ USER_MESSAGES: Final[dict[str, str]] = {
     EXPIRED: "The sign-in message has expired. Please sign in again.",
     NOT_YET_VALID: "The sign-in message is not valid yet. Check the clocks and sign in again.",
     REPLAY: "This sign-in message was already used. Please sign in again.",
+    LOGOUT_REPLAY: "This sign-out message was already used.",
     IN_RESPONSE_TO_MISSING: "The sign-in answer does not match the sign-in you started.",
     IN_RESPONSE_TO_UNKNOWN: "The sign-in answer does not match a sign-in this browser started. "
     "Please sign in again.",

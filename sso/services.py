@@ -1,11 +1,14 @@
-"""Writes to the SSO configuration: importing and refreshing identity providers."""
+"""Writes to the SSO configuration (importing, refreshing, deactivating and deleting
+identity providers) and the end of the sessions an IdP opened."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -13,8 +16,9 @@ from django.utils import timezone
 from axero_idp.errors import ValidationFailed
 from sso.mapping import attribute_map_merge
 from sso.metadata import IdpMetadata, idp_metadata_fetch, idp_metadata_parse
-from sso.models import IdentityProvider
-from users.services import Actor, audit_record
+from sso.models import IdentityProvider, SamlSession
+from users.models import User
+from users.services import Actor, audit_record, audit_record_many
 
 logger = logging.getLogger(__name__)
 
@@ -87,3 +91,69 @@ def idp_metadata_refresh(*, idp_id: int) -> bool:
     if changes:
         logger.info("IdP metadata changed", extra={"idp": idp.slug, "fields": sorted(changes)})
     return bool(changes)
+
+
+@transaction.atomic
+def saml_sessions_end(
+    *,
+    idp: IdentityProvider,
+    actor: Actor,
+    cause: str,
+    name_id: str | None = None,
+    session_indexes: Sequence[str] = (),
+) -> int:
+    """End the Django sessions idp opened: all of them, or name_id's (only those with
+    one of session_indexes, when given). One `saml.logout` event per user; returns how
+    many sessions ended."""
+    query = SamlSession.objects.select_for_update().filter(idp=idp)
+    if name_id is not None:
+        query = query.filter(name_id=name_id)
+    if session_indexes:
+        query = query.filter(session_index__in=session_indexes)
+    rows = list(query.values_list("pk", "session_key", "user_id"))
+    if not rows:
+        return 0
+    Session.objects.filter(session_key__in=[key for _, key, _ in rows]).delete()
+    SamlSession.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
+    per_user = Counter(user_id for _, _, user_id in rows)
+    audit_record_many(
+        actor=actor,
+        entries=[
+            (
+                "saml.logout",
+                User(pk=user_id),
+                {"idp": idp.slug, "initiated_by": cause, "sessions_ended": count},
+            )
+            for user_id, count in sorted(per_user.items(), key=lambda item: str(item[0]))
+        ],
+    )
+    return len(rows)
+
+
+@transaction.atomic
+def idp_deactivate(*, idp: IdentityProvider, actor: Actor) -> int:
+    """Stop trusting idp: no login through it any more, and every session it opened
+    ends (a compromised or retired IdP must not keep anyone signed in). Returns how
+    many sessions ended."""
+    IdentityProvider.objects.filter(pk=idp.pk).update(is_active=False, updated_at=timezone.now())
+    idp.is_active = False
+    ended = saml_sessions_end(idp=idp, actor=actor, cause="idp_deactivated")
+    audit_record(
+        actor=actor, action="sso.idp_deactivated", target=idp, detail={"sessions_ended": ended}
+    )
+    return ended
+
+
+@transaction.atomic
+def idp_delete(*, idp: IdentityProvider, actor: Actor) -> int:
+    """Delete idp with its identities, ending every session it opened first (deleting
+    only its SAML session records would leave those sessions alive)."""
+    ended = saml_sessions_end(idp=idp, actor=actor, cause="idp_deleted")
+    audit_record(
+        actor=actor,
+        action="sso.idp_deleted",
+        target=idp,
+        detail={"slug": idp.slug, "entity_id": idp.entity_id, "sessions_ended": ended},
+    )
+    idp.delete()
+    return ended

@@ -156,9 +156,13 @@ def sls(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
     return HttpResponseRedirect(sls_handle(request=request, idp=idp))
 
 
+# A cross-site link or image must not sign anyone out: GET only asks, and the answer is
+# a POST the CSRF middleware checks.
 @require_http_methods(["GET", "POST"])
 @with_idp(action="saml.logout_refused")
 def logout(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "sso/logout_confirm.html")
     return HttpResponseRedirect(sp_logout_start(request=request, idp=idp))
 
 

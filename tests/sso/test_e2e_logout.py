@@ -44,7 +44,7 @@ def _logout_refusal() -> AuditEvent:
 def test_sp_initiated_logout_sends_a_signed_request_and_handles_the_response(peer):
     client, key, saml_session = _logged_in(peer)
 
-    start = client.get(f"/sso/{SLUG}/logout/")
+    start = client.post(f"/sso/{SLUG}/logout/")
 
     assert start.status_code == 302
     request = peer.logout_request_read(start["Location"])
@@ -68,7 +68,7 @@ def test_sp_initiated_logout_sends_a_signed_request_and_handles_the_response(pee
 
 def test_logout_response_with_failure_status_still_ends_the_local_session(peer):
     client, key, _ = _logged_in(peer)
-    request = peer.logout_request_read(client.get(f"/sso/{SLUG}/logout/")["Location"])
+    request = peer.logout_request_read(client.post(f"/sso/{SLUG}/logout/")["Location"])
 
     client.get(
         peer.logout_response_url(request, status="urn:oasis:names:tc:SAML:2.0:status:Responder")
@@ -80,7 +80,7 @@ def test_logout_response_with_failure_status_still_ends_the_local_session(peer):
 
 def test_unsigned_logout_response_is_refused(peer):
     client, _key, _ = _logged_in(peer)
-    request = peer.logout_request_read(client.get(f"/sso/{SLUG}/logout/")["Location"])
+    request = peer.logout_request_read(client.post(f"/sso/{SLUG}/logout/")["Location"])
 
     response = client.get(peer.logout_response_url(request, signed=False))
 
@@ -232,7 +232,7 @@ def test_oversize_redirect_query_is_refused(peer):
 
 
 def test_logout_when_not_logged_in_does_not_fail(peer, client):
-    response = client.get(f"/sso/{SLUG}/logout/")
+    response = client.post(f"/sso/{SLUG}/logout/")
 
     assert response.status_code == 302
     assert query_param(response["Location"], "SAMLRequest") is None

@@ -128,7 +128,7 @@ def test_acs_refuses_get_and_an_empty_post(client, idp):
 
 
 def test_logout_without_a_saml_session_lands_on_the_logged_out_page(client, idp):
-    response = client.get("/sso/acme/logout/", follow=True)
+    response = client.post("/sso/acme/logout/", follow=True)
 
     assert response.redirect_chain == [("/sso/acme/logged-out/", 302)]
     assert "You are signed out" in response.content.decode()

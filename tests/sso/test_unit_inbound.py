@@ -21,6 +21,8 @@ from sso.inbound import (
 from sso.refusals import SamlRefused
 
 ACS = "https://sp.example.com/sso/onelogin/acs/"
+SP = "https://sp.example.com/sso/onelogin/metadata/"
+IDP = "https://idp.example.com/md"
 NOW = 1_800_000_000
 RESPONSE_TAG = "{urn:oasis:names:tc:SAML:2.0:protocol}Response"
 
@@ -54,13 +56,16 @@ def response_xml(
     )
     recipient_attr = f' Recipient="{recipient}"' if recipient is not None else ""
     assertion = (
-        '<saml:Assertion ID="a1">'
+        f'<saml:Assertion ID="a1" Version="2.0" IssueInstant="{_time(0)}">'
+        f"<saml:Issuer>{IDP}</saml:Issuer>"
         f"{signature}"
         "<saml:Subject><saml:NameID>ann@example.com</saml:NameID>"
         '<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
         f'<saml:SubjectConfirmationData{recipient_attr} NotOnOrAfter="{_time(scd_not_on_or_after)}"/>'
         "</saml:SubjectConfirmation></saml:Subject>"
-        f'<saml:Conditions NotBefore="{_time(not_before)}" NotOnOrAfter="{_time(not_on_or_after)}"/>'
+        f'<saml:Conditions NotBefore="{_time(not_before)}" NotOnOrAfter="{_time(not_on_or_after)}">'
+        f"<saml:AudienceRestriction><saml:Audience>{SP}</saml:Audience></saml:AudienceRestriction>"
+        "</saml:Conditions>"
         "</saml:Assertion>"
     )
     dest = f' Destination="{destination}"' if destination is not None else ""
@@ -73,7 +78,9 @@ def response_xml(
 
 
 def precheck(xml: bytes, skew: int = 120) -> None:
-    response_precheck(xml_parse(xml, root_tag=RESPONSE_TAG), Expectations(ACS, skew, now=NOW))
+    response_precheck(
+        xml_parse(xml, root_tag=RESPONSE_TAG), Expectations(ACS, SP, IDP, skew, now=NOW)
+    )
 
 
 def refused(call, *args, **kwargs) -> SamlRefused:

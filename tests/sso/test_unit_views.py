@@ -79,7 +79,9 @@ def test_post_binding_login_renders_a_form_with_a_signed_authn_request(client, i
 
 
 RESPONSE = base64.b64encode(
-    b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="r1" Version="2.0"/>'
+    b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="r1" Version="2.0">'
+    b'<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>'
+    b"</samlp:Status></samlp:Response>"
 ).decode()
 
 

@@ -263,10 +263,11 @@ class IdpPeer:
             signer=signer,
         )
 
-    def encrypt_assertion(self, xml: str) -> str:
+    def encrypt_assertion(self, xml: str, certificate: str | None = None) -> str:
         """The Response's assertion (signed or not) encrypted for the SP's first published
-        certificate, by xmlsec1 through pysaml2: saml:EncryptedAssertion/xenc:EncryptedData
-        with an RSA-OAEP key transport, as IdPs with assertion encryption on send it."""
+        certificate (or `certificate`, a base64 body), by xmlsec1 through pysaml2:
+        saml:EncryptedAssertion/xenc:EncryptedData with an RSA-OAEP key transport, as
+        IdPs with assertion encryption on send it."""
         sp, server = self._need_sp()
         root = etree.fromstring(xml.encode())
         assertion = root.find("saml:Assertion", NS)
@@ -274,7 +275,7 @@ class IdpPeer:
         wrapper = etree.Element(SAML + "EncryptedAssertion")
         assertion.addprevious(wrapper)
         wrapper.append(assertion)
-        wrapped, unwrapped = get_pem_wrapped_unwrapped(sp.certificates[0])
+        wrapped, unwrapped = get_pem_wrapped_unwrapped(certificate or sp.certificates[0])
         cert_file = self.directory / "sp-encryption-cert.pem"
         cert_file.write_text(wrapped)
         encrypted = server.sec.encrypt_assertion(

@@ -191,18 +191,22 @@ def login_response_validate(
     nameid_usable_check(name_id, name_id_data.get("Format", ""))
     if not assertion_id:
         raise SamlRefused(refusals.MALFORMED, "the assertion has no ID")
+    # The assertion python3-saml verified (the signed one, decrypted if it was encrypted).
+    assertion = response._query_assertion("")[0]
     return ValidLogin(
         name_id=name_id,
         name_id_format=name_id_data.get("Format", ""),
         session_index=session_index,
         attributes=attributes,
         assertion_id=assertion_id,
-        in_response_to=_signed_in_response_to(response, expect.acs_url),
-        accepted_until=_accepted_until(response),
+        in_response_to=_signed_in_response_to(response, assertion, expect.acs_url),
+        accepted_until=_accepted_until(assertion),
     )
 
 
-def _signed_in_response_to(response: OneLogin_Saml2_Response, acs_url: str) -> str | None:
+def _signed_in_response_to(
+    response: OneLogin_Saml2_Response, assertion: etree._Element, acs_url: str
+) -> str | None:
     """The InResponseTo a signature vouches for. The Response element's own counts only
     when the Response is signed; otherwise only the signed assertion's bearer
     confirmation for our ACS can say which request it answers, and an envelope value
@@ -210,7 +214,7 @@ def _signed_in_response_to(response: OneLogin_Saml2_Response, acs_url: str) -> s
     envelope = response.get_in_response_to() or None
     named = {
         value
-        for data in bearer_confirmation_data(response._query_assertion("")[0])
+        for data in bearer_confirmation_data(assertion)
         if same_url(data.get("Recipient") or "", acs_url) and (value := data.get("InResponseTo"))
     }
     if len(named) > 1 or (envelope and named and named != {envelope}):
@@ -224,9 +228,8 @@ def _signed_in_response_to(response: OneLogin_Saml2_Response, acs_url: str) -> s
     return envelope if response_signed else None
 
 
-def _accepted_until(response: OneLogin_Saml2_Response) -> int:
+def _accepted_until(assertion: etree._Element) -> int:
     # The prechecks made sure at least one NotOnOrAfter and the IssueInstant are there.
-    assertion = response._query_assertion("")[0]
     ends = [
         saml_time(element.get("NotOnOrAfter"))
         for element in [

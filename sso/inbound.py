@@ -1,6 +1,6 @@
-"""Reading what an IdP sends: decoding with size caps, the checks python3-saml leaves
-to us (SAML_SECURITY.md), python3-saml's own strict validation, and the mapping of
-every failure to a refusal reason.
+"""Reading what an IdP sends: decoding with size caps, our prechecks (sso.prechecks),
+python3-saml's own strict validation, and the mapping of every failure to a refusal
+reason.
 
 Checks on the not-yet-verified document may only ever refuse, never accept; every
 value we act on is read from the verified document the way python3-saml reads it.
@@ -10,21 +10,29 @@ from __future__ import annotations
 
 import base64
 import binascii
-import calendar
-import datetime as dt
 import zlib
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_ValidationError
 from onelogin.saml2.response import OneLogin_Saml2_Response
-from onelogin.saml2.utils import OneLogin_Saml2_Utils
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
 from sso import refusals
+from sso.prechecks import (
+    ASSERTION_MAX_AGE,
+    NS,
+    Expectations,
+    bearer_confirmation_data,
+    response_precheck,
+    saml_time,
+)
+
+# Also the checks of logout messages (sso.logout imports them from here).
+from sso.prechecks import same_url as same_url
+from sso.prechecks import signature_shape_check as signature_shape_check
 from sso.refusals import SamlRefused
 
 # A real response is a few KiB; OneLogin's largest with hundreds of roles stays < 100 KiB.
@@ -32,14 +40,6 @@ MAX_POST_BYTES: Final = 512 * 1024
 MAX_REDIRECT_QUERY_BYTES: Final = 16 * 1024
 MAX_INFLATED_BYTES: Final = 256 * 1024
 
-ALLOWED_TRANSFORMS: Final = frozenset(
-    {
-        "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
-        "http://www.w3.org/2001/10/xml-exc-c14n#",
-    }
-)
-ALLOWED_C14N: Final = frozenset({"http://www.w3.org/2001/10/xml-exc-c14n#"})
-NS: Final = C.NSMAP
 RESPONSE_TAG: Final = f"{{{C.NS_SAMLP}}}Response"
 
 
@@ -84,122 +84,6 @@ def xml_parse(data: bytes, *, root_tag: str, allow_comments: bool = False) -> et
     return root
 
 
-def signature_shape_check(root: etree._Element) -> None:
-    """Only enveloped-signature and exclusive c14n in any signature: XSLT, XPath and
-    other transforms can make a signature cover something other than what we read."""
-    for signature in root.iter(f"{{{C.NS_DS}}}Signature"):
-        for method in signature.iterfind("ds:SignedInfo/ds:CanonicalizationMethod", NS):
-            if method.get("Algorithm") not in ALLOWED_C14N:
-                raise SamlRefused(
-                    refusals.SIGNATURE, f"canonicalization {method.get('Algorithm')!r} not allowed"
-                )
-        for transform in signature.iterfind(
-            "ds:SignedInfo/ds:Reference/ds:Transforms/ds:Transform", NS
-        ):
-            if transform.get("Algorithm") not in ALLOWED_TRANSFORMS:
-                raise SamlRefused(
-                    refusals.SIGNATURE,
-                    f"signature transform {transform.get('Algorithm')!r} not allowed",
-                )
-
-
-def same_url(received: str, ours: str) -> bool:
-    """Exact comparison (python3-saml only checks a prefix, so ACS + "other/" would
-    pass): only the scheme and host are compared case-insensitively, as URLs define."""
-    a, b = urlsplit(received), urlsplit(ours)
-    return (a.scheme.lower(), a.netloc.lower(), a.path, a.query, a.fragment) == (
-        b.scheme.lower(),
-        b.netloc.lower(),
-        b.path,
-        b.query,
-        b.fragment,
-    )
-
-
-def _time(value: str | None) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(OneLogin_Saml2_Utils.parse_SAML_to_time(value))
-    except Exception as exc:
-        raise SamlRefused(refusals.MALFORMED, f"bad timestamp {value!r}") from exc
-
-
-@dataclass(frozen=True)
-class Expectations:
-    """What this SP expects of a response, from its own configuration."""
-
-    acs_url: str
-    clock_skew: int
-    now: int | None = None
-
-
-def _bearer_confirmations(assertion: etree._Element) -> list[etree._Element]:
-    found = []
-    for confirmation in assertion.iterfind("saml:Subject/saml:SubjectConfirmation", NS):
-        method = confirmation.get("Method")
-        if method and method != C.CM_BEARER:
-            continue
-        data = confirmation.find("saml:SubjectConfirmationData", NS)
-        if data is not None:
-            found.append(data)
-    return found
-
-
-def response_precheck(root: etree._Element, expect: Expectations) -> None:
-    """The checks python3-saml does loosely or not at all, with clear reasons."""
-    now = (
-        expect.now
-        if expect.now is not None
-        else calendar.timegm(dt.datetime.now(dt.UTC).utctimetuple())
-    )
-    skew = expect.clock_skew
-    signature_shape_check(root)
-    assertions = root.findall(".//saml:Assertion", NS)
-    if len(assertions) + len(root.findall(".//saml:EncryptedAssertion", NS)) > 1:
-        raise SamlRefused(refusals.SIGNATURE, "more than one assertion (signature wrapping?)")
-    signed = root.find("ds:Signature", NS) is not None or any(
-        a.find("ds:Signature", NS) is not None for a in assertions
-    )
-    status = root.find("samlp:Status/samlp:StatusCode", NS)
-    if status is not None and status.get("Value") not in (None, C.STATUS_SUCCESS):
-        return  # python3-saml reports the IdP's failure status with its message
-    if not signed:
-        raise SamlRefused(refusals.SIGNATURE, "no signature on the response or the assertion")
-    destination = root.get("Destination")
-    if destination is not None and not same_url(destination, expect.acs_url):
-        raise SamlRefused(
-            refusals.DESTINATION, f"Destination {destination!r} is not {expect.acs_url!r}"
-        )
-    if not assertions:
-        return
-    assertion = assertions[0]
-    conditions = assertion.find("saml:Conditions", NS)
-    if conditions is not None:
-        not_before = _time(conditions.get("NotBefore"))
-        not_on_or_after = _time(conditions.get("NotOnOrAfter"))
-        if not_before is not None and not_before > now + skew:
-            raise SamlRefused(
-                refusals.NOT_YET_VALID, f"Conditions NotBefore is {not_before - now}s ahead"
-            )
-        if not_on_or_after is not None and not_on_or_after + skew <= now:
-            raise SamlRefused(refusals.EXPIRED, f"Conditions expired {now - not_on_or_after}s ago")
-    confirmations = _bearer_confirmations(assertion)
-    if not confirmations:
-        return  # python3-saml refuses: no valid SubjectConfirmation
-    # The SAML web SSO profile requires a Recipient on bearer confirmations; python3-saml
-    # accepts its absence, and a prefix of our URL.
-    recipients = [c.get("Recipient") for c in confirmations]
-    if not any(r is not None and same_url(r, expect.acs_url) for r in recipients):
-        raise SamlRefused(
-            refusals.RECIPIENT, f"Recipient {recipients[0]!r} is not {expect.acs_url!r}"
-        )
-    if all((t := _time(c.get("NotOnOrAfter"))) is not None and t <= now for c in confirmations):
-        raise SamlRefused(refusals.EXPIRED, "SubjectConfirmationData NotOnOrAfter has passed")
-    if all((t := _time(c.get("NotBefore"))) is not None and t > now + skew for c in confirmations):
-        raise SamlRefused(refusals.NOT_YET_VALID, "SubjectConfirmationData NotBefore is ahead")
-
-
 TRANSIENT: Final = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
 MAX_NAME_ID: Final = 1024
 
@@ -229,7 +113,9 @@ class ValidLogin:
     attributes: dict[str, list[Any]]
     assertion_id: str
     in_response_to: str | None
-    not_on_or_after: int | None
+    # The last moment (Unix seconds, before the IdP's clock skew) the assertion could be
+    # accepted: its latest NotOnOrAfter, never past IssueInstant + ASSERTION_MAX_AGE.
+    accepted_until: int
 
 
 def _validate_with_python3_saml(
@@ -252,6 +138,37 @@ def _validate_with_python3_saml(
         )
 
 
+def _python3_saml_response(
+    settings_obj: Any, raw: bytes, root: etree._Element
+) -> OneLogin_Saml2_Response:
+    """python3-saml's Response; it decrypts an EncryptedAssertion with the SP's key."""
+    try:
+        return OneLogin_Saml2_Response(settings_obj, base64.b64encode(raw))
+    except Exception as exc:
+        if root.find("saml:EncryptedAssertion", NS) is not None:
+            raise SamlRefused(
+                refusals.DECRYPTION,
+                "the EncryptedAssertion could not be decrypted with this SP's current key "
+                f"(is the IdP encrypting for another certificate?): {type(exc).__name__}: {exc}",
+            ) from exc
+        raise SamlRefused(refusals.MALFORMED, f"{type(exc).__name__}: {exc}") from exc
+
+
+def decrypted_precheck(decrypted: etree._Element, expect: Expectations) -> None:
+    """An encrypted assertion gets every check a plaintext one gets (python3-saml itself
+    applies only its looser ones to it), the raw-bytes ones included: the decrypted
+    text never went through xml_parse."""
+    # (python3-saml's element class hides comments from iter(); XPath still sees them.)
+    if decrypted.xpath("//comment() | //processing-instruction()"):
+        raise SamlRefused(
+            refusals.MALFORMED,
+            "an XML comment or processing instruction in the encrypted assertion",
+        )
+    if decrypted.find("saml:Assertion", NS) is None:
+        raise SamlRefused(refusals.MALFORMED, "the EncryptedAssertion holds no Assertion")
+    response_precheck(decrypted, expect)
+
+
 def login_response_validate(
     saml_response: str, *, settings_obj: Any, request_data: dict[str, Any], expect: Expectations
 ) -> ValidLogin:
@@ -259,10 +176,9 @@ def login_response_validate(
     raw = b64_decode_strict(saml_response)
     root = xml_parse(raw, root_tag=RESPONSE_TAG)
     response_precheck(root, expect)
-    try:
-        response = OneLogin_Saml2_Response(settings_obj, base64.b64encode(raw))
-    except Exception as exc:
-        raise SamlRefused(refusals.MALFORMED, f"{type(exc).__name__}: {exc}") from exc
+    response = _python3_saml_response(settings_obj, raw, root)
+    if response.encrypted:
+        decrypted_precheck(response.decrypted_document, expect)
     _validate_with_python3_saml(response, request_data)
     try:
         name_id_data = response.get_nameid_data()
@@ -275,29 +191,54 @@ def login_response_validate(
     nameid_usable_check(name_id, name_id_data.get("Format", ""))
     if not assertion_id:
         raise SamlRefused(refusals.MALFORMED, "the assertion has no ID")
-    not_on_or_after = response.get_assertion_not_on_or_after()
-    conditions = response._query_assertion("/saml:Conditions")
-    if conditions and conditions[0].get("NotOnOrAfter"):
-        cond_limit = _time(conditions[0].get("NotOnOrAfter"))
-        if cond_limit is not None:
-            not_on_or_after = max(not_on_or_after or 0, cond_limit)
-    in_response_to = response.get_in_response_to()
-    if not in_response_to:
-        # The Response element may be unsigned; the signed assertion's confirmation
-        # may still name our request, and then it must match it.
-        for data in response._query_assertion(
-            "/saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData"
-        ):
-            in_response_to = in_response_to or data.get("InResponseTo")
+    # The assertion python3-saml verified (the signed one, decrypted if it was encrypted).
+    assertion = response._query_assertion("")[0]
     return ValidLogin(
         name_id=name_id,
         name_id_format=name_id_data.get("Format", ""),
         session_index=session_index,
         attributes=attributes,
         assertion_id=assertion_id,
-        in_response_to=in_response_to or None,
-        not_on_or_after=int(not_on_or_after) if not_on_or_after else None,
+        in_response_to=_signed_in_response_to(response, assertion, expect.acs_url),
+        accepted_until=_accepted_until(assertion),
     )
+
+
+def _signed_in_response_to(
+    response: OneLogin_Saml2_Response, assertion: etree._Element, acs_url: str
+) -> str | None:
+    """The InResponseTo a signature vouches for. The Response element's own counts only
+    when the Response is signed; otherwise only the signed assertion's bearer
+    confirmation for our ACS can say which request it answers, and an envelope value
+    without it makes an unsolicited assertion look solicited."""
+    envelope = response.get_in_response_to() or None
+    named = {
+        value
+        for data in bearer_confirmation_data(assertion)
+        if same_url(data.get("Recipient") or "", acs_url) and (value := data.get("InResponseTo"))
+    }
+    if len(named) > 1 or (envelope and named and named != {envelope}):
+        raise SamlRefused(
+            refusals.IN_RESPONSE_TO_UNKNOWN,
+            f"the response names different requests: {sorted({*named, envelope or ''})!r}",
+        )
+    if named:
+        return named.pop()
+    response_signed = response.document.find("ds:Signature", NS) is not None
+    return envelope if response_signed else None
+
+
+def _accepted_until(assertion: etree._Element) -> int:
+    # The prechecks made sure at least one NotOnOrAfter and the IssueInstant are there.
+    ends = [
+        saml_time(element.get("NotOnOrAfter"))
+        for element in [
+            *assertion.findall("saml:Conditions", NS),
+            *bearer_confirmation_data(assertion),
+        ]
+    ]
+    issued = saml_time(assertion.get("IssueInstant")) or 0
+    return min(max(end for end in ends if end is not None), issued + ASSERTION_MAX_AGE)
 
 
 def redirect_message_decode(value: str) -> bytes:

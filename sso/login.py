@@ -22,7 +22,6 @@ in one transaction.
 from __future__ import annotations
 
 import base64
-import calendar
 import datetime as dt
 import logging
 import secrets
@@ -46,7 +45,7 @@ from axero_idp.errors import ApplicationError
 from axero_idp.rawsql import table
 from sso import refusals
 from sso.hop import pending_response_take
-from sso.inbound import Expectations, ValidLogin, login_response_validate
+from sso.inbound import ValidLogin, login_response_validate
 from sso.models import (
     IdentityProvider,
     OutstandingRequest,
@@ -57,15 +56,13 @@ from sso.models import (
 from sso.provisioning import ProvisionResult, user_provision_from_login, user_roles_from_login
 from sso.redirects import safe_next
 from sso.refusals import SamlRefused
-from sso.saml_settings import request_data_for, saml_settings
+from sso.saml_settings import request_data_for, response_expectations, saml_settings
 from users.models import User
 from users.services import Actor, audit_record
 
 logger = logging.getLogger(__name__)
 
 REQUEST_LIFETIME: Final = dt.timedelta(minutes=10)
-# An assertion that states no NotOnOrAfter at all is remembered this long.
-DEFAULT_REPLAY_WINDOW: Final = dt.timedelta(hours=24)
 BROWSER_KEY: Final = "sso_browser"
 AUTHN: Final = "authn"
 LOGOUT: Final = "logout"
@@ -148,10 +145,9 @@ def authn_request_start(
 
 
 def _replay_until(idp: IdentityProvider, valid: ValidLogin) -> dt.datetime:
-    if valid.not_on_or_after:
-        until = dt.datetime.fromtimestamp(valid.not_on_or_after, dt.UTC)
-    else:
-        until = timezone.now() + DEFAULT_REPLAY_WINDOW
+    # Bounded by the assertion's IssueInstant (sso.prechecks.ASSERTION_MAX_AGE), so a
+    # NotOnOrAfter in year 9999 is remembered minutes, not forever (nor overflows).
+    until = dt.datetime.fromtimestamp(valid.accepted_until, dt.UTC)
     return until + dt.timedelta(seconds=idp.clock_skew_seconds)
 
 
@@ -334,11 +330,7 @@ def _login_complete(
         saml_response,
         settings_obj=built.login,
         request_data=request_data_for(built.urls.acs),
-        expect=Expectations(
-            acs_url=built.urls.acs,
-            clock_skew=idp.clock_skew_seconds,
-            now=calendar.timegm(timezone.now().utctimetuple()),
-        ),
+        expect=response_expectations(idp, built.urls),
     )
     consumed = assertion_remember(idp=idp, valid=valid, consume_for=browser)
     _in_response_to_check(idp=idp, valid=valid, browser=browser, consumed=consumed)

@@ -202,13 +202,20 @@ class SeenAssertion(models.Model):
 
 class PendingResponse(models.Model):
     """A SAMLResponse posted to the ACS, waiting for the same browser's first-party GET
-    (the session cookie is SameSite=Lax, so the cross-site POST carries none)."""
+    (the session cookie is SameSite=Lax, so the cross-site POST carries none).
+
+    Anonymous clients create these, so sso.hop caps them per IdP and per client."""
 
     key = models.CharField(max_length=64, unique=True)
     idp = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="+")
+    # The address the POST came from (kept as long as the row: 2 minutes).
+    client = models.CharField(max_length=64, blank=True, default="")
     saml_response = models.TextField()
     relay_state = models.CharField(max_length=2000, blank=True)
     expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["idp", "client"], name="sso_pending_client_idx")]
 
     def __str__(self) -> str:
         return f"pending response for {self.idp_id}"

@@ -30,6 +30,10 @@ USER_INACTIVE: Final = "user_inactive"
 JIT_DISABLED: Final = "jit_disabled"
 UNKNOWN_IDP: Final = "unknown_idp"
 VALIDATION: Final = "validation"  # anything else python3-saml refused; message preserved
+NO_EXPIRY: Final = "no_expiry"  # an assertion without any NotOnOrAfter
+SUBJECT_CONFIRMATION: Final = "subject_confirmation"  # no bearer method, or an empty one
+DECRYPTION: Final = "decryption"  # an EncryptedAssertion our key cannot decrypt
+TOO_MANY_PENDING: Final = "too_many_pending"  # the hop's parked responses are capped
 
 ALL_REASONS: Final = frozenset(
     {
@@ -54,6 +58,10 @@ ALL_REASONS: Final = frozenset(
         JIT_DISABLED,
         UNKNOWN_IDP,
         VALIDATION,
+        NO_EXPIRY,
+        SUBJECT_CONFIRMATION,
+        DECRYPTION,
+        TOO_MANY_PENDING,
     }
 )
 
@@ -62,6 +70,7 @@ HTTP_STATUS: Final[dict[str, int]] = {
     USER_INACTIVE: 403,
     IDP_INITIATED_NOT_ALLOWED: 403,
     UNKNOWN_IDP: 404,
+    TOO_MANY_PENDING: 429,
 }
 
 
@@ -94,6 +103,11 @@ USER_MESSAGES: Final[dict[str, str]] = {
     JIT_DISABLED: "You do not have an account here yet. Contact your administrator.",
     UNKNOWN_IDP: "This sign-in link is not configured.",
     VALIDATION: "The sign-in message was refused.",
+    NO_EXPIRY: "The sign-in message does not say when it expires, so it cannot be accepted.",
+    SUBJECT_CONFIRMATION: "The sign-in message is not meant for signing in through a browser.",
+    DECRYPTION: "The sign-in message was encrypted for a key this site does not have.",
+    TOO_MANY_PENDING: "Too many sign-ins from your network are waiting to complete. "
+    "Please wait a minute and sign in again.",
 }
 
 

@@ -7,6 +7,7 @@ built from, SP key id, SITE_URL) and rebuilds it when any of those changes.
 
 from __future__ import annotations
 
+import calendar
 import threading
 from dataclasses import dataclass
 from typing import Any, Final
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.errors import OneLogin_Saml2_Error
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
@@ -21,6 +23,7 @@ from onelogin.saml2.settings import OneLogin_Saml2_Settings
 from sso import refusals
 from sso.keys import KeyPair, signing_key_pair
 from sso.models import IdentityProvider, SsoBinding
+from sso.prechecks import Expectations
 from sso.refusals import SamlRefused
 
 _BINDINGS: Final = {
@@ -69,6 +72,17 @@ def request_data_for(
         # our re-encoding of them.
         "validate_signature_from_qs": bool(query_string),
     }
+
+
+def response_expectations(idp: IdentityProvider, urls: SpUrls) -> Expectations:
+    """What a login Response for idp must say about us, its sender and the time."""
+    return Expectations(
+        acs_url=urls.acs,
+        sp_entity_id=urls.entity_id,
+        idp_entity_id=idp.entity_id,
+        clock_skew=idp.clock_skew_seconds,
+        now=calendar.timegm(timezone.now().utctimetuple()),
+    )
 
 
 def settings_dict(idp: IdentityProvider, urls: SpUrls, key: KeyPair) -> dict[str, Any]:

@@ -124,7 +124,13 @@ def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
         )
         return HttpResponseRedirect(done.next_path, status=303)
     # No binding arrived (an http SITE_URL: the cookie is Lax): hop to a same-site GET.
-    key = pending_response_park(idp=idp, saml_response=saml_response, relay_state=relay_state)
+    key = pending_response_park(
+        idp=idp,
+        saml_response=saml_response,
+        root=root,
+        relay_state=relay_state,
+        client=request.META.get("REMOTE_ADDR", ""),
+    )
     url = reverse("sso:acs_complete", args=[idp.slug]) + "?" + urlencode({"k": key})
     return HttpResponseRedirect(url, status=303)
 

@@ -4,6 +4,7 @@ assertion, for a consumed request ID, and for the first SP key."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -64,7 +65,7 @@ def test_a_replayed_assertion_is_accepted_exactly_once(idp):
         attributes={},
         assertion_id="_same_assertion",
         in_response_to=None,
-        not_on_or_after=None,
+        accepted_until=int(time.time()) + 300,
     )
 
     def worker() -> str:

@@ -21,6 +21,8 @@ from sso.inbound import (
 from sso.refusals import SamlRefused
 
 ACS = "https://sp.example.com/sso/onelogin/acs/"
+SP = "https://sp.example.com/sso/onelogin/metadata/"
+IDP = "https://idp.example.com/md"
 NOW = 1_800_000_000
 RESPONSE_TAG = "{urn:oasis:names:tc:SAML:2.0:protocol}Response"
 
@@ -54,13 +56,16 @@ def response_xml(
     )
     recipient_attr = f' Recipient="{recipient}"' if recipient is not None else ""
     assertion = (
-        '<saml:Assertion ID="a1">'
+        f'<saml:Assertion ID="a1" Version="2.0" IssueInstant="{_time(0)}">'
+        f"<saml:Issuer>{IDP}</saml:Issuer>"
         f"{signature}"
         "<saml:Subject><saml:NameID>ann@example.com</saml:NameID>"
         '<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
         f'<saml:SubjectConfirmationData{recipient_attr} NotOnOrAfter="{_time(scd_not_on_or_after)}"/>'
         "</saml:SubjectConfirmation></saml:Subject>"
-        f'<saml:Conditions NotBefore="{_time(not_before)}" NotOnOrAfter="{_time(not_on_or_after)}"/>'
+        f'<saml:Conditions NotBefore="{_time(not_before)}" NotOnOrAfter="{_time(not_on_or_after)}">'
+        f"<saml:AudienceRestriction><saml:Audience>{SP}</saml:Audience></saml:AudienceRestriction>"
+        "</saml:Conditions>"
         "</saml:Assertion>"
     )
     dest = f' Destination="{destination}"' if destination is not None else ""
@@ -73,7 +78,9 @@ def response_xml(
 
 
 def precheck(xml: bytes, skew: int = 120) -> None:
-    response_precheck(xml_parse(xml, root_tag=RESPONSE_TAG), Expectations(ACS, skew, now=NOW))
+    response_precheck(
+        xml_parse(xml, root_tag=RESPONSE_TAG), Expectations(ACS, SP, IDP, skew, now=NOW)
+    )
 
 
 def refused(call, *args, **kwargs) -> SamlRefused:
@@ -184,3 +191,69 @@ def test_unusable_nameids_are_refused(name_id, name_id_format, message):
 def test_email_and_persistent_nameids_are_usable():
     nameid_usable_check("ann@example.com", "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
     nameid_usable_check("00u1abc", "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent")
+
+
+def _reshaped(old: str, new: str) -> bytes:
+    xml = response_xml()
+    assert old.encode() in xml
+    return xml.replace(old.encode(), new.encode(), 1)
+
+
+AUDIENCE = (
+    f"<saml:AudienceRestriction><saml:Audience>{SP}</saml:Audience></saml:AudienceRestriction>"
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        # Every AudienceRestriction must be met (SAML core 2.5.1.4), not just one of them.
+        (
+            AUDIENCE,
+            AUDIENCE + "<saml:AudienceRestriction><saml:Audience>https://other.example/sp"
+            "</saml:Audience></saml:AudienceRestriction>",
+            "audience",
+        ),
+        (AUDIENCE, "<saml:AudienceRestriction/>", "audience"),
+        ("<samlp:Status>", f"<saml:Issuer>{IDP}x</saml:Issuer><samlp:Status>", "issuer"),
+        ("<samlp:Status>", "<saml:Issuer/><samlp:Status>", "issuer"),
+        (f"<saml:Issuer>{IDP}</saml:Issuer>", "", "issuer"),
+        ('ID="a1" Version="2.0"', 'ID="a1" Version="2.0 "', "malformed"),
+        (
+            f'IssueInstant="{_time(0)}"',
+            f'IssueInstant="{_time(-601 - 120)}"',
+            "expired",
+        ),
+        (f'IssueInstant="{_time(0)}"', f'IssueInstant="{_time(121)}"', "not_yet_valid"),
+        (f'IssueInstant="{_time(0)}"', 'IssueInstant="9999-99-99T00:00:00Z"', "malformed"),
+    ],
+)
+def test_precheck_refusals_of_odd_shapes(old, new, reason):
+    assert refused(precheck, _reshaped(old, new)).reason == reason
+
+
+def test_a_signed_response_without_its_own_issuer_is_refused():
+    signature = (
+        '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo/>'
+        "</ds:Signature>"
+    )
+    xml = _reshaped("<samlp:Status>", signature + "<samlp:Status>")
+
+    error = refused(precheck, xml)
+
+    assert (error.reason, error.message) == ("issuer", f"Response Issuer [] is not {IDP!r}")
+
+
+def test_an_encrypted_assertion_waits_for_decryption_but_its_sender_is_checked_now():
+    encrypted = (
+        "<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc='x'/></saml:EncryptedAssertion>"
+    )
+    start = response_xml().index(b"<saml:Assertion")
+    end = response_xml().index(b"</saml:Assertion>") + len(b"</saml:Assertion>")
+    without_issuer = response_xml()[:start] + encrypted.encode() + response_xml()[end:]
+    with_issuer = without_issuer.replace(
+        b"<samlp:Status>", f"<saml:Issuer>{IDP}</saml:Issuer><samlp:Status>".encode()
+    )
+
+    assert refused(precheck, without_issuer).reason == "issuer"
+    precheck(with_issuer)

@@ -20,6 +20,8 @@ def test_every_reason_has_a_user_message():
         ("idp_initiated_not_allowed", 403),
         ("unknown_idp", 404),
         ("replay", 400),
+        ("too_many_pending", 429),
+        ("no_expiry", 400),
     ],
 )
 def test_http_status_of_a_refusal(reason, status):

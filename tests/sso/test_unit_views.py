@@ -4,8 +4,10 @@ the refusal page, the ACS hop, and the admin pages."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
 import pytest
+from django.utils import timezone
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
 from sso.keys import key_pair_generate, keys_cache_clear, signing_key_pair
@@ -79,17 +81,19 @@ def test_post_binding_login_renders_a_form_with_a_signed_authn_request(client, i
 
 
 RESPONSE = base64.b64encode(
-    b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="r1" Version="2.0"/>'
+    b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="r1" Version="2.0">'
+    b'<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/>'
+    b"</samlp:Status></samlp:Response>"
 ).decode()
 
 
-def test_acs_parks_the_response_and_sends_a_303_to_the_same_site_hop(client, idp):
+def test_acs_refuses_an_unsigned_response_without_parking_it(client, idp):
+    # Anonymous POSTs are parked only once they pass the cheap checks (test_e2e_hop_limits).
     response = client.post("/sso/acme/acs/", {"SAMLResponse": RESPONSE, "RelayState": "/x/"})
 
-    pending = PendingResponse.objects.get()
-    assert response.status_code == 303
-    assert response["Location"] == f"/sso/acme/acs/complete/?k={pending.key}"
-    assert (pending.saml_response, pending.relay_state) == (RESPONSE, "/x/")
+    assert response.status_code == 400
+    assert AuditEvent.objects.get().detail["reason"] == "signature"
+    assert not PendingResponse.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -106,7 +110,13 @@ def test_acs_refuses_garbage_without_parking_it(client, idp, value):
 
 
 def test_the_hop_key_works_once(client, idp):
-    location = client.post("/sso/acme/acs/", {"SAMLResponse": RESPONSE})["Location"]
+    PendingResponse.objects.create(
+        key="k1",
+        idp=idp,
+        saml_response=RESPONSE,
+        expires_at=timezone.now() + dt.timedelta(minutes=2),
+    )
+    location = "/sso/acme/acs/complete/?k=k1"
 
     first = client.get(location)
     second = client.get(location)

@@ -7,7 +7,8 @@ a bug on the other. Every attack of SAML_SECURITY.md is made here by post-proces
 correctly signed response with lxml (`attacks`).
 
 Modules: `keys` (RSA keys, self-signed certificates), `bindings` (Redirect and POST),
-`responses` (shaping a pysaml2 Response), `peer` (the IdP), `attacks`. Everything is
+`responses` (shaping a pysaml2 Response; `OddShape`, the shapes a conformance suite
+tries), `peer` (the IdP; it also encrypts assertions), `attacks`. Everything is
 re-exported here: `from tests.sso.idp_peer import IdpPeer, post_form, strip_signatures`.
 """
 
@@ -18,6 +19,7 @@ from tests.sso.idp_peer.attacks import (
     billion_laughs,
     deflate_bomb,
     doctype_xxe,
+    in_response_to_on_envelope,
     name_id_comment_inject,
     name_id_replace,
     strip_assertion_signature,
@@ -46,6 +48,7 @@ from tests.sso.idp_peer.common import (
 )
 from tests.sso.idp_peer.keys import KeyPair, certificate_from_b64
 from tests.sso.idp_peer.peer import AuthnRequestSeen, IdpPeer, SpView, sp_metadata_read
+from tests.sso.idp_peer.responses import OddShape
 
 __all__ = [
     "BINDING_HTTP_POST",
@@ -59,6 +62,7 @@ __all__ = [
     "AuthnRequestSeen",
     "IdpPeer",
     "KeyPair",
+    "OddShape",
     "RedirectMessage",
     "SpView",
     "billion_laughs",
@@ -66,6 +70,7 @@ __all__ = [
     "deflate",
     "deflate_bomb",
     "doctype_xxe",
+    "in_response_to_on_envelope",
     "inflate",
     "name_id_comment_inject",
     "name_id_replace",

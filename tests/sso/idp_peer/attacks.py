@@ -142,3 +142,13 @@ def deflate_bomb(megabytes: int = 64) -> bytes:
     out.append(compressor.compress(b"</samlp:LogoutRequest>"))
     out.append(compressor.flush())
     return b"".join(out)
+
+
+def in_response_to_on_envelope(xml: str, request_id: str) -> str:
+    """An unsolicited (IdP-initiated) response relabelled as solicited: InResponseTo
+    written on the unsigned Response element only; the signed assertion's
+    SubjectConfirmationData names no request."""
+    root = _parse(xml)
+    assert root.find("ds:Signature", NS) is None, "the Response itself must be unsigned"
+    root.set("InResponseTo", request_id)
+    return _text(root)

@@ -15,6 +15,7 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.server import Server
+from saml2.sigver import ASSERT_XPATH, get_pem_wrapped_unwrapped, pre_encryption_part
 
 from tests.sso.idp_peer.bindings import (
     RedirectMessage,
@@ -33,12 +34,13 @@ from tests.sso.idp_peer.common import (
     RESPONSE_NODE,
     RSA_SHA1,
     RSA_SHA256,
+    SAML,
     XMLSEC1,
     now,
     saml_time,
 )
 from tests.sso.idp_peer.keys import KeyPair
-from tests.sso.idp_peer.responses import response_shape
+from tests.sso.idp_peer.responses import OddShape, response_oddities_apply, response_shape
 
 
 @dataclass
@@ -212,8 +214,12 @@ class IdpPeer:
         sign_response: bool = False,
         sha1: bool = False,
         signer: KeyPair | None = None,
+        odd: OddShape | None = None,
+        encrypt: bool = False,
     ) -> str:
-        """A signed Response for name_id, as the SP expects unless told otherwise."""
+        """A signed Response for name_id, as the SP expects unless told otherwise:
+        `odd` gives it the shapes a conformance suite tries (before signing), `encrypt`
+        wraps the signed assertion in an EncryptedAssertion for the SP's certificate."""
         sp, server = self._need_sp()
         acs = sp.acs_url
         unsigned = server.create_authn_response(
@@ -240,7 +246,15 @@ class IdpPeer:
             status=status,
             audience=audience,
         )
+        if odd is not None:
+            response_oddities_apply(root, odd)
         xml = etree.tostring(root).decode()
+        if encrypt:
+            # An IdP signs the assertion, then encrypts it, then signs the Response.
+            xml = self.encrypt_assertion(
+                self.sign(xml, sign_assertion=sign_assertion, sha1=sha1, signer=signer)
+            )
+            sign_assertion = False
         return self.sign(
             xml,
             sign_assertion=sign_assertion,
@@ -248,6 +262,29 @@ class IdpPeer:
             sha1=sha1,
             signer=signer,
         )
+
+    def encrypt_assertion(self, xml: str, certificate: str | None = None) -> str:
+        """The Response's assertion (signed or not) encrypted for the SP's first published
+        certificate (or `certificate`, a base64 body), by xmlsec1 through pysaml2:
+        saml:EncryptedAssertion/xenc:EncryptedData with an RSA-OAEP key transport, as
+        IdPs with assertion encryption on send it."""
+        sp, server = self._need_sp()
+        root = etree.fromstring(xml.encode())
+        assertion = root.find("saml:Assertion", NS)
+        assert assertion is not None
+        wrapper = etree.Element(SAML + "EncryptedAssertion")
+        assertion.addprevious(wrapper)
+        wrapper.append(assertion)
+        wrapped, unwrapped = get_pem_wrapped_unwrapped(certificate or sp.certificates[0])
+        cert_file = self.directory / "sp-encryption-cert.pem"
+        cert_file.write_text(wrapped)
+        encrypted = server.sec.encrypt_assertion(
+            etree.tostring(root).decode(),
+            str(cert_file),
+            pre_encryption_part(encrypt_cert=unwrapped),
+            node_xpath=ASSERT_XPATH,
+        )
+        return etree.tostring(etree.fromstring(encrypted.encode())).decode()
 
     # -- signing ----------------------------------------------------------------
 

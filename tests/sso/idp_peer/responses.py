@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -80,3 +81,72 @@ def response_shape(
             )
             for value in [values] if isinstance(values, str) else values:
                 etree.SubElement(attribute, SAML + "AttributeValue").text = value
+
+
+@dataclass(frozen=True)
+class OddShape:
+    """Shapes a conformance suite tries, applied after `response_shape` and before
+    signing (so the signature covers them). A field left at its default keeps the shape
+    an ordinary IdP sends."""
+
+    # The Response's own Issuer text only ("" = present but empty); the assertion's stays.
+    response_issuer: str | None = None
+    # Assertion Version (the Response's stays "2.0").
+    assertion_version: str | None = None
+    # SubjectConfirmation Method ("" = present but empty).
+    confirmation_method: str | None = None
+    # Another SubjectConfirmation with this Method, before the bearer one.
+    extra_confirmation_method: str | None = None
+    # InResponseTo of the SubjectConfirmationData only ("" removes it); the Response's
+    # own InResponseTo stays as `in_response_to` made it.
+    confirmation_in_response_to: str | None = None
+    # False: no AudienceRestriction at all in the Conditions.
+    audience_restriction: bool = True
+    # Raw NotOnOrAfter text for the SubjectConfirmationData and the Conditions
+    # ("" removes the attribute from both): absurd years, garbage.
+    not_on_or_after: str | None = None
+    # Raw IssueInstant text of the assertion.
+    assertion_issue_instant: str | None = None
+
+
+def response_oddities_apply(root: etree._Element, odd: OddShape) -> None:
+    """Give a shaped Response the odd features `odd` asks for."""
+    assertion = root.find("saml:Assertion", NS)
+    assert assertion is not None
+    if odd.response_issuer is not None:
+        issuer = root.find("saml:Issuer", NS)
+        assert issuer is not None
+        issuer.text = odd.response_issuer
+    if odd.assertion_version is not None:
+        assertion.set("Version", odd.assertion_version)
+    if odd.assertion_issue_instant is not None:
+        assertion.set("IssueInstant", odd.assertion_issue_instant)
+    _confirmations_apply(assertion, odd)
+    conditions = assertion.find("saml:Conditions", NS)
+    assert conditions is not None
+    if not odd.audience_restriction:
+        for restriction in conditions.findall("saml:AudienceRestriction", NS):
+            conditions.remove(restriction)
+    if odd.not_on_or_after is not None:
+        timed = [conditions, *assertion.iterfind(".//saml:SubjectConfirmationData", NS)]
+        for element in timed:
+            if odd.not_on_or_after:
+                element.set("NotOnOrAfter", odd.not_on_or_after)
+            else:
+                element.attrib.pop("NotOnOrAfter", None)
+
+
+def _confirmations_apply(assertion: etree._Element, odd: OddShape) -> None:
+    confirmations = assertion.findall("saml:Subject/saml:SubjectConfirmation", NS)
+    for confirmation in confirmations:
+        if odd.confirmation_method is not None:
+            confirmation.set("Method", odd.confirmation_method)
+        data = confirmation.find("saml:SubjectConfirmationData", NS)
+        if data is not None and odd.confirmation_in_response_to is not None:
+            if odd.confirmation_in_response_to:
+                data.set("InResponseTo", odd.confirmation_in_response_to)
+            else:
+                data.attrib.pop("InResponseTo", None)
+    if odd.extra_confirmation_method is not None:
+        extra = etree.Element(SAML + "SubjectConfirmation", Method=odd.extra_confirmation_method)
+        confirmations[0].addprevious(extra)

@@ -16,6 +16,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from axero_idp.errors import ApplicationError, ValidationFailed
 from axero_idp.request_id import current_request_id
+from axero_idp.text import unstorable_char, unstorable_message
+from scim.attributes import InvalidFilter
 from scim.auth import token_authenticate
 from scim.errors import (
     InvalidSyntax,
@@ -79,7 +81,7 @@ class ScimContext:
                 ) from exc
             if not isinstance(parsed, dict):
                 raise InvalidSyntax("The request body must be a JSON object.")
-            _refuse_nul(parsed)
+            _refuse_unstorable(parsed)
             self._json = parsed
         return self._json
 
@@ -97,8 +99,9 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _refuse_nul(value: dict[str, Any]) -> None:
-    """PostgreSQL text cannot hold U+0000: refuse it here rather than fail on write.
+def _refuse_unstorable(value: dict[str, Any]) -> None:
+    """NUL and lone surrogates ("\\ud800") cannot be stored or encoded: refuse them here
+    rather than fail on write, on render or in the request log.
 
     Nesting is bounded too: the deepest real body (a Bulk PATCH of members) is under
     ten levels, and the recursive walks after this one (Bulk's bulkId resolution,
@@ -109,19 +112,28 @@ def _refuse_nul(value: dict[str, Any]) -> None:
         container, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
             raise InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
-        if isinstance(container, dict):
-            texts = [key for key in container if "\x00" in key]
-            children: Any = container.values()
-        else:
-            texts, children = [], container
+        texts: list[str] = list(container) if isinstance(container, dict) else []
+        children = container.values() if isinstance(container, dict) else container
         for child in children:
             if isinstance(child, str):
-                if "\x00" in child:
-                    texts.append(child)
+                texts.append(child)
             elif isinstance(child, dict | list):
                 stack.append((child, depth + 1))
-        if texts:
-            raise ValidationFailed("Text values cannot contain the NUL character (\\u0000).")
+        _refuse_unstorable_texts(texts, error=ValidationFailed)
+
+
+def _refuse_unstorable_texts(texts: list[str], *, error: type[ApplicationError]) -> None:
+    for text in texts:
+        char = unstorable_char(text)
+        if char is not None:
+            raise error(unstorable_message(char))
+
+
+def _refuse_unstorable_params(request: HttpRequest) -> None:
+    """The query string: a filter is invalidFilter, any other parameter invalidValue."""
+    for name, values in request.GET.lists():
+        kind = InvalidFilter if name == "filter" else ValidationFailed
+        _refuse_unstorable_texts([name, *values], error=kind)
 
 
 def _read_body(request: HttpRequest) -> bytes:
@@ -159,6 +171,7 @@ class ScimView(View):
             if token is None:
                 raise Unauthorized("A valid bearer token is required.")
             body = _read_body(request)
+            _refuse_unstorable_params(request)
             method = (request.method or "").lower()
             handler = getattr(self, method, None) if method in self.http_method_names else None
             if handler is None:

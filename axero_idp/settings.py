@@ -198,6 +198,13 @@ REQUEST_MAX_BODY_BYTES: int = max(
     6 * 1024 * 1024,  # a 5 MB profile image with its multipart envelope (media.uploads)
 )
 SCIM_REQUEST_LOG_RETENTION_DAYS: int = env.int("SCIM_REQUEST_LOG_RETENTION_DAYS", default=30)
+# Anonymous clients must not fill tables: requests without a valid SCIM token write at
+# most this many request-log rows per minute (all are logged), and refused SAML
+# messages at most this many audit rows per IdP per minute (unknown slugs: none).
+SCIM_UNAUTHENTICATED_LOG_PER_MINUTE: int = env.int(
+    "SCIM_UNAUTHENTICATED_LOG_PER_MINUTE", default=10
+)
+SAML_REFUSAL_AUDIT_PER_MINUTE: int = env.int("SAML_REFUSAL_AUDIT_PER_MINUTE", default=30)
 CELERY_BEAT_SCHEDULE["sso-idp-metadata-refresh"] = {
     "task": "sso.tasks.idp_metadata_refresh_all",
     "schedule": 24 * 3600.0,

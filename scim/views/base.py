@@ -4,6 +4,7 @@ turn errors into RFC 7644 bodies, and write the request log."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from axero_idp.errors import ApplicationError, ValidationFailed
+from axero_idp.limits import sample_allow
 from axero_idp.request_id import current_request_id
 from axero_idp.text import unstorable_char, unstorable_message
 from scim.attributes import InvalidFilter
@@ -30,6 +32,8 @@ from scim.errors import (
 from scim.models import ScimToken
 from scim.requestlog import request_log_write
 from users.services import Actor
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
@@ -184,6 +188,25 @@ class ScimView(View):
             response = error_response(exc)
         except Exception:
             response = server_error_response()
+        self._log(request, response, token=token, body=body, started=started)
+        return response
+
+    def _log(
+        self,
+        request: HttpRequest,
+        response: HttpResponseBase,
+        *,
+        token: ScimToken | None,
+        body: bytes,
+        started: float,
+    ) -> None:
+        """The request log row; without a valid token, a log line and a sampled row
+        (anyone can send those, and each row is kept for weeks)."""
+        if token is None:
+            logger.info("SCIM request without a valid token: %s %s", request.method, request.path)
+            per_minute = settings.SCIM_UNAUTHENTICATED_LOG_PER_MINUTE
+            if not sample_allow("scim-unauthenticated-requests", per_minute=per_minute):
+                return
         data = getattr(response, "data", None)
         failed: dict[str, Any] = (
             data if response.status_code >= 400 and isinstance(data, dict) else {}
@@ -199,4 +222,3 @@ class ScimView(View):
             body=body,
             request_id=current_request_id(),
         )
-        return response

@@ -104,6 +104,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/admin/login/"
 
+# Only a proxy in front of every request may choose the request id (support reference):
+# set this when it sets X-Request-ID itself and drops the clients' one.
+TRUST_REQUEST_ID_HEADER: bool = env.bool("TRUST_REQUEST_ID_HEADER", default=False)
+
 REDIS_URL: str = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {

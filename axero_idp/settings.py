@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "axero_idp.request_id.RequestIdMiddleware",
     "axero_idp.request_limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "axero_idp.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

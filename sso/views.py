@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from axero_idp.csp import csp_form_action_allow
 from axero_idp.errors import ApplicationError
 from axero_idp.limits import sample_allow
 from sso import refusals
@@ -110,6 +111,7 @@ def login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
         response = render(
             request, "sso/autopost.html", {"action": start.post_url, "fields": start.post_fields}
         )
+        csp_form_action_allow(response, start.post_url)  # the POST binding posts to the IdP
     browser_binding_set(response, browser)
     return response
 

@@ -104,6 +104,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+# Failed admin sign-ins allowed per 15 minutes, per username and per client address
+# (REMOTE_ADDR: behind a proxy, every client shares the proxy's address).
+ADMIN_LOGIN_MAX_FAILURES_PER_USERNAME: int = env.int(
+    "ADMIN_LOGIN_MAX_FAILURES_PER_USERNAME", default=5
+)
+ADMIN_LOGIN_MAX_FAILURES_PER_IP: int = env.int("ADMIN_LOGIN_MAX_FAILURES_PER_IP", default=30)
 
 # Only a proxy in front of every request may choose the request id (support reference):
 # set this when it sets X-Request-ID itself and drops the clients' one.

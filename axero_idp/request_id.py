@@ -1,5 +1,10 @@
-"""A request id for every request: taken from a trusted-looking X-Request-ID or made
-fresh, echoed in the response, attached to every log line and audit event."""
+"""A request id for every request: made fresh (or, behind a proxy the operator trusts,
+taken from its X-Request-ID), echoed in the response, attached to every log line and
+audit event, and shown as the support reference on refusal and error pages.
+
+A client's own X-Request-ID is ignored by default: the reference names one request in
+the log and the audit trail, and a client choosing it could make a refusal page quote
+another person's reference, or many requests share one."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 _current: ContextVar[str] = ContextVar("request_id", default="")
@@ -31,7 +37,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = new_request_id(request.headers.get("X-Request-ID"))
+        trusted = getattr(settings, "TRUST_REQUEST_ID_HEADER", False)
+        request_id = new_request_id(request.headers.get("X-Request-ID") if trusted else None)
         token = _current.set(request_id)
         request.request_id = request_id  # type: ignore[attr-defined]
         try:

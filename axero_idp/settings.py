@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "axero_idp.request_id.RequestIdMiddleware",
     "axero_idp.request_limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "axero_idp.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -108,6 +109,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
+# Failed admin sign-ins allowed per 15 minutes, per username and per client address
+# (REMOTE_ADDR: behind a proxy, every client shares the proxy's address).
+ADMIN_LOGIN_MAX_FAILURES_PER_USERNAME: int = env.int(
+    "ADMIN_LOGIN_MAX_FAILURES_PER_USERNAME", default=5
+)
+ADMIN_LOGIN_MAX_FAILURES_PER_IP: int = env.int("ADMIN_LOGIN_MAX_FAILURES_PER_IP", default=30)
+
+# Only a proxy in front of every request may choose the request id (support reference):
+# set this when it sets X-Request-ID itself and drops the clients' one.
+TRUST_REQUEST_ID_HEADER: bool = env.bool("TRUST_REQUEST_ID_HEADER", default=False)
 
 REDIS_URL: str = env.str("REDIS_URL", default="")
 if REDIS_URL:
@@ -203,6 +214,13 @@ REQUEST_MAX_BODY_BYTES: int = max(
     6 * 1024 * 1024,  # a 5 MB profile image with its multipart envelope (media.uploads)
 )
 SCIM_REQUEST_LOG_RETENTION_DAYS: int = env.int("SCIM_REQUEST_LOG_RETENTION_DAYS", default=30)
+# Anonymous clients must not fill tables: requests without a valid SCIM token write at
+# most this many request-log rows per minute (all are logged), and refused SAML
+# messages at most this many audit rows per IdP per minute (unknown slugs: none).
+SCIM_UNAUTHENTICATED_LOG_PER_MINUTE: int = env.int(
+    "SCIM_UNAUTHENTICATED_LOG_PER_MINUTE", default=10
+)
+SAML_REFUSAL_AUDIT_PER_MINUTE: int = env.int("SAML_REFUSAL_AUDIT_PER_MINUTE", default=30)
 CELERY_BEAT_SCHEDULE["sso-idp-metadata-refresh"] = {
     "task": "sso.tasks.idp_metadata_refresh_all",
     "schedule": 24 * 3600.0,

@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from axero_idp import health, views
+from axero_idp.admin_login import ThrottledAdminAuthenticationForm
 from personas.api import space_members as space_members_view
 from users.api import me as me_view
 
 admin.site.site_header = "axero-idp administration"
 admin.site.site_title = "axero-idp"
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

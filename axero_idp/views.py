@@ -22,5 +22,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
             status=500,
             content_type="application/json",
         )
-    html = render_to_string("500.html", {"reference": reference})
+    html = render_to_string(
+        "500.html", {"reference": reference, "csp_nonce": getattr(request, "csp_nonce", "")}
+    )
     return HttpResponse(html, status=500)

@@ -118,8 +118,7 @@ class UserAdmin(DirectoryUserAdmin):
         if state is None or not state.has_image:
             return format_html('No image. <a href="{}">Upload one</a>{}', manage, failure)
         return format_html(
-            '<img src="{}" alt="" width="96" height="96" style="object-fit: cover"> '
-            '{}x{} px, {}: <a href="{}">Replace or remove</a>{}',
+            '<img src="{}" alt="" width="96"> {}x{} px, {}: <a href="{}">Replace or remove</a>{}',
             image_url(obj.pk, state),
             state.width,
             state.height,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 from typing import Final
@@ -24,6 +25,8 @@ from PIL.JpegImagePlugin import JpegImageFile
 from PIL.PngImagePlugin import PngImageFile
 
 from media.errors import ImageRefused, ImageTooLarge, ImageUnsupported
+
+logger = logging.getLogger(__name__)
 
 MAX_BYTES: Final = 5 * 1024 * 1024
 MAX_SIDE: Final = 1024  # longest side of the stored image
@@ -84,8 +87,16 @@ def _open(data: bytes) -> Image.Image:
         raise ImageUnsupported(NOT_AN_IMAGE) from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _dimensions_refusal(data) from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise ImageRefused(UNDECODABLE) from exc
+    except Exception as exc:  # Pillow raises many types for a broken file
+        raise _undecodable(exc) from exc
+
+
+def _undecodable(exc: Exception) -> ImageRefused:
+    """A broken file: Pillow's plugins raise OSError, ValueError, SyntaxError, TypeError,
+    struct.error, IndexError, ... (malformed EXIF alone reaches most of them). Each is a
+    refusal of the bytes; the type is logged so a real bug stays visible."""
+    logger.info("image refused as undecodable: %s", type(exc).__name__)
+    return ImageRefused(UNDECODABLE)
 
 
 def _dimensions_check(image: Image.Image, fmt: str) -> None:
@@ -113,8 +124,8 @@ def _decoded(data: bytes) -> tuple[Image.Image, str]:
         _dimensions_check(probe, fmt)
         try:
             probe.verify()
-        except Exception as exc:  # Pillow raises many types for a broken file
-            raise ImageRefused(UNDECODABLE) from exc
+        except Exception as exc:
+            raise _undecodable(exc) from exc
         # verify() leaves the image unusable: open again to decode.
         image = _open(data)
         _dimensions_check(image, fmt)
@@ -127,7 +138,7 @@ def _decoded(data: bytes) -> tuple[Image.Image, str]:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise _dimensions_refusal(data) from exc
         except Exception as exc:
-            raise ImageRefused(UNDECODABLE) from exc
+            raise _undecodable(exc) from exc
     return image, fmt
 
 
@@ -174,10 +185,11 @@ def image_normalise(data: bytes) -> NormalisedImage:
         raise ImageUnsupported(NOT_AN_IMAGE)
     image, fmt = _decoded(data)
     try:
+        # EXIF is parsed here (orientation) and re-serialised by Pillow when it rotates.
         clean = _clean_pixels(image, fmt)
         encoded = _encode(clean, fmt)
-    except (OSError, ValueError) as exc:
-        raise ImageRefused(UNDECODABLE) from exc
+    except Exception as exc:
+        raise _undecodable(exc) from exc
     return NormalisedImage(
         data=encoded,
         format=fmt,

@@ -10,6 +10,7 @@ import logging
 import uuid
 
 from axero_idp.errors import ApplicationError
+from axero_idp.text import encodable
 from scim.responses import ScimResponse
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ def error_body(status: int, detail: str, scim_type: str | None = None) -> dict[s
     body: dict[str, object] = {"schemas": [ERROR_SCHEMA], "status": str(status)}
     if scim_type:
         body["scimType"] = scim_type
-    body["detail"] = detail
+    # A detail may echo what the client sent (an id, a header): it must stay encodable.
+    body["detail"] = encodable(detail)
     return body
 
 

@@ -36,7 +36,7 @@ from users.services import (
     role_members_replace,
     role_rename,
 )
-from users.services.values import clean_external_id
+from users.services.values import CUSTOM_LIST_MAX_ITEMS, clean_external_id
 
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 OPS = ("add", "remove", "replace")
@@ -152,9 +152,8 @@ def _set(state: dict[str, Any], key: str, value: Any, *, add: bool) -> None:
     multi = spec.multi_valued if spec else isinstance(state.get(key), list)
     if multi and add and key.startswith("axero:"):
         # A custom list field: add is a union (RFC 7644 §3.5.2.1).
-        current = list(state.get(key) or [])
-        extra = value if isinstance(value, list) else [value]
-        state[key] = current + [v for v in extra if v not in current]
+        extra = _list_bounded(key, value if isinstance(value, list) else [value])
+        state[key] = _list_union(key, list(state.get(key) or []), extra)
     elif multi and add and key in ("emails", "photos"):
         # The directory keeps one email and one photo (the primary one, else the first):
         # an added primary value takes over, others join behind the stored one.
@@ -164,6 +163,32 @@ def _set(state: dict[str, Any], key: str, value: Any, *, add: bool) -> None:
         state[key] = old + new
     else:
         state[key] = value
+
+
+def _list_field(key: str) -> str:
+    return "custom." + key.removeprefix("axero:")
+
+
+def _list_bounded(key: str, values: list[Any]) -> list[Any]:
+    """Refuse an oversized list before any merging: a 291 KiB body of such adds cost
+    seconds of CPU under the user's row lock when the bound was checked afterwards."""
+    if len(values) > CUSTOM_LIST_MAX_ITEMS:
+        raise ValidationFailed(f"{_list_field(key)}: more than {CUSTOM_LIST_MAX_ITEMS} values")
+    return values
+
+
+def _list_union(key: str, current: list[Any], extra: list[Any]) -> list[Any]:
+    """`current` followed by the values of `extra` it lacks, at most the list bound."""
+    try:
+        seen = set(current)
+        merged = list(current)
+        for item in extra:
+            if item not in seen:
+                seen.add(item)
+                merged.append(item)
+    except TypeError as exc:  # an object or a list among the values
+        raise ValidationFailed(f"{_list_field(key)}: expected a list of text values") from exc
+    return _list_bounded(key, merged)
 
 
 def _primary(item: dict[str, Any]) -> bool:

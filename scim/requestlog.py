@@ -12,9 +12,10 @@ import logging
 import re
 from typing import Any, Final
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.utils import timezone
 
+from axero_idp.text import storable
 from scim.models import ScimRequestLog
 
 logger = logging.getLogger(__name__)
@@ -70,9 +71,9 @@ def redact_body(raw: bytes) -> str:
 
 
 def _text(value: str) -> str:
-    # PostgreSQL text cannot hold U+0000, and an error detail (echoing an id from the
-    # path or an If-Match header) or a body that is not JSON can carry one.
-    return value.replace("\x00", "\ufffd")
+    # PostgreSQL text cannot hold U+0000 nor UTF-8 a lone surrogate, and an error
+    # detail (echoing an id from the path or an If-Match header) or a body can carry one.
+    return storable(value)
 
 
 def request_log_write(
@@ -88,6 +89,35 @@ def request_log_write(
     request_id: str = "",
 ) -> None:
     """Record one request; a failure to log never fails the request itself."""
+    try:
+        _write(
+            token_name=token_name,
+            method=method,
+            path=path,
+            status=status,
+            duration_ms=duration_ms,
+            scim_type=scim_type,
+            error_detail=error_detail,
+            body=body,
+            request_id=request_id,
+        )
+    except Exception:
+        # Whatever the input: the answer to the identity provider matters more.
+        logger.exception("could not write the SCIM request log")
+
+
+def _write(
+    *,
+    token_name: str,
+    method: str,
+    path: str,
+    status: int,
+    duration_ms: int,
+    scim_type: str,
+    error_detail: str,
+    body: bytes,
+    request_id: str,
+) -> None:
     row = {
         "created_at": timezone.now(),
         "token_name": _text(token_name[:100]),
@@ -100,13 +130,10 @@ def request_log_write(
         "request_body": _text(redact_body(body)),
         "request_id": _text(request_id[:64]),
     }
-    try:
-        if connection.vendor == "postgresql":
-            _insert_async_commit(row)
-        else:
-            ScimRequestLog.objects.create(**row)
-    except DatabaseError:
-        logger.exception("could not write the SCIM request log")
+    if connection.vendor == "postgresql":
+        _insert_async_commit(row)
+    else:
+        ScimRequestLog.objects.create(**row)
 
 
 _COLUMNS: Final = (

@@ -15,8 +15,10 @@ logger = logging.getLogger(__name__)
 MAX_MESSAGE: int = 500
 
 
-def refusal_record(*, slug: str, refused: SamlRefused, action: str = "saml.login_refused") -> str:
-    """Log and audit a refusal; returns the support reference."""
+def refusal_record(
+    *, slug: str, refused: SamlRefused, action: str = "saml.login_refused", audit: bool = True
+) -> str:
+    """Log and (unless `audit` is off) audit a refusal; returns the support reference."""
     reference = current_request_id() or uuid.uuid4().hex
     message = refused.message[:MAX_MESSAGE]
     logger.warning(
@@ -28,8 +30,11 @@ def refusal_record(*, slug: str, refused: SamlRefused, action: str = "saml.login
             "reason_message": message,
             "reference": reference,
             "action": action,
+            "audited": audit,
         },
     )
+    if not audit:
+        return reference
     audit_record(
         actor=Actor.idp(slug[:50]),
         action=action,

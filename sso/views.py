@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -16,7 +17,9 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from axero_idp.csp import csp_form_action_allow
 from axero_idp.errors import ApplicationError
+from axero_idp.limits import sample_allow
 from sso import refusals
 from sso.browser_binding import browser_binding_new, browser_binding_read, browser_binding_set
 from sso.hop import pending_response_park
@@ -39,10 +42,22 @@ logger = logging.getLogger(__name__)
 View = Callable[..., HttpResponse]
 
 
+def refusal_audited(slug: str, refused: SamlRefused) -> bool:
+    """Whether a refusal earns an audit row: anyone can send garbage to any URL, so an
+    unknown slug never does and a known IdP's refusals at most a few per minute (the
+    rest are logged with their reference), which keeps its "recent refusals" readable."""
+    if refused.reason == refusals.UNKNOWN_IDP:
+        return False
+    return sample_allow(
+        f"saml-refusals:{slug[:50]}", per_minute=settings.SAML_REFUSAL_AUDIT_PER_MINUTE
+    )
+
+
 def refusal_page(
     request: HttpRequest, slug: str, refused: SamlRefused, action: str
 ) -> HttpResponse:
-    reference = refusal_record(slug=slug, refused=refused, action=action)
+    audit = refusal_audited(slug, refused)
+    reference = refusal_record(slug=slug, refused=refused, action=action, audit=audit)
     context = {
         "message": refused.user_message,
         "reason": refused.reason,
@@ -96,6 +111,7 @@ def login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
         response = render(
             request, "sso/autopost.html", {"action": start.post_url, "fields": start.post_fields}
         )
+        csp_form_action_allow(response, start.post_url)  # the POST binding posts to the IdP
     browser_binding_set(response, browser)
     return response
 

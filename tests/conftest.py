@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
 from users.services import Actor
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limit_counters(monkeypatch) -> None:
+    """Rate counters (axero_idp.limits) live in the shared cache: each test gets its own."""
+    monkeypatch.setattr("axero_idp.limits.KEY_PREFIX", f"limits-test-{uuid.uuid4().hex}")
 
 
 @pytest.fixture

@@ -42,12 +42,20 @@ def test_readyz_is_503_naming_the_database_when_it_is_down(client, monkeypatch):
     assert response.json()["checks"]["broker"] == "ok"
 
 
-def test_request_id_from_a_proxy_is_kept_when_it_is_a_plain_token(client):
+def test_a_client_request_id_is_ignored_by_default(client):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="lb-1234567890abcdef")
+    assert response["X-Request-ID"] != "lb-1234567890abcdef"
+    assert len(response["X-Request-ID"]) == 32
+
+
+def test_request_id_from_a_trusted_proxy_is_kept_when_it_is_a_plain_token(client, settings):
+    settings.TRUST_REQUEST_ID_HEADER = True
     response = client.get("/healthz", HTTP_X_REQUEST_ID="lb-1234567890abcdef")
     assert response["X-Request-ID"] == "lb-1234567890abcdef"
 
 
-def test_request_id_with_free_text_is_replaced(client):
+def test_request_id_with_free_text_is_replaced(client, settings):
+    settings.TRUST_REQUEST_ID_HEADER = True
     response = client.get("/healthz", HTTP_X_REQUEST_ID="<script>alert(1)</script>")
     assert response["X-Request-ID"] != "<script>alert(1)</script>"
     assert len(response["X-Request-ID"]) == 32

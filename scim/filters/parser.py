@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from axero_idp.errors import ApplicationError
+from axero_idp.text import unstorable_char
 from scim.attributes import COMPLEX, AttrSpec, InvalidFilter, attr_spec
 from scim.filters.ast import OPERATORS, And, Compare, FilterNode, Literal, Not, Or, ValuePath
 from users.models import CustomField
@@ -79,9 +80,10 @@ def tokenize(text: str, *, error: type[ApplicationError]) -> list[Token]:
                 value = json.loads(text[position:end])
             except ValueError as exc:
                 raise error(f"invalid escape in string at position {position}") from exc
-            if "\x00" in value:
-                # PostgreSQL text cannot hold NUL: refuse it here rather than fail there.
-                raise error(f"string at position {position} contains a NUL character")
+            if unstorable_char(value) is not None:
+                # Neither PostgreSQL text (NUL) nor UTF-8 (a lone surrogate from an
+                # escape such as \ud800) can carry it: refuse it here, not fail there.
+                raise error(f"string at position {position} contains a {_unstorable_name(value)}")
             tokens.append(Token("string", text[position:end], position, value))
             position = end
         elif char == "-" or char.isdigit():
@@ -104,6 +106,11 @@ def tokenize(text: str, *, error: type[ApplicationError]) -> list[Token]:
             position = word.end()
     tokens.append(Token("end", "", len(text)))
     return tokens
+
+
+def _unstorable_name(value: str) -> str:
+    char = unstorable_char(value) or ""
+    return "NUL character" if char == "\x00" else f"lone surrogate (\\u{ord(char):04x})"
 
 
 def _string_end(text: str, start: int, *, error: type[ApplicationError]) -> int:

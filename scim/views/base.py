@@ -4,6 +4,7 @@ turn errors into RFC 7644 bodies, and write the request log."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -15,7 +16,10 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from axero_idp.errors import ApplicationError, ValidationFailed
+from axero_idp.limits import sample_allow
 from axero_idp.request_id import current_request_id
+from axero_idp.text import unstorable_char, unstorable_message
+from scim.attributes import InvalidFilter
 from scim.auth import token_authenticate
 from scim.errors import (
     InvalidSyntax,
@@ -28,6 +32,8 @@ from scim.errors import (
 from scim.models import ScimToken
 from scim.requestlog import request_log_write
 from users.services import Actor
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
@@ -79,7 +85,7 @@ class ScimContext:
                 ) from exc
             if not isinstance(parsed, dict):
                 raise InvalidSyntax("The request body must be a JSON object.")
-            _refuse_nul(parsed)
+            _refuse_unstorable(parsed)
             self._json = parsed
         return self._json
 
@@ -97,8 +103,9 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _refuse_nul(value: dict[str, Any]) -> None:
-    """PostgreSQL text cannot hold U+0000: refuse it here rather than fail on write.
+def _refuse_unstorable(value: dict[str, Any]) -> None:
+    """NUL and lone surrogates ("\\ud800") cannot be stored or encoded: refuse them here
+    rather than fail on write, on render or in the request log.
 
     Nesting is bounded too: the deepest real body (a Bulk PATCH of members) is under
     ten levels, and the recursive walks after this one (Bulk's bulkId resolution,
@@ -109,19 +116,28 @@ def _refuse_nul(value: dict[str, Any]) -> None:
         container, depth = stack.pop()
         if depth > MAX_JSON_DEPTH:
             raise InvalidSyntax(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
-        if isinstance(container, dict):
-            texts = [key for key in container if "\x00" in key]
-            children: Any = container.values()
-        else:
-            texts, children = [], container
+        texts: list[str] = list(container) if isinstance(container, dict) else []
+        children = container.values() if isinstance(container, dict) else container
         for child in children:
             if isinstance(child, str):
-                if "\x00" in child:
-                    texts.append(child)
+                texts.append(child)
             elif isinstance(child, dict | list):
                 stack.append((child, depth + 1))
-        if texts:
-            raise ValidationFailed("Text values cannot contain the NUL character (\\u0000).")
+        _refuse_unstorable_texts(texts, error=ValidationFailed)
+
+
+def _refuse_unstorable_texts(texts: list[str], *, error: type[ApplicationError]) -> None:
+    for text in texts:
+        char = unstorable_char(text)
+        if char is not None:
+            raise error(unstorable_message(char))
+
+
+def _refuse_unstorable_params(request: HttpRequest) -> None:
+    """The query string: a filter is invalidFilter, any other parameter invalidValue."""
+    for name, values in request.GET.lists():
+        kind = InvalidFilter if name == "filter" else ValidationFailed
+        _refuse_unstorable_texts([name, *values], error=kind)
 
 
 def _read_body(request: HttpRequest) -> bytes:
@@ -159,6 +175,7 @@ class ScimView(View):
             if token is None:
                 raise Unauthorized("A valid bearer token is required.")
             body = _read_body(request)
+            _refuse_unstorable_params(request)
             method = (request.method or "").lower()
             handler = getattr(self, method, None) if method in self.http_method_names else None
             if handler is None:
@@ -171,6 +188,25 @@ class ScimView(View):
             response = error_response(exc)
         except Exception:
             response = server_error_response()
+        self._log(request, response, token=token, body=body, started=started)
+        return response
+
+    def _log(
+        self,
+        request: HttpRequest,
+        response: HttpResponseBase,
+        *,
+        token: ScimToken | None,
+        body: bytes,
+        started: float,
+    ) -> None:
+        """The request log row; without a valid token, a log line and a sampled row
+        (anyone can send those, and each row is kept for weeks)."""
+        if token is None:
+            logger.info("SCIM request without a valid token: %s %s", request.method, request.path)
+            per_minute = settings.SCIM_UNAUTHENTICATED_LOG_PER_MINUTE
+            if not sample_allow("scim-unauthenticated-requests", per_minute=per_minute):
+                return
         data = getattr(response, "data", None)
         failed: dict[str, Any] = (
             data if response.status_code >= 400 and isinstance(data, dict) else {}
@@ -186,4 +222,3 @@ class ScimView(View):
             body=body,
             request_id=current_request_id(),
         )
-        return response

@@ -44,6 +44,31 @@ def exif_with_gps_and_orientation(orientation: int = 1) -> Image.Exif:
     return exif
 
 
+def _tiff_ifd(entries: list[tuple[int, int, int, bytes]]) -> bytes:
+    """A little-endian TIFF header and one IFD of (tag, type, count, 4 value bytes)."""
+    out = b"II" + struct.pack("<HIH", 42, 8, len(entries))
+    for tag, kind, count, value in entries:
+        out += struct.pack("<HHI", tag, kind, count) + value
+    return out + struct.pack("<I", 0)
+
+
+# Orientation 6 (rotate) makes Pillow re-serialise the EXIF, which then meets a tag
+# whose value does not fit its declared type: ImageWidth as text fails struct.pack
+# (struct.error), XResolution as text fails abs() (TypeError).
+MALFORMED_EXIF: dict[str, list[tuple[int, int, int, bytes]]] = {
+    "width-as-text": [(0x0112, 3, 1, b"\x06\0\0\0"), (0x0100, 2, 4, b"abc\0")],
+    "resolution-as-text": [(0x0112, 3, 1, b"\x06\0\0\0"), (0x011A, 2, 4, b"abc\0")],
+}
+
+
+def malformed_exif_jpeg(kind: str) -> bytes:
+    """A decodable JPEG whose EXIF (APP1) segment crashes Pillow's orientation step."""
+    segment = b"Exif\0\0" + _tiff_ifd(MALFORMED_EXIF[kind])
+    app1 = b"\xff\xe1" + struct.pack(">H", len(segment) + 2) + segment
+    base = two_tone_jpeg()
+    return base[:2] + app1 + base[2:]
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 

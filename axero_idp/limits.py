@@ -1,0 +1,64 @@
+"""Counters over fixed time windows, shared by every process through Django's cache
+(Redis when REDIS_URL is set; per process without it, as under `make run`).
+
+They bound what anonymous clients can make us write (audit and request-log rows) and
+how often a password can be guessed. A cache that does not answer counts nothing:
+losing a bound for the length of an outage beats failing every request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+# Tests replace it per test, so counts never leak from one test into the next.
+KEY_PREFIX = "limits"
+
+
+def _key(name: str, window_seconds: int) -> str:
+    return f"{KEY_PREFIX}:{name}:{int(time.time() // window_seconds)}"
+
+
+def counter_hit(name: str, *, window_seconds: int) -> int:
+    """Count one event under `name` in the current window; the count so far."""
+    key = _key(name, window_seconds)
+    try:
+        cache.add(key, 0, timeout=window_seconds + 5)
+        return int(cache.incr(key))
+    except Exception:  # any cache failure: see the module docstring
+        logger.warning("limit counter unavailable", exc_info=True)
+        return 0
+
+
+def counter_value(name: str, *, window_seconds: int) -> int:
+    """The count under `name` in the current window, without counting."""
+    try:
+        return int(cache.get(_key(name, window_seconds)) or 0)
+    except Exception:
+        logger.warning("limit counter unavailable", exc_info=True)
+        return 0
+
+
+def counter_reset(name: str, *, window_seconds: int) -> None:
+    try:
+        cache.delete(_key(name, window_seconds))
+    except Exception:
+        logger.warning("limit counter unavailable", exc_info=True)
+
+
+def sample_allow(name: str, *, per_minute: int) -> bool:
+    """True for the first `per_minute` events under `name` each minute; the first one
+    past the bound is logged once, so an operator knows records were skipped."""
+    count = counter_hit(f"sample:{name}", window_seconds=60)
+    if count == per_minute + 1:
+        logger.warning(
+            "more than %d %s this minute: further ones are logged, not recorded",
+            per_minute,
+            name,
+            extra={"sampled": name},
+        )
+    return count <= per_minute

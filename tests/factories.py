@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import factory
 
-from users.models import CustomField, Role, RoleMembership, User
+from users.models import CustomField, Role, RoleMembership, Source, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -16,6 +16,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     password = factory.django.Password(None)
+    # A person of the directory, as an identity provider provisioned them; local
+    # accounts (admins) are made with create_superuser or source=Source.ADMIN.
+    source = Source.SCIM
 
 
 class RoleFactory(factory.django.DjangoModelFactory):

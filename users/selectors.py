@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 
 from axero_idp.rawsql import model_columns, table
-from users.models import CustomField, Role, User
+from users.models import CustomField, Role, Source, User
+
+# Accounts an identity provider created and manages. Every other account is local
+# (ensure_admin, createsuperuser, added in admin): no identity provider may see,
+# change or claim it.
+PROVISIONED_SOURCES: Final = (Source.SCIM, Source.SAML)
+# More accounts than this sharing one email is not a directory, it is a mistake.
+_EMAIL_LINK_CANDIDATES: Final = 20
 
 
 def user_get(user_id: uuid.UUID | str) -> User | None:
@@ -80,6 +89,52 @@ def user_by_email(email: str) -> User | None:
         .order_by("created_at")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class EmailLink:
+    """Which account a first SAML login may be linked to by its email."""
+
+    user: User | None
+    # Why the accounts with this email may not be linked ("" when none has it).
+    refused: str = ""
+
+
+def _email_link_refusal(user: Any) -> str:
+    # Linking hands the account to whoever controls the email attribute at the IdP:
+    # never an account with admin rights, one no IdP owns, or one another IdP owns.
+    if user.is_superuser:
+        return "is a superuser"
+    if user.is_staff:
+        return "is staff"
+    if user.source not in PROVISIONED_SOURCES:
+        return "is a local account"
+    if user.claimed_elsewhere:
+        return "is linked to another identity provider"
+    return ""
+
+
+def user_for_email_link(email: str, *, claimed_elsewhere: QuerySet[Any, Any]) -> EmailLink:
+    """The account a first login with this email may be linked to: the oldest that
+    may be linked (finding 3 of issue 8). claimed_elsewhere: the ids of accounts
+    another identity provider's logins own (the caller knows its identities)."""
+    candidates = list(
+        User.objects.select_related("manager")
+        .filter(email__ci=email)
+        .annotate(
+            claimed_elsewhere=ExpressionWrapper(
+                Q(pk__in=claimed_elsewhere), output_field=BooleanField()
+            )
+        )
+        .order_by("created_at")[:_EMAIL_LINK_CANDIDATES]
+    )
+    refusals = []
+    for user in candidates:
+        reason = _email_link_refusal(user)
+        if not reason:
+            return EmailLink(user=user)
+        refusals.append(f"account {user.pk} {reason}")
+    return EmailLink(user=None, refused="; ".join(refusals))
 
 
 def user_image_url(user_id: object, version: str | None) -> str | None:

@@ -31,6 +31,21 @@ def user_get(user_id: uuid.UUID | str) -> User | None:
     return User.objects.filter(pk=key).first()
 
 
+def users_provisioned() -> QuerySet[User]:
+    """The accounts identity providers manage: all SCIM may see. A local account is,
+    to an identity provider, no account at all (issue 8, finding 4)."""
+    return User.objects.filter(source__in=PROVISIONED_SOURCES)
+
+
+def provisioned_user_get(user_id: uuid.UUID | str) -> User | None:
+    """The provisioned user with this id, or None (also for a local account)."""
+    try:
+        key = uuid.UUID(str(user_id))
+    except ValueError:
+        return None
+    return users_provisioned().filter(pk=key).first()
+
+
 def role_get(role_id: uuid.UUID | str) -> Role | None:
     """The role with this id, or None (also for text that is not a UUID)."""
     try:

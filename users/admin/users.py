@@ -27,6 +27,7 @@ from users.services import (
     user_create,
     user_deactivate,
     user_delete,
+    user_idp_reactivation_allow,
     user_reactivate,
     user_update,
 )
@@ -183,6 +184,7 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
         "external_id",
         "pending_manager_ref",
         "deactivated_at",
+        "deactivated_by",
         "version",
         "created_at",
         "updated_at",
@@ -217,6 +219,8 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
                 "fields": (
                     "is_active",
                     "deactivated_at",
+                    "deactivated_by",
+                    "idp_may_reactivate",
                     "last_login",
                     "created_at",
                     "updated_at",
@@ -312,6 +316,10 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
             manager = form.cleaned_data["manager"]
             kwargs["manager_ref"] = str(manager.pk) if manager else None
         user_update(user=obj, actor=actor, **kwargs)
+        if "idp_may_reactivate" in form.changed_data:
+            user_idp_reactivation_allow(
+                user=obj, actor=actor, allowed=form.cleaned_data["idp_may_reactivate"]
+            )
         if {"is_staff", "is_superuser"} & set(form.changed_data):
             user_access_set(
                 user=obj, actor=actor, is_staff=obj.is_staff, is_superuser=obj.is_superuser

@@ -122,10 +122,31 @@ class RoleListFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _refused_any(
+    modeladmin: UserAdmin, request: HttpRequest, queryset: QuerySet[User], *, verb: str
+) -> bool:
+    """Whether any selected account is one the change form would refuse this admin (a
+    superuser, for staff without superuser rights): then nothing is done, like Django's
+    own bulk delete does. Checked on the confirmation and on the confirmed post."""
+    refused = [u for u in queryset if not modeladmin.has_change_permission(request, u)]
+    if not refused:
+        return False
+    names = ", ".join(u.username for u in refused[:20])
+    modeladmin.message_user(
+        request,
+        f"You may not {verb} {names}: only a superuser may change a superuser. "
+        "Nothing was changed.",
+        messages.ERROR,
+    )
+    return True
+
+
 def _confirm(
     modeladmin: UserAdmin, request: HttpRequest, queryset: QuerySet[User], *, verb: str
 ) -> HttpResponse | None:
     """Show a confirmation page first; act when it is posted back with `confirm`."""
+    if _refused_any(modeladmin, request, queryset, verb=verb):
+        return None
     if request.POST.get("confirm") != "yes":
         context = {
             **modeladmin.admin_site.each_context(request),

@@ -52,3 +52,17 @@ class SpaceFactory(factory.django.DjangoModelFactory):
 
     slug = factory.Sequence(lambda n: f"space-{n}")
     name = factory.LazyAttribute(lambda s: s.slug.replace("-", " ").title())
+
+
+def staff_with(*perms: str, **fields: object) -> User:
+    """A staff account without superuser rights holding exactly these model
+    permissions ("app_label.codename"): admin's notion of who may do what."""
+    from django.contrib.auth.models import Permission
+
+    user = UserFactory(is_staff=True, **fields)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user

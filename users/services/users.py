@@ -6,7 +6,6 @@ idempotent where an identity provider may repeat the call (a no-op writes nothin
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,13 +18,11 @@ from django.utils import timezone
 
 from axero_idp.errors import UniquenessConflict, ValidationFailed
 from users import events
-from users.models import ActorKind, Source, User
+from users.models import Source, User
 from users.selectors import user_by_email
 from users.services.actors import Actor
 from users.services.audit import audit_record
 from users.services.values import clean_attributes, clean_custom_values
-
-logger = logging.getLogger(__name__)
 
 # How a manager reference is resolved, in order (SCIM_DIALECTS.md: id, externalId,
 # userName). SAML passes its own order (email first).
@@ -377,94 +374,6 @@ def session_end_all(*, user: User) -> None:
     """End every session of the user in every web process (the session hash changes)."""
     User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
     user.refresh_from_db(fields=["session_generation"])
-
-
-_ACTIVE_FIELDS: Final = ["is_active", "deactivated_at", "deactivated_by", "idp_may_reactivate"]
-# Who may not undo an admin's deactivation: the identity providers (a SCIM push of
-# active: true). Admins and operators at the shell (ensure_admin --reset) may.
-_HELD_BY_ADMIN_AGAINST: Final = frozenset({ActorKind.SCIM, ActorKind.IDP})
-
-
-@transaction.atomic
-def user_deactivate(*, user: User, actor: Actor, reason: str = "") -> User:
-    """Deactivate a user, end their sessions, and record who did it."""
-    user = _locked(user)
-    if not user.is_active:
-        return user  # idempotent: IdPs replay deprovisioning
-    user.is_active = False
-    user.deactivated_at = timezone.now()
-    user.deactivated_by, user.idp_may_reactivate = actor.kind, False
-    _bump(user, _ACTIVE_FIELDS)
-    session_end_all(user=user)
-    audit_record(actor=actor, action="user.deactivated", target=user, detail={"reason": reason})
-    events.publish_on_commit(events.UserChanged(user_id=user.pk, fields=frozenset({"is_active"})))
-    return user
-
-
-def reactivation_held(user: User, actor: Actor) -> bool:
-    """Whether an admin's deactivation keeps actor from reactivating user."""
-    return (
-        user.deactivated_by == ActorKind.ADMIN
-        and not user.idp_may_reactivate
-        and actor.kind in _HELD_BY_ADMIN_AGAINST
-    )
-
-
-@transaction.atomic
-def user_reactivate(*, user: User, actor: Actor, reason: str = "") -> User:
-    """Let a deactivated user log in again, unless an admin deactivated them and the
-    identity provider asks: then nothing changes and the refusal is recorded (the
-    IdP's request itself succeeds, see README "SCIM and admin deactivation")."""
-    user = _locked(user)
-    if user.is_active:
-        return user
-    if reactivation_held(user, actor):
-        audit_record(
-            actor=actor,
-            action="user.reactivation_refused",
-            target=user,
-            detail={"reason": reason, "held_by": "admin deactivation"},
-        )
-        logger.warning(
-            "reactivation refused: an admin deactivated the user",
-            extra={"user_id": str(user.pk), "actor_kind": actor.kind},
-        )
-        return user
-    user.is_active = True
-    user.deactivated_at = None
-    user.deactivated_by, user.idp_may_reactivate = "", False
-    _bump(user, _ACTIVE_FIELDS)
-    audit_record(actor=actor, action="user.reactivated", target=user, detail={"reason": reason})
-    events.publish_on_commit(events.UserChanged(user_id=user.pk, fields=frozenset({"is_active"})))
-    return user
-
-
-@transaction.atomic
-def user_idp_reactivation_allow(*, user: User, actor: Actor, allowed: bool) -> User:
-    """Let (or stop letting) the identity provider undo an admin's deactivation."""
-    user = _locked(user)
-    if user.idp_may_reactivate == allowed:
-        return user
-    user.idp_may_reactivate = allowed
-    _bump(user, ["idp_may_reactivate"])
-    audit_record(
-        actor=actor,
-        action="user.idp_reactivation_allowed",
-        target=user,
-        detail={"changes": {"idp_may_reactivate": [not allowed, allowed]}},
-    )
-    return user
-
-
-@transaction.atomic
-def user_password_reset(*, user: User, actor: Actor, password: str) -> User:
-    """Give a (local) account a new password; its sessions end with the old one."""
-    user = _locked(user)
-    user.set_password(password)
-    _bump(user, ["password"])
-    session_end_all(user=user)
-    audit_record(actor=actor, action="user.password_changed", target=user, detail={"usable": True})
-    return user
 
 
 @transaction.atomic

@@ -95,11 +95,13 @@ class LazyCustomFields(Mapping[str, CustomField]):
 # --- The logged-in user's own profile (/api/v1/me/) ---------------------------------
 
 
-def user_by_email(email: str) -> User | None:
+def user_by_email(email: str, *, among: QuerySet[User] | None = None) -> User | None:
     """The account an email names: the oldest one with it (emails are not unique),
-    compared case-insensitively through the lower(email) index; its manager comes along."""
+    compared case-insensitively through the lower(email) index; its manager comes along.
+    among: the accounts to look in (all of them by default)."""
     return (
-        User.objects.select_related("manager")
+        (User.objects.all() if among is None else among)
+        .select_related("manager")
         .filter(email__ci=email)
         .order_by("created_at")
         .first()

@@ -195,3 +195,25 @@ def test_a_saml_created_account_is_a_scim_resource(scim):
     jit = UserFactory(username="jit@example.com", source=Source.SAML)
 
     assert scim.get(f"/Users/{jit.pk}").status_code == 200
+
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@pytest.mark.parametrize("ref", ["id", "admin"])
+def test_a_manager_reference_never_names_a_local_account(scim, local_admin, employee, ref):
+    value = str(local_admin.pk) if ref == "id" else ref
+
+    response = scim.patch(
+        f"/Users/{employee.pk}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "replace", "path": f"{ENTERPRISE}:manager", "value": value}],
+        },
+    )
+
+    assert response.status_code == 200, response.content
+    # Kept as a reference that names nobody yet, never linked to the local account.
+    assert response.json()[ENTERPRISE]["manager"] == {"value": value}
+    employee.refresh_from_db()
+    assert (employee.manager_id, employee.pending_manager_ref) == (None, value)

@@ -21,9 +21,6 @@ from users.services.users import _bump, _locked, session_end_all
 logger = logging.getLogger(__name__)
 
 _ACTIVE_FIELDS: Final = ["is_active", "deactivated_at", "deactivated_by", "idp_may_reactivate"]
-# Who may not undo an admin's deactivation: the identity providers (a SCIM push of
-# active: true). Admins and operators at the shell (ensure_admin --reset) may.
-_HELD_BY_ADMIN_AGAINST: Final = frozenset({ActorKind.SCIM, ActorKind.IDP})
 
 
 @transaction.atomic
@@ -47,7 +44,8 @@ def reactivation_held(user: User, actor: Actor) -> bool:
     return (
         user.deactivated_by == ActorKind.ADMIN
         and not user.idp_may_reactivate
-        and actor.kind in _HELD_BY_ADMIN_AGAINST
+        # Admins and operators at the shell (ensure_admin --reset) may; IdPs may not.
+        and actor.is_identity_provider
     )
 
 

@@ -53,6 +53,26 @@ def is_staff_person(request: Request) -> bool:
     )
 
 
+def has_staff_permission(request: Request, *perms: str) -> bool:
+    """Whether a staff person's session holds any of perms ("app.codename"), as the
+    admin site decides it: is_staff lets a person into admin, and their model
+    permissions (all of them for a superuser) say what they may see and change."""
+    user = request.user
+    return is_staff_person(request) and any(user.has_perm(perm) for perm in perms)
+
+
+def token_or_permission(*perms: str) -> type[BasePermission]:
+    """A DRF permission: a provisioning token, or a staff session holding any of
+    perms. is_staff alone is a door to admin, not a permission."""
+
+    class IsTokenOrPermitted(BasePermission):
+        def has_permission(self, request: Request, view: APIView) -> bool:
+            return is_token(request) or has_staff_permission(request, *perms)
+
+    IsTokenOrPermitted.__name__ = f"IsTokenOr({' | '.join(perms)})"
+    return IsTokenOrPermitted
+
+
 class IsPerson(BasePermission):
     """A logged-in person (not a token)."""
 
@@ -63,10 +83,3 @@ class IsPerson(BasePermission):
             and not isinstance(user, ProvisioningPrincipal)
             and user.is_authenticated
         )
-
-
-class IsTokenOrStaff(BasePermission):
-    """A provisioning token or a staff person's session."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        return is_token(request) or is_staff_person(request)

@@ -255,7 +255,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     # A person by default: a view that also accepts provisioning tokens says so itself
-    # (IsTokenOrStaff, or its own rule as the image API does).
+    # (principals.token_or_permission, or its own rule as the image API does).
     "DEFAULT_PERMISSION_CLASSES": ["axero_idp.principals.IsPerson"],
     "EXCEPTION_HANDLER": "axero_idp.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,

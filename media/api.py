@@ -1,7 +1,8 @@
 """/api/v1/users/{id}/image/: GET the stored image, POST one ("Add User Image"), DELETE.
 
-A provisioning token or a staff session may do all three; a person may GET their own.
-Images are only ever served here, never from a public MEDIA_URL.
+A provisioning token may do all three; a staff session with the model permission admin
+would ask for (users.view_user to GET, users.change_user to POST or DELETE); a person
+may GET their own. Images are only ever served here, never from a public MEDIA_URL.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from axero_idp.errors import ApplicationError, Forbidden, NotFound
-from axero_idp.principals import is_staff_person, is_token
+from axero_idp.principals import has_staff_permission, is_token
 from media.models import ImageSource, ProfileImage
 from media.selectors import profile_image_for
 from media.services import profile_image_remove, profile_image_store
@@ -89,10 +90,15 @@ class UserImageApi(APIView):
         super().initial(request, *args, **kwargs)
 
     def _user(self, request: Request, user_id: str, *, self_allowed: bool) -> User:
-        if not (is_token(request) or is_staff_person(request)):
+        # Another person's image is theirs to change as their user page is in admin.
+        perms = ("users.view_user", "users.change_user") if self_allowed else ("users.change_user",)
+        if not (is_token(request) or has_staff_permission(request, *perms)):
             own = self_allowed and _same_id(getattr(request.user, "pk", None), user_id)
             if not own:
-                raise Forbidden("only a provisioning token or staff may manage this image")
+                raise Forbidden(
+                    "only a provisioning token or staff with the permission to "
+                    f"{'view' if self_allowed else 'change'} users may manage this image"
+                )
         user = user_get(user_id)
         if user is None:
             raise NotFound("user not found")

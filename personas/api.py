@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from axero_idp.errors import NotFound, ValidationFailed
-from axero_idp.principals import IsTokenOrStaff
+from axero_idp.principals import token_or_permission
 from personas.selectors import SpaceMember, space_get, space_member_count, space_members_page
 
 DEFAULT_LIMIT = 100
@@ -46,7 +46,10 @@ def _member(member: SpaceMember) -> dict[str, Any]:
 
 
 @api_view(["GET"])
-@permission_classes([IsTokenOrStaff])
+# Members with their emails: what admin shows only to those who may view memberships.
+@permission_classes(
+    [token_or_permission("personas.view_spacemembership", "personas.change_spacemembership")]
+)
 def space_members(request: Request, slug: str) -> Response:
     """A page of the space's members in user-id order; `next` carries the cursor."""
     after, limit = _page_args(request)

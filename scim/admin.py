@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from scim.models import ScimRequestLog, ScimToken
 from scim.tokens import scim_token_create
@@ -30,11 +32,24 @@ class ScimTokenAdmin(admin.ModelAdmin):
         token, raw = scim_token_create(name=obj.name, actor=Actor.admin(request.user))
         obj.pk = token.pk
         obj.refresh_from_db()
-        messages.warning(
-            request,
-            f"SCIM token {token.name!r}: {raw} — copy it into the identity provider now; "
-            "it is not shown again.",
-        )
+        # Kept on this request's object only, for response_add: never in a message,
+        # which the default storage puts in a cookie (browser, proxies, logs).
+        obj._raw_token = raw  # type: ignore[attr-defined]
+
+    def response_add(
+        self, request: HttpRequest, obj: ScimToken, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        """The raw token, on the page that answers the creating POST itself."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"SCIM token {obj.name} created",
+            "token": obj,
+            "raw": obj._raw_token,  # type: ignore[attr-defined]
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, "admin/scim/scimtoken/created.html", context)
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:

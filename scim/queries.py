@@ -16,14 +16,16 @@ from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from users.models import MembershipSource, Role, RoleMembership, User
+from users.selectors import users_provisioned
 
 
 def user_for_update(pk: uuid.UUID | str) -> User | None:
-    """The user under a row lock (call inside a transaction), or None."""
+    """The provisioned user under a row lock (call inside a transaction), or None: a
+    local account is no SCIM resource, so PUT, PATCH and DELETE answer 404 for it."""
     key = _uuid(pk)
     if key is None:
         return None
-    return User.objects.select_for_update().filter(pk=key).first()
+    return users_provisioned().select_for_update().filter(pk=key).first()
 
 
 def role_for_update(pk: uuid.UUID | str) -> Role | None:

@@ -49,8 +49,8 @@ def _found(user: User | None, pk: str) -> User:
 
 
 def users_matching(query: Query) -> QuerySet[User]:
-    """The users a list or .search selects, in a stable order."""
-    users = User.objects.all()
+    """The users a list or .search selects, in a stable order (local accounts never)."""
+    users = selectors.users_provisioned()
     if query.filter:
         users = filter_users(users, query.filter)
     return order_users(users, query.sort_by, query.sort_order)
@@ -75,7 +75,7 @@ def users_list(query: Query) -> Result:
 
 
 def user_get(pk: str, projection: Projection, *, if_none_match: str | None = None) -> Result:
-    user = _found(selectors.user_get(pk), pk)
+    user = _found(selectors.provisioned_user_get(pk), pk)
     tag = etag(user.version)
     if not_modified(if_none_match, tag):
         return Result(304, etag=tag)

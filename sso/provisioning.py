@@ -24,7 +24,7 @@ from sso.mapping import CUSTOM_PREFIX, MappedProfile, profile_from_attributes
 from sso.models import IdentityProvider, SamlIdentity
 from sso.refusals import SamlRefused
 from users.models import CustomField, CustomFieldType, MembershipSource, Role, Source, User
-from users.selectors import custom_fields_by_key, user_by_email
+from users.selectors import custom_fields_by_key, user_for_email_link
 from users.services import (
     MANAGER_BY_SAML,
     Actor,
@@ -138,22 +138,36 @@ def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
             ),
         )
     if idp.link_by_email and email:
-        user = user_by_email(email)
-        if user is not None:
-            manager = user.manager
-            return _Found(
-                user=user,
-                linked_by="email",
-                manager=ManagerKeys(
-                    id=manager.pk,
-                    email=manager.email,
-                    username=manager.username,
-                    external_id=manager.external_id or "",
-                )
-                if manager
-                else ManagerKeys(id=None),
-            )
+        return _found_by_email(idp, email)
     return _Found(user=None)
+
+
+def _found_by_email(idp: IdentityProvider, email: str) -> _Found:
+    # users/ decides which accounts may be linked; sso/ only knows whose they are.
+    link = user_for_email_link(
+        email, claimed_elsewhere=SamlIdentity.objects.exclude(idp=idp).values("user_id")
+    )
+    if link.refused:
+        raise SamlRefused(
+            refusals.EMAIL_LINK_REFUSED,
+            f"the email names no account {idp.slug} may be linked to: {link.refused}",
+        )
+    user = link.user
+    if user is None:
+        return _Found(user=None)
+    manager = user.manager
+    return _Found(
+        user=user,
+        linked_by="email",
+        manager=ManagerKeys(
+            id=manager.pk,
+            email=manager.email,
+            username=manager.username,
+            external_id=manager.external_id or "",
+        )
+        if manager
+        else ManagerKeys(id=None),
+    )
 
 
 def _username_for(name_id: str, email: str | None) -> str:

@@ -28,6 +28,9 @@ STATUS: Final = "status"  # the IdP itself reported a failure
 NO_NAMEID: Final = "no_nameid"
 USER_INACTIVE: Final = "user_inactive"
 JIT_DISABLED: Final = "jit_disabled"
+# link_by_email found only accounts no login may claim by email (admins, local
+# accounts, another IdP's users).
+EMAIL_LINK_REFUSED: Final = "email_link_refused"
 UNKNOWN_IDP: Final = "unknown_idp"
 VALIDATION: Final = "validation"  # anything else python3-saml refused; message preserved
 NO_EXPIRY: Final = "no_expiry"  # an assertion without any NotOnOrAfter
@@ -56,6 +59,7 @@ ALL_REASONS: Final = frozenset(
         NO_NAMEID,
         USER_INACTIVE,
         JIT_DISABLED,
+        EMAIL_LINK_REFUSED,
         UNKNOWN_IDP,
         VALIDATION,
         NO_EXPIRY,
@@ -69,6 +73,7 @@ ALL_REASONS: Final = frozenset(
 HTTP_STATUS: Final[dict[str, int]] = {
     USER_INACTIVE: 403,
     IDP_INITIATED_NOT_ALLOWED: 403,
+    EMAIL_LINK_REFUSED: 403,
     UNKNOWN_IDP: 404,
     TOO_MANY_PENDING: 429,
 }
@@ -101,6 +106,8 @@ USER_MESSAGES: Final[dict[str, str]] = {
     NO_NAMEID: "The sign-in message does not say who you are.",
     USER_INACTIVE: "Your account is deactivated. Contact your administrator.",
     JIT_DISABLED: "You do not have an account here yet. Contact your administrator.",
+    EMAIL_LINK_REFUSED: "Your email address belongs to an account that cannot be signed in to "
+    "this way. Contact your administrator.",
     UNKNOWN_IDP: "This sign-in link is not configured.",
     VALIDATION: "The sign-in message was refused.",
     NO_EXPIRY: "The sign-in message does not say when it expires, so it cannot be accepted.",

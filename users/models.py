@@ -24,6 +24,14 @@ class Source(models.TextChoices):
     SCIM = "scim", "SCIM"
 
 
+class ActorKind(models.TextChoices):
+    ADMIN = "admin", "Admin user"
+    SCIM = "scim", "SCIM token"
+    IDP = "idp", "Identity provider"
+    SYSTEM = "system", "System"
+    PERSON = "person", "The person themself (self-service)"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -75,6 +83,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    # Who deactivated the account (an ActorKind; "" while active): an admin's
+    # deactivation holds against the identity provider's reactivation (SCIM active:
+    # true) until an admin reactivates the account or sets idp_may_reactivate.
+    deactivated_by = models.CharField(
+        max_length=10, choices=ActorKind.choices, blank=True, default="", editable=False
+    )
+    idp_may_reactivate = models.BooleanField(
+        "identity provider may reactivate",
+        default=False,
+        help_text="An admin deactivated this account: let the identity provider (SCIM "
+        "active: true) reactivate it.",
+    )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
     # Bumped to end every session of the user at once (see _get_session_auth_hash).
     session_generation = models.PositiveIntegerField(default=0, editable=False)
@@ -226,14 +246,6 @@ class RoleMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.role_id} ({self.source})"
-
-
-class ActorKind(models.TextChoices):
-    ADMIN = "admin", "Admin user"
-    SCIM = "scim", "SCIM token"
-    IDP = "idp", "Identity provider"
-    SYSTEM = "system", "System"
-    PERSON = "person", "The person themself (self-service)"
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 
 from axero_idp.rawsql import model_columns, table
-from users.models import CustomField, Role, User
+from users.models import CustomField, Role, Source, User
+
+# Accounts an identity provider created and manages. Every other account is local
+# (ensure_admin, createsuperuser, added in admin): no identity provider may see,
+# change or claim it.
+PROVISIONED_SOURCES: Final = (Source.SCIM, Source.SAML)
+# More accounts than this sharing one email is not a directory, it is a mistake.
+_EMAIL_LINK_CANDIDATES: Final = 20
 
 
 def user_get(user_id: uuid.UUID | str) -> User | None:
@@ -20,6 +29,21 @@ def user_get(user_id: uuid.UUID | str) -> User | None:
     except ValueError:
         return None
     return User.objects.filter(pk=key).first()
+
+
+def users_provisioned() -> QuerySet[User]:
+    """The accounts identity providers manage: all SCIM may see. A local account is,
+    to an identity provider, no account at all (issue 8, finding 4)."""
+    return User.objects.filter(source__in=PROVISIONED_SOURCES)
+
+
+def provisioned_user_get(user_id: uuid.UUID | str) -> User | None:
+    """The provisioned user with this id, or None (also for a local account)."""
+    try:
+        key = uuid.UUID(str(user_id))
+    except ValueError:
+        return None
+    return users_provisioned().filter(pk=key).first()
 
 
 def role_get(role_id: uuid.UUID | str) -> Role | None:
@@ -71,15 +95,63 @@ class LazyCustomFields(Mapping[str, CustomField]):
 # --- The logged-in user's own profile (/api/v1/me/) ---------------------------------
 
 
-def user_by_email(email: str) -> User | None:
+def user_by_email(email: str, *, among: QuerySet[User] | None = None) -> User | None:
     """The account an email names: the oldest one with it (emails are not unique),
-    compared case-insensitively through the lower(email) index; its manager comes along."""
+    compared case-insensitively through the lower(email) index; its manager comes along.
+    among: the accounts to look in (all of them by default)."""
     return (
-        User.objects.select_related("manager")
+        (User.objects.all() if among is None else among)
+        .select_related("manager")
         .filter(email__ci=email)
         .order_by("created_at")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class EmailLink:
+    """Which account a first SAML login may be linked to by its email."""
+
+    user: User | None
+    # Why the accounts with this email may not be linked ("" when none has it).
+    refused: str = ""
+
+
+def _email_link_refusal(user: Any) -> str:
+    # Linking hands the account to whoever controls the email attribute at the IdP:
+    # never an account with admin rights, one no IdP owns, or one another IdP owns.
+    if user.is_superuser:
+        return "is a superuser"
+    if user.is_staff:
+        return "is staff"
+    if user.source not in PROVISIONED_SOURCES:
+        return "is a local account"
+    if user.claimed_elsewhere:
+        return "is linked to another identity provider"
+    return ""
+
+
+def user_for_email_link(email: str, *, claimed_elsewhere: QuerySet[Any, Any]) -> EmailLink:
+    """The account a first login with this email may be linked to: the oldest that
+    may be linked (finding 3 of issue 8). claimed_elsewhere: the ids of accounts
+    another identity provider's logins own (the caller knows its identities)."""
+    candidates = list(
+        User.objects.select_related("manager")
+        .filter(email__ci=email)
+        .annotate(
+            claimed_elsewhere=ExpressionWrapper(
+                Q(pk__in=claimed_elsewhere), output_field=BooleanField()
+            )
+        )
+        .order_by("created_at")[:_EMAIL_LINK_CANDIDATES]
+    )
+    refusals = []
+    for user in candidates:
+        reason = _email_link_refusal(user)
+        if not reason:
+            return EmailLink(user=user)
+        refusals.append(f"account {user.pk} {reason}")
+    return EmailLink(user=None, refused="; ".join(refusals))
 
 
 def user_image_url(user_id: object, version: str | None) -> str | None:

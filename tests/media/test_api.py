@@ -7,7 +7,7 @@ from django.test import Client
 
 from media.models import ImageSource, ProfileImage
 from media.services import profile_image_store
-from tests.factories import UserFactory
+from tests.factories import UserFactory, staff_with
 from tests.media.conftest import image_bytes, png_bomb
 from users.models import AuditEvent, User
 from users.services import Actor
@@ -16,9 +16,15 @@ pytestmark = pytest.mark.django_db
 
 JPEG = image_bytes("JPEG", size=(120, 90))
 PNG = image_bytes("PNG", size=(30, 30))
+FORBIDDEN_READ = {
+    "error": "forbidden",
+    "detail": "only a provisioning token or staff with the permission to view users may "
+    "manage this image",
+}
 FORBIDDEN = {
     "error": "forbidden",
-    "detail": "only a provisioning token or staff may manage this image",
+    "detail": "only a provisioning token or staff with the permission to change users may "
+    "manage this image",
 }
 ANONYMOUS = {"detail": "Authentication credentials were not provided."}
 
@@ -42,7 +48,7 @@ def subject(media_root):
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(UserFactory(is_staff=True))
+    client.force_login(staff_with("users.change_user"))
     return client
 
 
@@ -77,7 +83,7 @@ def test_another_person_is_forbidden_and_anonymous_is_unauthenticated(client, su
     forbidden = other.get(url(user))
     anonymous = client.get(url(user))
 
-    assert (forbidden.status_code, forbidden.json()) == (403, FORBIDDEN)
+    assert (forbidden.status_code, forbidden.json()) == (403, FORBIDDEN_READ)
     assert (anonymous.status_code, anonymous.json()) == (401, ANONYMOUS)
     assert anonymous["WWW-Authenticate"] == 'Bearer realm="axero-idp"'
 

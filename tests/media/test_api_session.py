@@ -9,7 +9,7 @@ from django.test import Client
 
 from media.models import ImageSource, ProfileImage
 from media.services import profile_image_store
-from tests.factories import UserFactory
+from tests.factories import UserFactory, staff_with
 from tests.media.conftest import image_bytes
 from users.services import Actor
 
@@ -27,7 +27,7 @@ def url(user) -> str:
 @pytest.fixture
 def staff_browser(media_root):
     browser = Client(enforce_csrf_checks=True)
-    browser.force_login(UserFactory(is_staff=True))
+    browser.force_login(staff_with("users.change_user"))
     return browser
 
 

@@ -6,6 +6,8 @@ import hashlib
 import re
 
 import pytest
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.http import HttpRequest
 
 from scim.models import ScimRequestLog, ScimToken
 
@@ -22,6 +24,32 @@ def test_creating_a_token_in_admin_shows_the_raw_value_once(admin_client):
     change_page = admin_client.get(f"/admin/scim/scimtoken/{token.pk}/change/").content.decode()
     assert raw not in change_page
     assert token.token_hash not in change_page
+
+
+def _cookie_texts(response) -> list[str]:
+    """Every Set-Cookie of a response, and the messages cookie decoded (it is signed
+    and compressed, so a token in it would not show literally)."""
+    texts = []
+    for name, morsel in response.cookies.items():
+        texts.append(morsel.OutputString())
+        if name == CookieStorage.cookie_name and morsel.value:
+            decoded = CookieStorage(HttpRequest())._decode(morsel.value) or []
+            texts.extend(str(message) for message in decoded)
+    return texts
+
+
+def test_the_raw_token_never_travels_in_a_cookie(admin_client):
+    # The default message storage is a cookie: the raw token must not be a message.
+    response = admin_client.post("/admin/scim/scimtoken/add/", {"name": "cookie-check"})
+
+    cookies = _cookie_texts(response)
+    assert not any("axscim_" in text for text in cookies), cookies
+    assert response.status_code == 200
+    raw = re.search(r"(axscim_[A-Za-z0-9_-]+)", response.content.decode()).group(1)
+    token = ScimToken.objects.get(name="cookie-check")
+    assert hashlib.sha256(raw.encode()).hexdigest() == token.token_hash
+    assert "no-store" in response["Cache-Control"]
+    assert raw not in admin_client.get("/admin/scim/scimtoken/").content.decode()
 
 
 def test_revoke_action(admin_client):

@@ -253,3 +253,12 @@ def test_a_repeat_login_moves_the_person_when_the_ref_now_names_someone_else_fir
 
     again.user.refresh_from_db()
     assert again.user.manager_id == new.pk
+
+
+def test_a_manager_attribute_never_names_a_local_account(idp):
+    User.objects.create_superuser("admin", "long-password-1", email="boss@example.com")
+
+    result = provision(idp, **{"User.email": ["ann@example.com"], "manager": ["boss@example.com"]})
+
+    user = User.objects.get(pk=result.user.pk)
+    assert (user.manager_id, user.pending_manager_ref) == (None, "boss@example.com")

@@ -27,6 +27,7 @@ from users.services import (
     user_create,
     user_deactivate,
     user_delete,
+    user_idp_reactivation_allow,
     user_reactivate,
     user_update,
 )
@@ -121,10 +122,31 @@ class RoleListFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _refused_any(
+    modeladmin: UserAdmin, request: HttpRequest, queryset: QuerySet[User], *, verb: str
+) -> bool:
+    """Whether any selected account is one the change form would refuse this admin (a
+    superuser, for staff without superuser rights): then nothing is done, like Django's
+    own bulk delete does. Checked on the confirmation and on the confirmed post."""
+    refused = [u for u in queryset if not modeladmin.has_change_permission(request, u)]
+    if not refused:
+        return False
+    names = ", ".join(u.username for u in refused[:20])
+    modeladmin.message_user(
+        request,
+        f"You may not {verb} {names}: only a superuser may change a superuser. "
+        "Nothing was changed.",
+        messages.ERROR,
+    )
+    return True
+
+
 def _confirm(
     modeladmin: UserAdmin, request: HttpRequest, queryset: QuerySet[User], *, verb: str
 ) -> HttpResponse | None:
     """Show a confirmation page first; act when it is posted back with `confirm`."""
+    if _refused_any(modeladmin, request, queryset, verb=verb):
+        return None
     if request.POST.get("confirm") != "yes":
         context = {
             **modeladmin.admin_site.each_context(request),
@@ -183,6 +205,7 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
         "external_id",
         "pending_manager_ref",
         "deactivated_at",
+        "deactivated_by",
         "version",
         "created_at",
         "updated_at",
@@ -217,6 +240,8 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
                 "fields": (
                     "is_active",
                     "deactivated_at",
+                    "deactivated_by",
+                    "idp_may_reactivate",
                     "last_login",
                     "created_at",
                     "updated_at",
@@ -312,6 +337,10 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
             manager = form.cleaned_data["manager"]
             kwargs["manager_ref"] = str(manager.pk) if manager else None
         user_update(user=obj, actor=actor, **kwargs)
+        if "idp_may_reactivate" in form.changed_data:
+            user_idp_reactivation_allow(
+                user=obj, actor=actor, allowed=form.cleaned_data["idp_may_reactivate"]
+            )
         if {"is_staff", "is_superuser"} & set(form.changed_data):
             user_access_set(
                 user=obj, actor=actor, is_staff=obj.is_staff, is_superuser=obj.is_superuser

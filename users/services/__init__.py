@@ -1,5 +1,11 @@
 """Every write to the directory goes through these functions (STYLE.md)."""
 
+from users.services.activation import (
+    user_deactivate,
+    user_idp_reactivation_allow,
+    user_password_reset,
+    user_reactivate,
+)
 from users.services.actors import Actor
 from users.services.audit import audit_record, audit_record_many
 from users.services.custom_fields import custom_field_define
@@ -21,11 +27,9 @@ from users.services.users import (
     session_end_all,
     user_access_set,
     user_create,
-    user_deactivate,
     user_delete,
     user_image_recorded,
     user_manager_set,
-    user_reactivate,
     user_update,
 )
 
@@ -50,8 +54,10 @@ __all__ = [
     "user_create",
     "user_deactivate",
     "user_delete",
+    "user_idp_reactivation_allow",
     "user_image_recorded",
     "user_manager_set",
+    "user_password_reset",
     "user_reactivate",
     "user_roles_sync",
     "user_update",

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from users.models import ActorKind
+
+# The actors that speak for an identity provider: a SCIM token, a SAML login.
+IDENTITY_PROVIDER_KINDS: Final = frozenset({ActorKind.SCIM, ActorKind.IDP})
 
 
 @dataclass(frozen=True)
 class Actor:
     kind: str
     name: str
+
+    @property
+    def is_identity_provider(self) -> bool:
+        """Whether an identity provider acts: it may reach provisioned accounts only."""
+        return self.kind in IDENTITY_PROVIDER_KINDS
 
     @classmethod
     def admin(cls, user: object) -> Actor:

@@ -20,6 +20,7 @@ from axero_idp.errors import UniquenessConflict, ValidationFailed
 from axero_idp.rawsql import table
 from users import events
 from users.models import MembershipSource, Role, RoleMembership, User
+from users.selectors import users_provisioned
 from users.services.actors import Actor
 from users.services.audit import audit_record, audit_record_many
 from users.services.values import clean_external_id
@@ -132,9 +133,12 @@ def role_delete(*, role: Role, actor: Actor) -> None:
     events.publish_on_commit(events.RoleDeleted(role_id=role_id, former_members=member_ids))
 
 
-def _existing_users(user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+def _existing_users(user_ids: Iterable[uuid.UUID], source: str) -> set[uuid.UUID]:
     wanted = set(user_ids)
-    found = set(User.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    # An identity provider's group push may name only the accounts it may see: to it,
+    # a local account is no user at all.
+    users = users_provisioned() if source == MembershipSource.SCIM else User.objects.all()
+    found = set(users.filter(pk__in=wanted).values_list("pk", flat=True))
     missing = wanted - found
     if missing:
         raise ValidationFailed(
@@ -196,7 +200,7 @@ def role_members_add(
 ) -> set[uuid.UUID]:
     """Add members (insert-or-ignore); returns who was not already a member from source."""
     role = _locked(role)
-    wanted = _existing_users(user_ids)
+    wanted = _existing_users(user_ids, source)
     added = _insert(role, wanted, source)
     _members_changed(role, actor, source, added, set())
     return added
@@ -223,7 +227,7 @@ def role_members_replace(
 ) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
     """Make source's memberships exactly user_ids; returns (added, removed)."""
     role = _locked(role)
-    wanted = _existing_users(user_ids)
+    wanted = _existing_users(user_ids, source)
     current = set(
         RoleMembership.objects.filter(role=role, source=source).values_list("user_id", flat=True)
     )

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from axero_idp.errors import UniquenessConflict, ValidationFailed
 from users import events
 from users.models import Source, User
-from users.selectors import user_by_email
+from users.selectors import PROVISIONED_SOURCES, user_by_email, users_provisioned
 from users.services.actors import Actor
 from users.services.audit import audit_record
 from users.services.values import clean_attributes, clean_custom_values
@@ -54,27 +54,37 @@ def _save_unique(user: User, *, update_fields: list[str] | None = None) -> None:
         raise
 
 
-def manager_resolve(ref: str, *, order: Sequence[str] = MANAGER_BY_SCIM) -> User | None:
-    """The user a manager reference names, trying each kind of key in order."""
+def manager_resolve(
+    ref: str, *, order: Sequence[str] = MANAGER_BY_SCIM, among: QuerySet[User] | None = None
+) -> User | None:
+    """The user a manager reference names, trying each kind of key in order, among the
+    given accounts (all of them by default)."""
     ref = ref.strip()
+    users = User.objects.all() if among is None else among
     for kind in order:
         if kind == "id":
             try:
                 key = uuid.UUID(ref)
             except ValueError:
                 continue
-            found = User.objects.filter(pk=key).first()
+            found = users.filter(pk=key).first()
         elif kind == "external_id":
-            found = User.objects.filter(external_id=ref).order_by("created_at").first()
+            found = users.filter(external_id=ref).order_by("created_at").first()
         elif kind == "username":
-            found = User.objects.filter(username__ci=ref).first()
+            found = users.filter(username__ci=ref).first()
         elif kind == "email":
-            found = user_by_email(ref) if "@" in ref else None
+            found = user_by_email(ref, among=users) if "@" in ref else None
         else:
             raise ValueError(f"unknown manager key kind {kind!r}")
         if found is not None:
             return found
     return None
+
+
+def _managers_for(actor: Actor) -> QuerySet[User] | None:
+    # An identity provider's reference names only accounts it manages: a local account
+    # is no user to it (issue 8, finding 4), so the reference stays pending instead.
+    return users_provisioned() if actor.is_identity_provider else None
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,9 @@ def manager_ref_is_current(
     return False
 
 
-def _manager_apply(user: User, ref: str | None, order: Sequence[str]) -> dict[str, Any]:
+def _manager_apply(
+    user: User, ref: str | None, order: Sequence[str], among: QuerySet[User] | None
+) -> dict[str, Any]:
     """Point user at the manager ref names (or remember ref until they arrive).
     Returns the changed fields as {name: [before, after]}."""
     before_manager, before_pending = user.manager_id, user.pending_manager_ref
@@ -124,7 +136,7 @@ def _manager_apply(user: User, ref: str | None, order: Sequence[str]) -> dict[st
     if not ref:
         user.manager, user.pending_manager_ref = None, ""
     else:
-        manager = manager_resolve(ref, order=order)
+        manager = manager_resolve(ref, order=order, among=among)
         if manager is not None and manager.pk == user.pk:
             raise ValidationFailed("manager: a user cannot be their own manager")
         user.manager = manager
@@ -142,6 +154,10 @@ def _manager_apply(user: User, ref: str | None, order: Sequence[str]) -> dict[st
 
 def _pending_reports_link(*, manager: User, actor: Actor) -> list[str]:
     """Link every report that was waiting for this manager (the deferred link)."""
+    if manager.source not in PROVISIONED_SOURCES:
+        # Only identity providers leave references pending, and they never name a
+        # local account.
+        return []
     keys = [str(manager.pk), manager.username.lower()]
     if manager.external_id:
         keys.append(manager.external_id.lower())
@@ -235,7 +251,7 @@ def _user_create_atomic(
     )
     user.set_password(password) if password else user.set_unusable_password()
     if manager_ref:
-        _manager_apply(user, manager_ref, manager_order)
+        _manager_apply(user, manager_ref, manager_order, _managers_for(actor))
     user.save(force_insert=True)
     audit_record(
         actor=actor,
@@ -309,7 +325,7 @@ def user_update(
             changes["custom"] = [user.custom, merged]
             user.custom = merged
     if manager_ref is not _UNSET:
-        changes.update(_manager_apply(user, manager_ref, manager_order))
+        changes.update(_manager_apply(user, manager_ref, manager_order, _managers_for(actor)))
     if not changes:
         return user
     _bump(user, list(changes))
@@ -374,35 +390,6 @@ def session_end_all(*, user: User) -> None:
     """End every session of the user in every web process (the session hash changes)."""
     User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
     user.refresh_from_db(fields=["session_generation"])
-
-
-@transaction.atomic
-def user_deactivate(*, user: User, actor: Actor, reason: str = "") -> User:
-    """Deactivate a user, end their sessions, and record who did it."""
-    user = _locked(user)
-    if not user.is_active:
-        return user  # idempotent: IdPs replay deprovisioning
-    user.is_active = False
-    user.deactivated_at = timezone.now()
-    _bump(user, ["is_active", "deactivated_at"])
-    session_end_all(user=user)
-    audit_record(actor=actor, action="user.deactivated", target=user, detail={"reason": reason})
-    events.publish_on_commit(events.UserChanged(user_id=user.pk, fields=frozenset({"is_active"})))
-    return user
-
-
-@transaction.atomic
-def user_reactivate(*, user: User, actor: Actor, reason: str = "") -> User:
-    """Let a deactivated user log in again."""
-    user = _locked(user)
-    if user.is_active:
-        return user
-    user.is_active = True
-    user.deactivated_at = None
-    _bump(user, ["is_active", "deactivated_at"])
-    audit_record(actor=actor, action="user.reactivated", target=user, detail={"reason": reason})
-    events.publish_on_commit(events.UserChanged(user_id=user.pk, fields=frozenset({"is_active"})))
-    return user
 
 
 @transaction.atomic

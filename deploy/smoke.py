@@ -11,7 +11,8 @@ What it proves, in order:
 4. gunicorn (gunicorn.conf.py), a Celery worker and beat start on Redis;
 5. a SCIM create with a photo URL served on loopback: the worker stores the image;
 6. a SCIM group change reaches a space through the worker's persona drain;
-7. a SAML login through a pysaml2 IdP lands on /api/v1/me/;
+7. the SCIM-provisioned person signs in through a pysaml2 IdP (the token is bound to
+   that IdP's connection) and lands on /api/v1/me/ as themself;
 8. no traceback in any process's log; every process stops on SIGTERM.
 
 The migrate, web, worker and beat commands and the app's environment variable names are
@@ -335,12 +336,16 @@ def scim_group_reaches_space(stack: Stack, token: str, user_id: str) -> None:
     wait_for("the persona drain to add the member to the space", member_of_space)
 
 
-def saml_login_lands_on_me(stack: Stack) -> None:
-    step("SAML login through a pysaml2 IdP lands on /api/v1/me/")
+def idp_import(stack: Stack) -> IdpPeer:
     peer = IdpPeer(WORK / "idp")
     stack.manage(
         "saml_idp", "import", "--slug", "smoke", "--metadata-file", str(peer.write_metadata())
     )
+    return peer
+
+
+def saml_login_lands_on_me(stack: Stack, peer: IdpPeer, user_id: str) -> None:
+    step("the SCIM-provisioned person signs in through a pysaml2 IdP: /api/v1/me/")
     metadata = requests.get(f"{stack.base}/sso/smoke/metadata/", timeout=10)
     metadata.raise_for_status()
     peer.trust_sp(metadata.text)
@@ -352,12 +357,12 @@ def saml_login_lands_on_me(stack: Stack) -> None:
         raise SmokeFailed(f"login start answered {start.status_code}: {start.text[:500]}")
     seen = peer.authn_request_read(start.headers["Location"])
     xml = peer.response_xml(
-        name_id="grace@example.com",
+        name_id="ada@example.com",
         in_response_to=seen.id,
         attributes={
-            "User.email": "grace@example.com",
-            "User.FirstName": "Grace",
-            "User.LastName": "Hopper",
+            "User.email": "ada@example.com",
+            "User.FirstName": "Ada",
+            "User.LastName": "Lovelace",
         },
     )
     landed = browser.post(
@@ -372,7 +377,7 @@ def saml_login_lands_on_me(stack: Stack) -> None:
         raise SmokeFailed(
             f"SAML login ended at {landed.url} ({landed.status_code}): {landed.text[:500]}"
         )
-    if landed.json().get("email") != "grace@example.com":
+    if landed.json().get("id") != user_id:
         raise SmokeFailed(f"/api/v1/me/ shows someone else: {landed.text[:500]}")
 
 
@@ -430,10 +435,12 @@ def run() -> None:
         stack.start(name, compose.commands[name])
     try:
         wait_for("/readyz", lambda: _ready(stack))
-        token = stack.manage("scim_token", "create", "--name", "smoke").strip().splitlines()[-1]
+        peer = idp_import(stack)
+        token = stack.manage("scim_token", "create", "--name", "smoke", "--idp", "smoke")
+        token = token.strip().splitlines()[-1]
         user_id = scim_photo_stored_by_worker(stack, token)
         scim_group_reaches_space(stack, token, user_id)
-        saml_login_lands_on_me(stack)
+        saml_login_lands_on_me(stack, peer, user_id)
         stack.check_running()
     finally:
         step("stop every process")
@@ -460,6 +467,7 @@ def main() -> int:
     except (SmokeFailed, subprocess.CalledProcessError, requests.RequestException) as exc:
         print(f"\nsmoke: FAILED: {exc}", flush=True)
         show_logs()
+        print(f"\nsmoke: FAILED (see above): {str(exc)[:2000]}", flush=True)
         return 1
     return 0
 

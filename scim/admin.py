@@ -17,19 +17,26 @@ from users.services import Actor
 
 @admin.register(ScimToken)
 class ScimTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_display = ("name", "connection", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("connection",)
     search_fields = ("name",)
-    fields = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+    fields = ("name", "connection", "prefix", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return (*self.readonly_fields, "name") if obj is not None else self.readonly_fields
+        if obj is not None:
+            return (*self.readonly_fields, "name", "connection")
+        return self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: ScimToken, form: Any, change: bool) -> None:
         if change:
             return
-        token, raw = scim_token_create(name=obj.name, actor=Actor.admin(request.user))
+        token, raw = scim_token_create(
+            name=obj.name,
+            actor=Actor.admin(request.user),
+            connection_slug=obj.connection.slug if obj.connection else None,
+        )
         obj.pk = token.pk
         obj.refresh_from_db()
         # Kept on this request's object only, for response_add: never in a message,
@@ -72,7 +79,7 @@ class ScimRequestLogAdmin(admin.ModelAdmin):
         "duration_ms",
     )
     list_filter = ("status", "method", "token_name", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("path", "error_detail", "request_body", "request_id")
+    search_fields = ("path", "error_detail", "request_body", "request_id", "ignored_attributes")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in ScimRequestLog._meta.fields]
     show_full_result_count = False

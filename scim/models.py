@@ -20,6 +20,16 @@ class ScimToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The identity provider's connection this token provisions for: the users it creates
+    # or updates belong to it, and that IdP's SAML login links them on first sign-in.
+    connection = models.ForeignKey(
+        "users.Connection",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="scim_tokens",
+        help_text="The identity provider (connection) this token provisions for.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -43,6 +53,8 @@ class ScimRequestLog(models.Model):
     error_detail = models.TextField(blank=True)
     request_body = models.TextField(blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # Attributes the request carried that map to no field: accepted, kept nowhere.
+    ignored_attributes = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -45,12 +45,18 @@ READ_ONLY: Final = frozenset({"id", "meta", "schemas", "groups"})
 
 
 def flatten(
-    resource: str, body: Mapping[str, Any], *, custom_fields: Mapping[str, CustomField]
+    resource: str,
+    body: Mapping[str, Any],
+    *,
+    custom_fields: Mapping[str, CustomField],
+    ignored: list[str] | None = None,
 ) -> dict[str, Any]:
     """{canonical key: value} from a resource body or a no-path PATCH value.
 
-    Names this server does not know are ignored: IdP templates carry attributes the
-    directory does not keep (phoneNumbers, locale, ...).
+    Names this server does not know are skipped, not refused: IdP templates carry
+    attributes the directory does not keep (phoneNumbers, locale, an undefined custom
+    field, ...). Each one is appended to `ignored`, so the request log, the audit trail
+    and admin's "received but not mapped" can say so.
     """
     out: dict[str, Any] = {}
     for name, value in body.items():
@@ -61,9 +67,11 @@ def flatten(
             if schema is not None:
                 for sub_name, sub_value in value.items():
                     if isinstance(sub_name, str):
-                        _put(out, resource, f"{schema}:{sub_name}", sub_value, custom_fields)
+                        _put(
+                            out, resource, f"{schema}:{sub_name}", sub_value, custom_fields, ignored
+                        )
                 continue
-        _put(out, resource, name, value, custom_fields)
+        _put(out, resource, name, value, custom_fields, ignored)
     return out
 
 
@@ -73,11 +81,16 @@ def _put(
     name: str,
     value: Any,
     custom_fields: Mapping[str, CustomField],
+    ignored: list[str] | None = None,
 ) -> None:
     try:
         spec = attr_spec(resource, name, custom_fields=custom_fields)
     except InvalidPath:
+        if ignored is not None and name.lower() not in READ_ONLY:
+            ignored.append(name)
         return
+    if not spec.stored and ignored is not None:
+        ignored.append(spec.name)  # in the schema (phoneNumbers, locale), kept nowhere
     known = attributes_of(resource)
     if spec.kind == COMPLEX and not spec.multi_valued and isinstance(value, dict):
         if spec.key == "enterprise:manager":

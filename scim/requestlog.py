@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any, Final
 
 from django.db import connection
@@ -87,6 +88,7 @@ def request_log_write(
     error_detail: str = "",
     body: bytes = b"",
     request_id: str = "",
+    ignored_attributes: Sequence[str] = (),
 ) -> None:
     """Record one request; a failure to log never fails the request itself."""
     try:
@@ -100,6 +102,7 @@ def request_log_write(
             error_detail=error_detail,
             body=body,
             request_id=request_id,
+            ignored_attributes=ignored_attributes,
         )
     except Exception:
         # Whatever the input: the answer to the identity provider matters more.
@@ -117,6 +120,7 @@ def _write(
     error_detail: str,
     body: bytes,
     request_id: str,
+    ignored_attributes: Sequence[str],
 ) -> None:
     row = {
         "created_at": timezone.now(),
@@ -129,6 +133,7 @@ def _write(
         "error_detail": _text(error_detail[:2000]),
         "request_body": _text(redact_body(body)),
         "request_id": _text(request_id[:64]),
+        "ignored_attributes": _text(", ".join(sorted(set(ignored_attributes)))[:2000]),
     }
     if connection.vendor == "postgresql":
         _insert_async_commit(row)
@@ -147,6 +152,7 @@ _COLUMNS: Final = (
     "error_detail",
     "request_body",
     "request_id",
+    "ignored_attributes",
 )
 
 

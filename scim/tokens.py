@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from axero_idp.errors import NotFound, UniquenessConflict, ValidationFailed
 from scim.models import ScimToken
+from users.selectors import connection_get
 from users.services import Actor, audit_record
 
 TOKEN_PREFIX: Final = "axscim_"  # noqa: S105 - a public marker, not a secret
@@ -29,19 +30,32 @@ def token_hash(raw: str) -> str:
 
 
 @transaction.atomic
-def scim_token_create(*, name: str, actor: Actor) -> tuple[ScimToken, str]:
-    """Create a token; returns it and its raw value, which is never stored."""
+def scim_token_create(
+    *, name: str, actor: Actor, connection_slug: str | None = None
+) -> tuple[ScimToken, str]:
+    """Create a token (bound to the connection of identity provider connection_slug,
+    when given); returns it and its raw value, which is never stored."""
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationFailed("name: required, at most 100 characters")
+    connection = None
+    if connection_slug is not None:
+        connection = connection_get(connection_slug)
+        if connection is None:
+            raise ValidationFailed(f"idp: no identity provider {connection_slug!r}")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ScimToken(name=name, token_hash=token_hash(raw), prefix=raw[:12])
+    token = ScimToken(name=name, token_hash=token_hash(raw), prefix=raw[:12], connection=connection)
     try:
         with transaction.atomic():
             token.save()
     except IntegrityError as exc:
         raise UniquenessConflict(f"a token named {name!r} already exists") from exc
-    audit_record(actor=actor, action="scim_token.created", target=token, detail={"name": name})
+    audit_record(
+        actor=actor,
+        action="scim_token.created",
+        target=token,
+        detail={"name": name, "connection": connection.slug if connection else None},
+    )
     return token, raw
 
 

@@ -3,7 +3,7 @@ with Actor.scim(token name)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -20,10 +20,11 @@ from scim.queries import roles_of_users, user_for_update
 from scim.render import Projection, etag, list_response, location, user_resource
 from scim.result import Result
 from users import selectors
-from users.models import CustomField, Source, User
+from users.models import CustomField, Source, UnmappedAttribute, User
 from users.selectors import LazyCustomFields, custom_fields_by_key
 from users.services import (
     Actor,
+    attributes_unmapped_record,
     user_create,
     user_deactivate,
     user_delete,
@@ -84,19 +85,39 @@ def user_get(pk: str, projection: Projection, *, if_none_match: str | None = Non
 
 
 def _input(
-    body: Mapping[str, Any], fields: Mapping[str, CustomField], *, new: bool = False
+    body: Mapping[str, Any],
+    fields: Mapping[str, CustomField],
+    *,
+    new: bool = False,
+    ignored: list[str] | None = None,
 ) -> UserInput:
     data = user_input(
-        flatten(USER, body, custom_fields=fields), custom_fields=fields, clear_absent_custom=not new
+        flatten(USER, body, custom_fields=fields, ignored=ignored),
+        custom_fields=fields,
+        clear_absent_custom=not new,
     )
     if not data.username or not data.username.strip():
         raise ValidationFailed("userName is required.")
     return data
 
 
-def user_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor) -> Result:
+def _unmapped_record(actor: Actor, ignored: list[str]) -> None:
+    attributes_unmapped_record(
+        protocol=UnmappedAttribute.Protocol.SCIM, names=ignored, connection_id=actor.connection_id
+    )
+
+
+def user_post(
+    body: Mapping[str, Any],
+    projection: Projection,
+    *,
+    actor: Actor,
+    ignored: list[str] | None = None,
+) -> Result:
+    """Create a user; attributes that map to no field are appended to `ignored`."""
     fields = LazyCustomFields()
-    data = _input(body, fields, new=True)
+    ignored = [] if ignored is None else ignored
+    data = _input(body, fields, new=True, ignored=ignored)
     assert data.username is not None
     user = user_create(
         actor=actor,
@@ -106,7 +127,9 @@ def user_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor) 
         custom={k: v for k, v in data.custom.items() if v is not None},
         manager_ref=data.manager_ref,
         is_active=True if data.active is None else data.active,
+        ignored=ignored,
     )
+    _unmapped_record(actor, ignored)
     return Result(
         201,
         _render(user, projection, fields, new=True),
@@ -115,7 +138,14 @@ def user_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor) 
     )
 
 
-def _write(user: User, data: UserInput, *, actor: Actor, manager: bool = True) -> User:
+def _write(
+    user: User,
+    data: UserInput,
+    *,
+    actor: Actor,
+    manager: bool = True,
+    ignored: Sequence[str] = (),
+) -> User:
     assert data.username is not None
     attributes = {"username": data.username, **data.attributes}
     if manager:
@@ -125,10 +155,15 @@ def _write(user: User, data: UserInput, *, actor: Actor, manager: bool = True) -
             attributes=attributes,
             custom=data.custom or None,
             manager_ref=data.manager_ref,
+            ignored=ignored,
         )
     else:
         user = user_update(
-            user=user, actor=actor, attributes=attributes, custom=data.custom or None
+            user=user,
+            actor=actor,
+            attributes=attributes,
+            custom=data.custom or None,
+            ignored=ignored,
         )
     if data.active is False:
         user = user_deactivate(user=user, actor=actor, reason="SCIM: active set to false")
@@ -138,17 +173,26 @@ def _write(user: User, data: UserInput, *, actor: Actor, manager: bool = True) -
 
 
 def user_put(
-    pk: str, body: Mapping[str, Any], projection: Projection, *, actor: Actor, if_match: str | None
+    pk: str,
+    body: Mapping[str, Any],
+    projection: Projection,
+    *,
+    actor: Actor,
+    if_match: str | None,
+    ignored: list[str] | None = None,
 ) -> Result:
-    """Full replace: what the body leaves out is cleared (`active` left out is kept)."""
+    """Full replace: what the body leaves out is cleared (`active` left out is kept);
+    attributes that map to no field are appended to `ignored`."""
     fields = custom_fields_by_key()
     if "id" in body and str(body["id"]) != pk:
         raise Mutability("Attribute 'id' is read-only and cannot change.")
-    data = _input(body, fields)
+    ignored = [] if ignored is None else ignored
+    data = _input(body, fields, ignored=ignored)
     with transaction.atomic():
         user = _found(user_for_update(pk), pk)
         check_if_match(if_match, etag(user.version))
-        user = _write(user, data, actor=actor)
+        user = _write(user, data, actor=actor, ignored=ignored)
+    _unmapped_record(actor, ignored)
     user.refresh_from_db()
     return Result(200, _render(user, projection, fields), etag=etag(user.version))
 

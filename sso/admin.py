@@ -16,7 +16,7 @@ from sso.keys import keys_cache_clear
 from sso.models import IdentityProvider, SamlIdentity, SamlSession, SPKey
 from sso.services import idp_deactivate, idp_delete
 from users.models import AuditEvent
-from users.services import Actor
+from users.services import Actor, connection_ensure
 
 RECENT_FAILURES = 20
 
@@ -41,9 +41,18 @@ class IdentityProviderAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: IdentityProvider, form: Any, change: bool
     ) -> None:
         super().save_model(request, obj, form, change)
+        if not change:
+            connection_ensure(slug=obj.slug, actor=Actor.admin(request.user))
         if change and "is_active" in form.changed_data and not obj.is_active:
             # In the change form's transaction: the edit and the sessions' end commit together.
             idp_deactivate(idp=obj, actor=Actor.admin(request.user))
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: IdentityProvider | None = None
+    ) -> tuple[str, ...]:
+        # The slug names the connection (users.Connection) its SCIM tokens are bound to.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return (*fields, "slug") if obj is not None else fields
 
     def delete_model(self, request: HttpRequest, obj: IdentityProvider) -> None:
         idp_delete(idp=obj, actor=Actor.admin(request.user))

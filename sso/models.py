@@ -32,6 +32,20 @@ class SsoBinding(models.TextChoices):
 slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,49}$", "Lower-case letters, digits and -.")
 
 
+class LinkKey(models.TextChoices):
+    # Values are SCIM attribute names: users.selectors.LINK_KEYS maps them to fields.
+    USER_NAME = "userName", "SCIM userName (default)"
+    EMAIL = "email", "email"
+    EXTERNAL_ID = "externalId", "SCIM externalId"
+
+
+class AttributePrecedence(models.TextChoices):
+    """When SCIM and SAML both describe a person of this connection, which one wins."""
+
+    SCIM = "scim", "SCIM: logins do not change what SCIM provisions (default)"
+    SAML = "saml", "SAML: every login refreshes the profile and roles too"
+
+
 class IdentityProvider(models.Model):
     """A SAML identity provider this service trusts (several may work side by side)."""
 
@@ -64,6 +78,19 @@ class IdentityProvider(models.Model):
         default=False,
         help_text="Link a first login to an existing account with the same email. Only for "
         "IdPs that verify email addresses.",
+    )
+    link_key = models.CharField(
+        max_length=20,
+        choices=LinkKey.choices,
+        default=LinkKey.USER_NAME,
+        help_text="On a first login, the connection's SCIM-provisioned user whose value of "
+        "this attribute equals the NameID is linked to it.",
+    )
+    attribute_precedence = models.CharField(
+        max_length=10,
+        choices=AttributePrecedence.choices,
+        default=AttributePrecedence.SCIM,
+        help_text="Who decides the profile of a person this connection provisions by SCIM.",
     )
     metadata_url = models.URLField(max_length=2000, blank=True)
     metadata_refreshed_at = models.DateTimeField(null=True, blank=True)

@@ -21,14 +21,24 @@ from axero_idp.errors import ApplicationError, UniquenessConflict
 from axero_idp.rawsql import model_columns, table
 from sso import refusals
 from sso.mapping import CUSTOM_PREFIX, MappedProfile, profile_from_attributes
-from sso.models import IdentityProvider, SamlIdentity
+from sso.models import AttributePrecedence, IdentityProvider, SamlIdentity
 from sso.refusals import SamlRefused
-from users.models import CustomField, CustomFieldType, MembershipSource, Role, Source, User
-from users.selectors import custom_fields_by_key, user_for_email_link
+from users.models import (
+    Connection,
+    CustomField,
+    CustomFieldType,
+    MembershipSource,
+    Role,
+    Source,
+    UnmappedAttribute,
+    User,
+)
+from users.selectors import custom_fields_by_key, user_for_connection_link, user_for_email_link
 from users.services import (
     MANAGER_BY_SAML,
     Actor,
     ManagerKeys,
+    attributes_unmapped_record,
     manager_ref_is_current,
     user_create,
     user_roles_sync,
@@ -46,8 +56,10 @@ MAX_ROLE_NAME = Role._meta.get_field("display_name").max_length or 255
 class ProvisionResult:
     user: User
     created: bool = False
-    linked_by: str = "name_id"  # "name_id" | "email" | "created"
+    linked_by: str = "name_id"  # "name_id" | "connection" | "email" | "created"
     ignored: dict[str, str] = field(default_factory=dict)
+    # The connection's SCIM side decides this person's profile and roles (precedence).
+    scim_decides: bool = False
     role_names: list[str] = field(default_factory=list)
     roles_added: set[str] = field(default_factory=set)
     roles_removed: set[str] = field(default_factory=set)
@@ -58,6 +70,8 @@ def user_roles_from_login(*, idp: IdentityProvider, result: ProvisionResult) -> 
 
     Kept apart from user_provision_from_login so the login can order its steps: it runs
     after provisioning and before the session is touched."""
+    if result.scim_decides:
+        return  # SCIM groups are this person's roles; a login neither adds nor removes
     result.roles_added, result.roles_removed = user_roles_sync(
         user=result.user,
         role_names=result.role_names,
@@ -88,6 +102,19 @@ def _clean_profile(
     return attributes, custom, ignored
 
 
+def _unmapped_names(
+    idp: IdentityProvider, attributes: Mapping[str, Sequence[Any]], ignored: Mapping[str, str]
+) -> list[str]:
+    """The assertion's attribute names that reached no field: names the attribute map
+    does not read, and those it maps to a custom field nobody defined."""
+    mapped = {name for names in idp.attribute_map.values() for name in names}
+    unmapped = [name for name in attributes if name not in mapped]
+    for key, detail in ignored.items():
+        if key.startswith(CUSTOM_PREFIX) and detail.endswith("no such custom profile field"):
+            unmapped += [n for n in idp.attribute_map.get(key, []) if n in attributes][:1]
+    return unmapped
+
+
 def _maps_custom_fields(idp: IdentityProvider) -> bool:
     return any(key.startswith(CUSTOM_PREFIX) and names for key, names in idp.attribute_map.items())
 
@@ -95,8 +122,10 @@ def _maps_custom_fields(idp: IdentityProvider) -> bool:
 @dataclass(frozen=True)
 class _Found:
     user: User | None
-    linked_by: str = ""  # "name_id" | "email" | ""
+    linked_by: str = ""  # "name_id" | "connection" | "email" | ""
     has_identity: bool = False
+    # The slug of the connection whose SCIM token provisioned the user ("" for none).
+    connection_slug: str = ""
     # Whether the identity's last_login_at is within LAST_LOGIN_PRECISION already.
     identity_login_recent: bool = False
     # The manager's keys, read with the user (users.services.manager_ref_is_current).
@@ -109,10 +138,11 @@ def _by_name_id_sql() -> str:
         f"SELECT {model_columns(User, 'u')}, "  # noqa: S608
         "CASE WHEN si.last_login_at > %s THEN 1 ELSE 0 END AS identity_login_recent, "
         "mgr.email AS manager_email, mgr.username AS manager_username, "
-        "mgr.external_id AS manager_external_id "
+        "mgr.external_id AS manager_external_id, conn.slug AS connection_slug "
         f"FROM {table(SamlIdentity)} si "
         f"JOIN {table(User)} u ON u.id = si.user_id "
         f"LEFT JOIN {table(User)} mgr ON mgr.id = u.manager_id "
+        f"LEFT JOIN {table(Connection)} conn ON conn.id = u.connection_id "
         "WHERE si.idp_id = %s AND si.name_id = %s"
     )
 
@@ -130,6 +160,7 @@ def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
             linked_by="name_id",
             has_identity=True,
             identity_login_recent=bool(row.identity_login_recent),
+            connection_slug=row.connection_slug or "",
             manager=ManagerKeys(
                 id=row.manager_id,
                 email=row.manager_email or "",
@@ -137,9 +168,42 @@ def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
                 external_id=row.manager_external_id or "",
             ),
         )
+    in_connection = _found_in_connection(idp, name_id)
+    if in_connection.user is not None:
+        return in_connection
     if idp.link_by_email and email:
         return _found_by_email(idp, email)
     return _Found(user=None)
+
+
+def _manager_keys(manager: User | None) -> ManagerKeys:
+    if manager is None:
+        return ManagerKeys(id=None)
+    return ManagerKeys(
+        id=manager.pk,
+        email=manager.email,
+        username=manager.username,
+        external_id=manager.external_id or "",
+    )
+
+
+def _found_in_connection(idp: IdentityProvider, name_id: str) -> _Found:
+    # The usual set-up: one application provisions (SCIM, a token bound to this IdP)
+    # and signs in (SAML). Its first login links the person its SCIM side created.
+    user = user_for_connection_link(
+        connection_slug=idp.slug,
+        link_key=idp.link_key,
+        name_id=name_id,
+        linked_here=SamlIdentity.objects.filter(idp=idp).values("user_id"),
+    )
+    if user is None:
+        return _Found(user=None)
+    return _Found(
+        user=user,
+        linked_by="connection",
+        connection_slug=idp.slug,
+        manager=_manager_keys(user.manager),
+    )
 
 
 def _found_by_email(idp: IdentityProvider, email: str) -> _Found:
@@ -155,18 +219,11 @@ def _found_by_email(idp: IdentityProvider, email: str) -> _Found:
     user = link.user
     if user is None:
         return _Found(user=None)
-    manager = user.manager
     return _Found(
         user=user,
         linked_by="email",
-        manager=ManagerKeys(
-            id=manager.pk,
-            email=manager.email,
-            username=manager.username,
-            external_id=manager.external_id or "",
-        )
-        if manager
-        else ManagerKeys(id=None),
+        connection_slug=user.connection.slug if user.connection is not None else "",
+        manager=_manager_keys(user.manager),
     )
 
 
@@ -250,17 +307,23 @@ def user_provision_from_login(
             # identity is committed by now), or someone else owns the username.
             found = _find(idp, name_id, values.get("email"))
             user, linked_by = found.user, found.linked_by
-            if user is None or linked_by != "name_id":
+            if user is None or linked_by not in ("name_id", "connection"):
                 raise SamlRefused(
-                    refusals.VALIDATION,
+                    refusals.ACCOUNT_NOT_LINKED,
                     f"an account with this username exists but is not linked to {idp.slug}: "
-                    f"{exc.detail} (turn on linking by email, or link it in admin)",
+                    f"{exc.detail} (provision it with a SCIM token bound to {idp.slug}, "
+                    "turn on linking by email, or link it in admin)",
                 ) from exc
             if not user.is_active:
                 raise SamlRefused(refusals.USER_INACTIVE, f"user {user.pk} is deactivated") from exc
         else:
             created, linked_by = True, "created"
-    if not created:
+    scim_decides = (
+        not created
+        and idp.attribute_precedence == AttributePrecedence.SCIM
+        and found.connection_slug == idp.slug
+    )
+    if not created and not scim_decides:
         update = _changed_only(found, values, custom, profile)
         if update:
             try:
@@ -277,11 +340,21 @@ def user_provision_from_login(
     if len(role_names) != len(profile.roles or []):
         ignored["roles"] = f"role names longer than {MAX_ROLE_NAME} characters were skipped"
     result = ProvisionResult(
-        user=user, created=created, linked_by=linked_by, ignored=ignored, role_names=role_names
+        user=user,
+        created=created,
+        linked_by=linked_by,
+        ignored=ignored,
+        role_names=role_names,
+        scim_decides=scim_decides,
     )
     if linked_by == "name_id" and not found.identity_login_recent:
         # Coarse on purpose: one write less per login in a login storm.
         SamlIdentity.objects.filter(idp=idp, name_id=name_id).update(last_login_at=timezone.now())
+    attributes_unmapped_record(
+        protocol=UnmappedAttribute.Protocol.SAML,
+        names=_unmapped_names(idp, attributes, ignored),
+        connection_slug=idp.slug,
+    )
     if ignored:
         logger.warning(
             "SAML attributes ignored",

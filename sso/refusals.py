@@ -31,6 +31,9 @@ JIT_DISABLED: Final = "jit_disabled"
 # link_by_email found only accounts no login may claim by email (admins, local
 # accounts, another IdP's users).
 EMAIL_LINK_REFUSED: Final = "email_link_refused"
+# The NameID's username belongs to an account this IdP may not claim (not provisioned
+# through its connection, no email link).
+ACCOUNT_NOT_LINKED: Final = "account_not_linked"
 UNKNOWN_IDP: Final = "unknown_idp"
 VALIDATION: Final = "validation"  # anything else python3-saml refused; message preserved
 NO_EXPIRY: Final = "no_expiry"  # an assertion without any NotOnOrAfter
@@ -60,6 +63,7 @@ ALL_REASONS: Final = frozenset(
         USER_INACTIVE,
         JIT_DISABLED,
         EMAIL_LINK_REFUSED,
+        ACCOUNT_NOT_LINKED,
         UNKNOWN_IDP,
         VALIDATION,
         NO_EXPIRY,
@@ -74,6 +78,7 @@ HTTP_STATUS: Final[dict[str, int]] = {
     USER_INACTIVE: 403,
     IDP_INITIATED_NOT_ALLOWED: 403,
     EMAIL_LINK_REFUSED: 403,
+    ACCOUNT_NOT_LINKED: 409,
     UNKNOWN_IDP: 404,
     TOO_MANY_PENDING: 429,
 }
@@ -108,6 +113,8 @@ USER_MESSAGES: Final[dict[str, str]] = {
     JIT_DISABLED: "You do not have an account here yet. Contact your administrator.",
     EMAIL_LINK_REFUSED: "Your email address belongs to an account that cannot be signed in to "
     "this way. Contact your administrator.",
+    ACCOUNT_NOT_LINKED: "An account with your name exists here but is not connected to this "
+    "sign-in. Contact your administrator.",
     UNKNOWN_IDP: "This sign-in link is not configured.",
     VALIDATION: "The sign-in message was refused.",
     NO_EXPIRY: "The sign-in message does not say when it expires, so it cannot be accepted.",

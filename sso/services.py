@@ -18,7 +18,7 @@ from sso.mapping import attribute_map_merge
 from sso.metadata import IdpMetadata, idp_metadata_fetch, idp_metadata_parse
 from sso.models import IdentityProvider, SamlSession
 from users.models import User
-from users.services import Actor, audit_record, audit_record_many
+from users.services import Actor, audit_record, audit_record_many, connection_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ def idp_import(
     except DjangoValidationError as exc:
         raise ValidationFailed(f"identity provider: {exc.message_dict}") from exc
     idp.save()
+    # The IdP's SAML side and its SCIM tokens are one connection, named by the slug.
+    connection_ensure(slug=idp.slug, actor=actor)
     if created or changes:
         audit_record(
             actor=actor,

@@ -32,6 +32,21 @@ class ActorKind(models.TextChoices):
     PERSON = "person", "The person themself (self-service)"
 
 
+class Connection(models.Model):
+    """One identity provider's connection: its SAML side (sso.IdentityProvider with the
+    same slug) and its SCIM tokens. Users provisioned through a bound token belong to it,
+    and its SAML login links them on the first sign-in."""
+
+    slug = models.SlugField(max_length=50, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -96,6 +111,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         "active: true) reactivate it.",
     )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+    # The connection whose SCIM token last provisioned the user (none for local accounts,
+    # JIT users and unbound tokens).
+    connection = models.ForeignKey(
+        Connection,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="users",
+        editable=False,
+    )
     # Bumped to end every session of the user at once (see _get_session_auth_hash).
     session_generation = models.PositiveIntegerField(default=0, editable=False)
     version = models.PositiveBigIntegerField(default=1, editable=False)
@@ -251,6 +276,40 @@ class RoleMembership(models.Model):
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def update(self, **kwargs: Any) -> int:
         raise TypeError("The audit trail is append-only")
+
+
+class UnmappedAttribute(models.Model):
+    """An attribute an identity provider sent that maps to no field of the directory:
+    the request still succeeded, and admin lists these per connection with how to map
+    them ("received but not mapped")."""
+
+    class Protocol(models.TextChoices):
+        SCIM = "scim", "SCIM"
+        SAML = "saml", "SAML"
+
+    connection = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.CASCADE, related_name="unmapped"
+    )
+    protocol = models.CharField(max_length=4, choices=Protocol.choices)
+    # As sent: a SCIM attribute path (extension URN included) or a SAML attribute name.
+    name = models.CharField(max_length=300)
+    first_seen = models.DateTimeField(default=timezone.now, editable=False)
+    last_seen = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            # Unbound SCIM tokens have no connection: NULL is one connection here.
+            models.UniqueConstraint(
+                fields=["connection", "protocol", "name"],
+                name="users_unmapped_unique",
+                nulls_distinct=False,
+            )
+        ]
+        ordering = ["-last_seen"]
+        verbose_name = "received but not mapped attribute"
+
+    def __str__(self) -> str:
+        return f"{self.protocol}: {self.name}"
 
 
 class AuditEvent(models.Model):

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 
 from axero_idp.rawsql import model_columns, table
-from users.models import CustomField, Role, Source, User
+from users.models import Connection, CustomField, Role, Source, User
 
 # Accounts an identity provider created and manages. Every other account is local
 # (ensure_admin, createsuperuser, added in admin): no identity provider may see,
@@ -152,6 +152,37 @@ def user_for_email_link(email: str, *, claimed_elsewhere: QuerySet[Any, Any]) ->
             return EmailLink(user=user)
         refusals.append(f"account {user.pk} {reason}")
     return EmailLink(user=None, refused="; ".join(refusals))
+
+
+def connection_get(slug: str) -> Connection | None:
+    return Connection.objects.filter(slug=slug).first()
+
+
+# How a connection's SAML login names its SCIM-provisioned users (IdentityProvider.link_key):
+# the User field the NameID is compared with, and whether the directory ignores case there.
+LINK_KEYS: Final[Mapping[str, tuple[str, bool]]] = {
+    "userName": ("username", True),
+    "email": ("email", True),
+    "externalId": ("external_id", False),
+}
+
+
+def user_for_connection_link(
+    *, connection_slug: str, link_key: str, name_id: str, linked_here: QuerySet[Any, Any]
+) -> User | None:
+    """The user a connection's first SAML login with this NameID is: one its SCIM side
+    provisioned whose link_key value equals the NameID (case-insensitively where the
+    directory is), not already linked under another NameID (linked_here: the ids the
+    connection's logins own). None when there is no such user or more than one."""
+    field, ignore_case = LINK_KEYS[link_key]
+    lookup = f"{field}__ci" if ignore_case else field
+    candidates = list(
+        User.objects.select_related("manager")
+        .filter(connection__slug=connection_slug, **{lookup: name_id})
+        .exclude(pk__in=linked_here)
+        .exclude(source=Source.ADMIN)[:2]
+    )
+    return candidates[0] if len(candidates) == 1 else None
 
 
 def user_image_url(user_id: object, version: str | None) -> str | None:

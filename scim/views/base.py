@@ -51,10 +51,12 @@ class ScimContext:
     request: HttpRequest
     body: bytes = b""
     _json: Any = field(default=None, repr=False)
+    # Attribute names the handler received but could map to no field (the request log).
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def actor(self) -> Actor:
-        return Actor.scim(self.token.name)
+        return Actor.scim(self.token.name, self.token.connection_id)
 
     @property
     def params(self) -> Any:
@@ -170,6 +172,7 @@ class ScimView(View):
         started = time.monotonic()
         token: ScimToken | None = None
         body = b""
+        ctx: ScimContext | None = None
         try:
             token = token_authenticate(request.headers.get("Authorization"))
             if token is None:
@@ -183,12 +186,14 @@ class ScimView(View):
                 raise MethodNotAllowed(
                     f"{request.method} is not allowed here.", extra={"allowed": allowed}
                 )
-            response = handler(ScimContext(token=token, request=request, body=body), **kwargs)
+            ctx = ScimContext(token=token, request=request, body=body)
+            response = handler(ctx, **kwargs)
         except ApplicationError as exc:
             response = error_response(exc)
         except Exception:
             response = server_error_response()
-        self._log(request, response, token=token, body=body, started=started)
+        ignored = ctx.ignored if ctx is not None else []
+        self._log(request, response, token=token, body=body, started=started, ignored=ignored)
         return response
 
     def _log(
@@ -199,6 +204,7 @@ class ScimView(View):
         token: ScimToken | None,
         body: bytes,
         started: float,
+        ignored: list[str],
     ) -> None:
         """The request log row; without a valid token, a log line and a sampled row
         (anyone can send those, and each row is kept for weeks)."""
@@ -221,4 +227,5 @@ class ScimView(View):
             error_detail=str(failed.get("detail", "")),
             body=body,
             request_id=current_request_id(),
+            ignored_attributes=ignored,
         )

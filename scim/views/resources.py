@@ -24,7 +24,7 @@ class UsersView(ScimView):
 
     def post(self, ctx: ScimContext) -> ScimResponse:
         return user_resources.user_post(
-            ctx.json(), _projection(USER, ctx), actor=ctx.actor
+            ctx.json(), _projection(USER, ctx), actor=ctx.actor, ignored=ctx.ignored
         ).response()
 
 
@@ -36,7 +36,12 @@ class UserView(ScimView):
 
     def put(self, ctx: ScimContext, pk: str) -> ScimResponse:
         return user_resources.user_put(
-            pk, ctx.json(), _projection(USER, ctx), actor=ctx.actor, if_match=ctx.header("If-Match")
+            pk,
+            ctx.json(),
+            _projection(USER, ctx),
+            actor=ctx.actor,
+            if_match=ctx.header("If-Match"),
+            ignored=ctx.ignored,
         ).response()
 
     def patch(self, ctx: ScimContext, pk: str) -> ScimResponse:

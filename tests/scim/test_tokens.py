@@ -47,7 +47,7 @@ def test_list_shows_name_created_last_used_and_revoked():
 
     lines = _run("list").splitlines()
 
-    assert lines[0].split() == ["name", "created", "last", "used", "revoked"]
+    assert lines[0].split() == ["name", "idp", "created", "last", "used", "revoked"]
     assert lines[1].startswith("okta ")
     assert lines[1].rstrip().endswith(" -")  # not revoked
     assert lines[1].count("UTC") == 2  # created and last used

@@ -43,6 +43,8 @@ def _change_form(idp: IdentityProvider, **changes: object) -> dict[str, object]:
         "attribute_map": json.dumps(idp.attribute_map),
         "clock_skew_seconds": idp.clock_skew_seconds,
         "metadata_url": idp.metadata_url,
+        "link_key": idp.link_key,
+        "attribute_precedence": idp.attribute_precedence,
         "want_assertions_signed": "on",
         "jit_create": "on",
         "is_active": "on",

@@ -110,7 +110,7 @@ def test_nameid_comparison_is_exact(idp):
     with pytest.raises(SamlRefused) as caught:
         provision(idp, name_id="ANN@example.com")
 
-    assert caught.value.reason == "validation"
+    assert caught.value.reason == "account_not_linked"
     assert list(SamlIdentity.objects.values_list("name_id", "user_id")) == [
         ("ann@example.com", ann.pk)
     ]

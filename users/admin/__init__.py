@@ -1,5 +1,5 @@
 """Django admin for the directory; each model's admin writes through users.services."""
 
-from users.admin import audit, custom_fields, roles, users
+from users.admin import audit, custom_fields, roles, unmapped, users
 
-__all__ = ["audit", "custom_fields", "roles", "users"]
+__all__ = ["audit", "custom_fields", "roles", "unmapped", "users"]

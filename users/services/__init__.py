@@ -8,6 +8,7 @@ from users.services.activation import (
 )
 from users.services.actors import Actor
 from users.services.audit import audit_record, audit_record_many
+from users.services.connections import connection_ensure
 from users.services.custom_fields import custom_field_define
 from users.services.roles import (
     role_create,
@@ -18,6 +19,7 @@ from users.services.roles import (
     role_rename,
     user_roles_sync,
 )
+from users.services.unmapped import attribute_unmapped_forget, attributes_unmapped_record
 from users.services.users import (
     MANAGER_BY_SAML,
     MANAGER_BY_SCIM,
@@ -38,8 +40,11 @@ __all__ = [
     "MANAGER_BY_SCIM",
     "Actor",
     "ManagerKeys",
+    "attribute_unmapped_forget",
+    "attributes_unmapped_record",
     "audit_record",
     "audit_record_many",
+    "connection_ensure",
     "custom_field_define",
     "manager_ref_is_current",
     "manager_resolve",

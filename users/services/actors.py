@@ -15,6 +15,8 @@ IDENTITY_PROVIDER_KINDS: Final = frozenset({ActorKind.SCIM, ActorKind.IDP})
 class Actor:
     kind: str
     name: str
+    # The users.Connection a SCIM token is bound to: what it provisions belongs there.
+    connection_id: int | None = None
 
     @property
     def is_identity_provider(self) -> bool:
@@ -26,8 +28,8 @@ class Actor:
         return cls(ActorKind.ADMIN, str(getattr(user, "username", user)))
 
     @classmethod
-    def scim(cls, token_name: str) -> Actor:
-        return cls(ActorKind.SCIM, token_name)
+    def scim(cls, token_name: str, connection_id: int | None = None) -> Actor:
+        return cls(ActorKind.SCIM, token_name, connection_id)
 
     @classmethod
     def idp(cls, slug: str) -> Actor:

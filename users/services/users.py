@@ -202,8 +202,10 @@ def user_create(
     is_active: bool = True,
     password: str | None = None,
     is_staff: bool = False,
+    ignored: Sequence[str] = (),
 ) -> User:
     """Create a user; link a manager (now or later) and any reports waiting for them.
+    `ignored`: what the request carried that maps to no field (kept in the audit).
 
     The case-insensitive unique index decides a username clash (no look-up first, and
     no race between one); the clash becomes a 409 once the transaction has rolled back.
@@ -220,6 +222,7 @@ def user_create(
             is_active=is_active,
             password=password,
             is_staff=is_staff,
+            ignored=ignored,
         )
     except IntegrityError as exc:
         if "username" in str(exc):
@@ -239,6 +242,7 @@ def _user_create_atomic(
     is_active: bool,
     password: str | None,
     is_staff: bool,
+    ignored: Sequence[str],
 ) -> User:
     custom_values = {k: v for k, v in clean_custom_values(custom or {}).items() if v is not None}
     user = User(
@@ -248,6 +252,7 @@ def _user_create_atomic(
         is_active=is_active,
         is_staff=is_staff,
         deactivated_at=None if is_active else timezone.now(),
+        connection_id=actor.connection_id,
     )
     user.set_password(password) if password else user.set_unusable_password()
     if manager_ref:
@@ -264,6 +269,8 @@ def _user_create_atomic(
             "manager": str(user.manager_id) if user.manager_id else None,
             "pending_manager_ref": user.pending_manager_ref or None,
             "is_active": is_active,
+            "connection": actor.connection_id,
+            **({"ignored": sorted(set(ignored))} if ignored else {}),
         },
     )
     _pending_reports_link(manager=user, actor=actor)
@@ -300,10 +307,13 @@ def user_update(
     custom: Mapping[str, Any] | None = None,
     manager_ref: Any = _UNSET,
     manager_order: Sequence[str] = MANAGER_BY_SCIM,
+    ignored: Sequence[str] = (),
 ) -> User:
     """Change attributes, custom fields (None removes a key) and the manager reference.
 
-    Only what differs is written; an identical repeat writes nothing and records nothing.
+    Only what differs is written; an identical repeat writes nothing and records nothing
+    (`ignored`, what the request carried that maps to no field, goes into the audit of a
+    change; the request log has it in any case).
     """
     user = _locked(user)
     values = clean_attributes(attributes or {})
@@ -326,10 +336,17 @@ def user_update(
             user.custom = merged
     if manager_ref is not _UNSET:
         changes.update(_manager_apply(user, manager_ref, manager_order, _managers_for(actor)))
+    if actor.connection_id is not None and user.connection_id != actor.connection_id:
+        # A bound token that updates someone takes them into its connection.
+        changes["connection"] = [user.connection_id, actor.connection_id]
+        user.connection_id = actor.connection_id
     if not changes:
         return user
     _bump(user, list(changes))
-    audit_record(actor=actor, action="user.updated", target=user, detail={"changes": changes})
+    detail: dict[str, Any] = {"changes": changes}
+    if ignored:
+        detail["ignored"] = sorted(set(ignored))
+    audit_record(actor=actor, action="user.updated", target=user, detail=detail)
     if {"username", "external_id", "email"} & changes.keys():
         _pending_reports_link(manager=user, actor=actor)
     events.publish_on_commit(

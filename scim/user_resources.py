@@ -14,7 +14,7 @@ from scim.attributes import USER
 from scim.errors import Mutability
 from scim.filters import filter_users, order_users
 from scim.listing import Query, check_if_match, not_modified, page_of
-from scim.parse import UserInput, flatten, user_input
+from scim.parse import UserInput, flatten, lowered_keys, user_input
 from scim.patch import operations, user_patch_state
 from scim.queries import roles_of_users, user_for_update
 from scim.render import Projection, etag, list_response, location, user_resource
@@ -142,7 +142,8 @@ def user_put(
 ) -> Result:
     """Full replace: what the body leaves out is cleared (`active` left out is kept)."""
     fields = custom_fields_by_key()
-    if "id" in body and str(body["id"]) != pk:
+    given_id = lowered_keys(body).get("id")
+    if given_id is not None and str(given_id) != pk:
         raise Mutability("Attribute 'id' is read-only and cannot change.")
     data = _input(body, fields)
     with transaction.atomic():

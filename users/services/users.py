@@ -22,7 +22,12 @@ from users.models import Source, User
 from users.selectors import user_by_email
 from users.services.actors import Actor
 from users.services.audit import audit_record
-from users.services.values import clean_attributes, clean_custom_values
+from users.services.values import (
+    clean_attributes,
+    clean_custom_values,
+    custom_values_merged,
+    stored_columns,
+)
 
 # How a manager reference is resolved, in order (SCIM_DIALECTS.md: id, externalId,
 # userName). SAML passes its own order (email first).
@@ -226,7 +231,7 @@ def _user_create_atomic(
 ) -> User:
     custom_values = {k: v for k, v in clean_custom_values(custom or {}).items() if v is not None}
     user = User(
-        **values,
+        **stored_columns(values),
         custom=custom_values,
         source=source,
         is_active=is_active,
@@ -290,21 +295,16 @@ def user_update(
     Only what differs is written; an identical repeat writes nothing and records nothing.
     """
     user = _locked(user)
-    values = clean_attributes(attributes or {})
+    columns = stored_columns(clean_attributes(attributes or {}), user=user)
     changes: dict[str, Any] = {}
-    for name, value in values.items():
+    for name, value in columns.items():
         if getattr(user, name) != value:
             changes[name] = [_json_value(getattr(user, name)), _json_value(value)]
             setattr(user, name, value)
     if "username" in changes and _username_taken(user.username, exclude=user.pk):
         raise UniquenessConflict(f"userName {user.username!r} is already taken")
     if custom:
-        merged = dict(user.custom)
-        for key, value in clean_custom_values(custom).items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = value
+        merged = custom_values_merged(user.custom, custom)
         if merged != user.custom:
             changes["custom"] = [user.custom, merged]
             user.custom = merged

@@ -310,6 +310,8 @@ def user_update(
             user.custom = merged
     if manager_ref is not _UNSET:
         changes.update(_manager_apply(user, manager_ref, manager_order))
+    if columns.get("photo_url"):
+        _photo_url_announce(user, actor)
     if not changes:
         return user
     _bump(user, list(changes))
@@ -319,11 +321,15 @@ def user_update(
     events.publish_on_commit(
         events.UserChanged(user_id=user.pk, fields=frozenset(changes) - {"pending_manager_ref"})
     )
-    if "photo_url" in changes and user.photo_url:
-        events.publish_on_commit(
-            events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=str(actor.kind))
-        )
     return user
+
+
+def _photo_url_announce(user: User, actor: Actor) -> None:
+    # Changed or not: the photo behind a URL may change (IdPs serve photos at stable
+    # URLs); the fetch asks conditionally, so an unchanged photo costs a 304.
+    events.publish_on_commit(
+        events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=str(actor.kind))
+    )
 
 
 @transaction.atomic

@@ -161,7 +161,7 @@ def test_a_trickling_server_is_cut_off_at_the_deadline_and_the_image_is_kept(
     settings.IMAGE_FETCH_DEADLINE_SECONDS = 1.0
     image_server.routes["/old.png"] = Route(body=RED)
     # 300 bytes at one byte every 0.2 s: a minute for the whole body.
-    image_server.routes["/slow.png"] = Route(body=BLUE[:300], trickle=0.2)
+    image_server.routes["/slow.png"] = Route(body=(BLUE * 3)[:300], trickle=0.2)
     user = UserFactory(photo_url=image_server.url("/old.png"))
     assert photo_fetch_run(user_id=user.pk, url=user.photo_url) == "stored"
     before = _image(user)
@@ -181,3 +181,38 @@ def test_the_deadline_has_a_twenty_second_default(settings):
     from media.fetching import image_fetch_policy
 
     assert image_fetch_policy().deadline == 20.0
+
+
+@pytest.fixture
+def scim(provisioning_token):
+    from tests.scim.conftest import ScimClient
+
+    return ScimClient(provisioning_token)
+
+
+def test_scim_put_and_photo_patch_fetch_again_a_patch_of_other_attributes_does_not(
+    committing, eager_celery, private_allowed, photo_server, scim
+):
+    body = {"userName": "ada@example.com", "photos": [{"value": photo_server, "type": "photo"}]}
+    with committing():
+        user_id = scim.post("/Users", body).json()["id"]
+    _PhotoHandler.photo = BLUE
+
+    with committing():
+        scim.patch(
+            f"/Users/{user_id}",
+            {"Operations": [{"op": "replace", "path": "title", "value": "Engineer"}]},
+        )
+    after_title = len(_PhotoHandler.requests)
+    with committing():
+        scim.patch(
+            f"/Users/{user_id}",
+            {"Operations": [{"op": "replace", "path": "photos", "value": body["photos"]}]},
+        )
+    after_photo_patch = len(_PhotoHandler.requests)
+    with committing():
+        scim.put(f"/Users/{user_id}", body)
+
+    assert (after_title, after_photo_patch, len(_PhotoHandler.requests)) == (1, 2, 3)
+    assert [r["If-None-Match"] != "" for r in _PhotoHandler.requests] == [False, True, True]
+    assert _image_sha_of(BLUE) == ProfileImage.objects.get(user_id=user_id).sha256

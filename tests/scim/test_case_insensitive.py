@@ -213,3 +213,19 @@ def test_put_with_an_upper_case_id_of_another_resource_is_refused(scim):
 
     assert response.status_code == 400
     assert response.json()["scimType"] == "mutability"
+
+
+def test_attributes_and_excluded_attributes_name_attributes_in_any_case(scim):
+    user = UserFactory(username="ada@example.com", department="R&D", cost_center="C1")
+
+    only = scim.get(
+        f"/Users/{user.pk}?attributes=USERNAME,EMAILS.VALUE,{ENTERPRISE.upper()}:DEPARTMENT"
+    )
+    without = scim.get(
+        f"/Users/{user.pk}?excludedAttributes=Emails,{ENTERPRISE.upper()}:CostCenter"
+    )
+
+    assert only.json()["emails"] == [{"value": "ada@example.com"}]
+    assert only.json()[ENTERPRISE] == {"department": "R&D"}
+    assert "emails" not in without.json()
+    assert without.json()[ENTERPRISE] == {"department": "R&D"}

@@ -235,6 +235,29 @@ def _read_capped(
             raise FetchTooLarge(policy.max_bytes)
 
 
+def _answer(
+    response: http.client.HTTPResponse,
+    conn: Any,
+    policy: FetchPolicy,
+    end: float,
+    *,
+    conditional: bool,
+) -> _Answer:
+    """A final (not redirect) answer: its body when 200, none when 304 to a
+    conditional request; anything else is refused (4xx) or failed (5xx)."""
+    if response.status >= 500:
+        raise FetchFailed(f"{policy.label} answered HTTP {response.status}")
+    etag = response.getheader("ETag", "")[:255]
+    last_modified = response.getheader("Last-Modified", "")[:64]
+    if response.status == 304 and conditional:
+        return _Answer(304, etag=etag, last_modified=last_modified)
+    if response.status != 200:
+        raise FetchRefused(f"{policy.label} answered HTTP {response.status}")
+    body = _read_capped(response, conn, policy, end)
+    content_type = response.getheader("Content-Type", "")
+    return _Answer(200, None, content_type, body, etag, last_modified)
+
+
 def _fetch_once(
     target: _Target, policy: FetchPolicy, end: float, headers: Mapping[str, str]
 ) -> _Answer:
@@ -258,17 +281,7 @@ def _fetch_once(
         response = conn.getresponse()
         if response.status in (301, 302, 303, 307, 308) and policy.max_redirects:
             return _Answer(response.status, location=response.getheader("Location"))
-        if response.status >= 500:
-            raise FetchFailed(f"{policy.label} answered HTTP {response.status}")
-        etag = response.getheader("ETag", "")[:255]
-        last_modified = response.getheader("Last-Modified", "")[:64]
-        if response.status == 304 and headers:
-            return _Answer(304, etag=etag, last_modified=last_modified)
-        if response.status != 200:
-            raise FetchRefused(f"{policy.label} answered HTTP {response.status}")
-        body = _read_capped(response, conn, policy, end)
-        content_type = response.getheader("Content-Type", "")
-        return _Answer(200, None, content_type, body, etag, last_modified)
+        return _answer(response, conn, policy, end, conditional=bool(headers))
     except ssl.SSLCertVerificationError as exc:
         # Not a network hiccup: the same certificate will fail the same way.
         raise FetchRefused(

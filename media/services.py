@@ -114,6 +114,24 @@ def profile_image_store(
         raise
 
 
+def _already_stored(
+    profile: ProfileImage, fetched_url: str, image: NormalisedImage, validators: Validators
+) -> bool:
+    """Is the image fetched from fetched_url the stored one already? Then only the
+    fetch bookkeeping changes. Raises PhotoUrlSuperseded when someone uploaded or
+    removed an image by hand while the URL was downloading (which marks the URL
+    handled, with no source URL): that later, deliberate change wins."""
+    if profile.photo_url_handled != fetched_url:
+        return False
+    if profile.source_url != fetched_url:
+        raise PhotoUrlSuperseded
+    if not (profile.has_image and profile.sha256 == image.sha256):
+        return False
+    # Fetched again (no validators, or the server ignored them): the same image.
+    _fetch_checked(profile, validators)
+    return True
+
+
 @transaction.atomic
 def _pointer_flip(
     *,
@@ -133,17 +151,9 @@ def _pointer_flip(
     if fetched_url is not None and locked.photo_url != fetched_url:
         raise PhotoUrlSuperseded
     profile, _ = ProfileImage.objects.get_or_create(user=locked)
-    if fetched_url is not None and profile.photo_url_handled == fetched_url:
-        # While this URL was downloading, someone uploaded or removed an image by hand
-        # (which marks the URL handled): that later, deliberate change wins.
-        if profile.source_url != fetched_url:
-            raise PhotoUrlSuperseded
-        if profile.has_image and profile.sha256 == image.sha256:
-            # Fetched again (no validators, or the server ignored them): the same
-            # image changes nothing but the bookkeeping.
-            _fetch_checked(profile, validators)
-            _file_delete_on_commit(name)
-            return profile
+    if fetched_url is not None and _already_stored(profile, fetched_url, image, validators):
+        _file_delete_on_commit(name)  # the new copy of the same image
+        return profile
     old_name = profile.storage_name
     profile.storage_name = name
     profile.content_type = image.content_type

@@ -229,3 +229,18 @@ def test_attributes_and_excluded_attributes_name_attributes_in_any_case(scim):
     assert only.json()[ENTERPRISE] == {"department": "R&D"}
     assert "emails" not in without.json()
     assert without.json()[ENTERPRISE] == {"department": "R&D"}
+
+
+def test_patch_of_the_manager_value_with_a_capitalised_path(scim):
+    boss = UserFactory(username="boss@example.com")
+    user = UserFactory(username="ada@example.com")
+
+    response = scim.patch(
+        f"/Users/{user.pk}",
+        _patch(
+            {"op": "Replace", "path": f"{ENTERPRISE.upper()}:Manager.Value", "value": str(boss.pk)}
+        ),
+    )
+
+    assert response.status_code == 200
+    assert response.json()[ENTERPRISE]["manager"]["value"] == str(boss.pk)

@@ -20,6 +20,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -51,6 +52,21 @@ class Fetched:
     url: str  # the final URL, after redirects
     body: bytes
     content_type: str
+    # 304 when a conditional request found the resource unchanged (no body).
+    status: int = 200
+    # The validators to send next time (RFC 9110 §8.8): ETag and Last-Modified.
+    etag: str = ""
+    last_modified: str = ""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    location: str | None = None
+    content_type: str = ""
+    body: bytes = b""
+    etag: str = ""
+    last_modified: str = ""
 
 
 class FetchRefused(ValidationFailed):
@@ -219,10 +235,33 @@ def _read_capped(
             raise FetchTooLarge(policy.max_bytes)
 
 
+def _answer(
+    response: http.client.HTTPResponse,
+    conn: Any,
+    policy: FetchPolicy,
+    end: float,
+    *,
+    conditional: bool,
+) -> _Answer:
+    """A final (not redirect) answer: its body when 200, none when 304 to a
+    conditional request; anything else is refused (4xx) or failed (5xx)."""
+    if response.status >= 500:
+        raise FetchFailed(f"{policy.label} answered HTTP {response.status}")
+    etag = response.getheader("ETag", "")[:255]
+    last_modified = response.getheader("Last-Modified", "")[:64]
+    if response.status == 304 and conditional:
+        return _Answer(304, etag=etag, last_modified=last_modified)
+    if response.status != 200:
+        raise FetchRefused(f"{policy.label} answered HTTP {response.status}")
+    body = _read_capped(response, conn, policy, end)
+    content_type = response.getheader("Content-Type", "")
+    return _Answer(200, None, content_type, body, etag, last_modified)
+
+
 def _fetch_once(
-    target: _Target, policy: FetchPolicy, end: float
-) -> tuple[int, str | None, str, bytes]:
-    """One request: (status, Location, Content-Type, body); a redirect carries no body."""
+    target: _Target, policy: FetchPolicy, end: float, headers: Mapping[str, str]
+) -> _Answer:
+    """One request; a redirect and a 304 carry no body."""
     address = _address_for(target.host, target.port, policy)
     connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     conn = connection_class(
@@ -238,16 +277,11 @@ def _fetch_once(
     watchdog.daemon = True
     watchdog.start()
     try:
-        conn.request("GET", target.path, headers={"Accept": policy.accept})
+        conn.request("GET", target.path, headers={**headers, "Accept": policy.accept})
         response = conn.getresponse()
         if response.status in (301, 302, 303, 307, 308) and policy.max_redirects:
-            return response.status, response.getheader("Location"), "", b""
-        if response.status >= 500:
-            raise FetchFailed(f"{policy.label} answered HTTP {response.status}")
-        if response.status != 200:
-            raise FetchRefused(f"{policy.label} answered HTTP {response.status}")
-        body = _read_capped(response, conn, policy, end)
-        return 200, None, response.getheader("Content-Type", ""), body
+            return _Answer(response.status, location=response.getheader("Location"))
+        return _answer(response, conn, policy, end, conditional=bool(headers))
     except ssl.SSLCertVerificationError as exc:
         # Not a network hiccup: the same certificate will fail the same way.
         raise FetchRefused(
@@ -262,16 +296,30 @@ def _fetch_once(
         conn.close()
 
 
-def safe_fetch(url: str, policy: FetchPolicy) -> Fetched:
-    """GET url under policy; FetchRefused (final), FetchTooLarge or FetchFailed (retry)."""
+def safe_fetch(
+    url: str, policy: FetchPolicy, *, headers: Mapping[str, str] | None = None
+) -> Fetched:
+    """GET url under policy; FetchRefused (final), FetchTooLarge or FetchFailed (retry).
+
+    `headers` adds request headers: a conditional GET passes If-None-Match /
+    If-Modified-Since, and then a 304 comes back as a Fetched with status 304.
+    """
     end = time.monotonic() + policy.deadline
     current = url
     for _hop in range(policy.max_redirects + 1):
-        status, location, content_type, body = _fetch_once(_target(current, policy), policy, end)
-        if status == 200:
-            return Fetched(url=current, body=body, content_type=content_type)
+        answer = _fetch_once(_target(current, policy), policy, end, headers or {})
+        if answer.status in (200, 304):
+            return Fetched(
+                url=current,
+                body=answer.body,
+                content_type=answer.content_type,
+                status=answer.status,
+                etag=answer.etag,
+                last_modified=answer.last_modified,
+            )
+        location = answer.location
         if not location:
-            raise FetchRefused(f"{policy.label} answered HTTP {status} without a Location")
+            raise FetchRefused(f"{policy.label} answered HTTP {answer.status} without a Location")
         # Relative Locations are resolved against the hop that sent them; the next
         # iteration checks scheme, credentials, port and address again.
         current = urljoin(current, location)

@@ -185,6 +185,9 @@ SAML_METADATA_ALLOW_PRIVATE_NETWORKS: bool = env.bool(
 IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS: bool = env.bool(
     "IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS", default=False
 )
+# A photo download (redirects included) ends after this many seconds, however steadily
+# the server trickles bytes: a worker is held no longer.
+IMAGE_FETCH_DEADLINE_SECONDS: float = env.float("IMAGE_FETCH_DEADLINE_SECONDS", default=20.0)
 
 # Celery: with no REDIS_URL (make run) tasks run eagerly in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -235,6 +238,12 @@ CELERY_BEAT_SCHEDULE["sso-saml-state-purge"] = {
 CELERY_BEAT_SCHEDULE["media-photo-fetch-catch-up"] = {
     "task": "media.tasks.photo_fetch_catch_up",
     "schedule": 15 * 60.0,
+}
+# Photos served at a stable URL change behind it (OneLogin, Entra): each stored photo
+# URL is re-checked with a conditional GET about once a day, a bounded batch per run.
+CELERY_BEAT_SCHEDULE["media-photo-refresh"] = {
+    "task": "media.tasks.photo_refresh_due",
+    "schedule": 3600.0,
 }
 # Personas: drain the pending marks every minute (events also queue a drain at once, so
 # this only matters after a broker outage), and re-evaluate every persona daily

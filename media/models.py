@@ -46,6 +46,11 @@ class ProfileImage(models.Model):
     # that task may still be waiting or retrying (a failure or success records itself).
     catch_up_queued_url = models.URLField(max_length=2000, blank=True, default="")
     catch_up_queued_at = models.DateTimeField(null=True, blank=True)
+    # What the server said about the photo last fetched from source_url (sent back as
+    # If-None-Match / If-Modified-Since), and when that URL was last checked.
+    fetch_etag = models.CharField(max_length=255, blank=True, default="")
+    fetch_last_modified = models.CharField(max_length=64, blank=True, default="")
+    fetch_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]

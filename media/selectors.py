@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from media.models import ProfileImage
@@ -56,5 +56,21 @@ def users_awaiting_photo_fetch(
         .exclude(Exists(queued_recently))
         .order_by("updated_at", "pk")
         .values_list("pk", "photo_url")[:limit]
+    )
+    return list(rows)
+
+
+def users_due_photo_refresh(
+    *, limit: int, checked_before: dt.datetime
+) -> list[tuple[uuid.UUID, str]]:
+    """(user id, photo URL) of users whose stored image came from their current photo
+    URL and was last checked before `checked_before`, the least recently checked
+    first: one query, bounded by `limit`."""
+    rows = (
+        ProfileImage.objects.exclude(storage_name="")
+        .filter(user__photo_url=F("source_url"), photo_url_handled=F("source_url"))
+        .filter(Q(fetch_checked_at__isnull=True) | Q(fetch_checked_at__lt=checked_before))
+        .order_by(F("fetch_checked_at").asc(nulls_first=True), "pk")
+        .values_list("user_id", "source_url")[:limit]
     )
     return list(rows)

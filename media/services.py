@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from axero_idp.errors import NotFound, ValidationFailed
 from media.errors import ImageFetchUnavailable
-from media.fetching import image_download
+from media.fetching import Validators, image_download
 from media.imaging import NormalisedImage, image_normalise
 from media.models import ImageSource, ProfileImage
-from media.selectors import photo_url_handled
+from media.selectors import profile_image_state
 from users.models import ActorKind, Source, User
 from users.selectors import user_get
 from users.services import Actor, audit_record, user_image_recorded
@@ -87,12 +87,14 @@ def profile_image_store(
     actor: Actor,
     source_url: str = "",
     fetched_url: str | None = None,
+    validators: Validators | None = None,
 ) -> ProfileImage:
     """Validate, normalise and store bytes as the user's profile image.
 
     fetched_url: the photo URL a fetch downloaded; the image is stored only if it is
     still the user's photo URL. A manual image (fetched_url None) supersedes the
-    current photo URL until the identity provider sends a different one.
+    current photo URL until the identity provider sends a different one. validators:
+    what the server said about the bytes, for the next conditional fetch.
     """
     image = image_normalise(data)
     name = _file_write(user.pk, image)
@@ -105,10 +107,29 @@ def profile_image_store(
             actor=actor,
             source_url=source_url,
             fetched_url=fetched_url,
+            validators=validators or Validators(),
         )
     except BaseException:
         default_storage.delete(name)  # nothing points at it
         raise
+
+
+def _already_stored(
+    profile: ProfileImage, fetched_url: str, image: NormalisedImage, validators: Validators
+) -> bool:
+    """Is the image fetched from fetched_url the stored one already? Then only the
+    fetch bookkeeping changes. Raises PhotoUrlSuperseded when someone uploaded or
+    removed an image by hand while the URL was downloading (which marks the URL
+    handled, with no source URL): that later, deliberate change wins."""
+    if profile.photo_url_handled != fetched_url:
+        return False
+    if profile.source_url != fetched_url:
+        raise PhotoUrlSuperseded
+    if not (profile.has_image and profile.sha256 == image.sha256):
+        return False
+    # Fetched again (no validators, or the server ignored them): the same image.
+    _fetch_checked(profile, validators)
+    return True
 
 
 @transaction.atomic
@@ -121,6 +142,7 @@ def _pointer_flip(
     actor: Actor,
     source_url: str,
     fetched_url: str | None,
+    validators: Validators,
 ) -> ProfileImage:
     # The user row lock serialises every image write of this user.
     locked = User.objects.select_for_update().filter(pk=user.pk).first()
@@ -129,10 +151,9 @@ def _pointer_flip(
     if fetched_url is not None and locked.photo_url != fetched_url:
         raise PhotoUrlSuperseded
     profile, _ = ProfileImage.objects.get_or_create(user=locked)
-    if fetched_url is not None and profile.photo_url_handled == fetched_url:
-        # While this URL was downloading, someone uploaded or removed an image by hand
-        # (which marks the URL handled): that later, deliberate change wins.
-        raise PhotoUrlSuperseded
+    if fetched_url is not None and _already_stored(profile, fetched_url, image, validators):
+        _file_delete_on_commit(name)  # the new copy of the same image
+        return profile
     old_name = profile.storage_name
     profile.storage_name = name
     profile.content_type = image.content_type
@@ -146,6 +167,8 @@ def _pointer_flip(
     if fetched_url is not None:
         profile.last_failure_at = None
         profile.last_failure_reason = profile.last_failure_url = ""
+    profile.fetch_etag, profile.fetch_last_modified = validators.etag, validators.last_modified
+    profile.fetch_checked_at = timezone.now() if fetched_url is not None else None
     profile.save()
     audit_record(actor=actor, action="image.updated", target=locked, detail=_audit_detail(profile))
     user_image_recorded(user=locked, version=profile.version)
@@ -188,29 +211,78 @@ def _fetch_source(origin: str, user: User) -> ImageSource:
     return ImageSource.ADMIN
 
 
-def photo_fetch_run(*, user_id: uuid.UUID | str, url: str, origin: str = "") -> str:
-    """Fetch the user's photo URL and store it; idempotent.
+def _fetch_checked(profile: ProfileImage, validators: Validators) -> None:
+    profile.fetch_etag, profile.fetch_last_modified = validators.etag, validators.last_modified
+    profile.fetch_checked_at = timezone.now()
+    profile.last_failure_at = None
+    profile.last_failure_reason = profile.last_failure_url = ""
+    profile.save(
+        update_fields=[
+            "fetch_etag",
+            "fetch_last_modified",
+            "fetch_checked_at",
+            "last_failure_at",
+            "last_failure_reason",
+            "last_failure_url",
+        ]
+    )
 
-    Returns "stored", "refused" (recorded as the last failure), "already" (this URL
-    was handled), "superseded" (no longer the user's photo URL) or "no_user". Raises
-    ImageFetchUnavailable on network trouble, for the task to retry.
+
+@transaction.atomic
+def photo_fetch_unchanged_record(
+    *, user_id: uuid.UUID | str, url: str, validators: Validators
+) -> bool:
+    """The server answered 304 for url: the stored image stays; remember the check.
+    False when url is no longer the one the stored image came from."""
+    locked = User.objects.select_for_update().filter(pk=user_id).first()
+    profile = ProfileImage.objects.filter(user_id=user_id).first()
+    if locked is None or profile is None or locked.photo_url != url or profile.source_url != url:
+        return False
+    _fetch_checked(profile, validators)
+    return True
+
+
+def _validators_for(profile: ProfileImage | None, url: str) -> Validators | None:
+    """The validators of the image fetched from url, if that is the stored image."""
+    if profile is None or not profile.has_image or profile.source_url != url:
+        return None
+    if not (profile.fetch_etag or profile.fetch_last_modified):
+        return None
+    return Validators(profile.fetch_etag, profile.fetch_last_modified)
+
+
+def photo_fetch_run(*, user_id: uuid.UUID | str, url: str, origin: str = "") -> str:
+    """Fetch the user's photo URL (conditionally, when it is the stored image's) and
+    store what changed; idempotent.
+
+    Returns "stored", "unchanged" (a 304), "refused" (recorded as the last failure),
+    "already" (a manual upload or removal superseded this URL), "superseded" (no
+    longer the user's photo URL) or "no_user". Raises ImageFetchUnavailable on network
+    trouble, for the task to retry.
     """
     user = user_get(user_id)
     if user is None:
         return "no_user"
     if user.photo_url != url:
         return "superseded"
-    if photo_url_handled(user_id=user.pk, url=url):
+    profile = profile_image_state(user.pk)
+    if profile is not None and profile.photo_url_handled == url and profile.source_url != url:
         return "already"
     try:
-        data = image_download(url)
+        downloaded = image_download(url, _validators_for(profile, url))
+        if downloaded.data is None:
+            recorded = photo_fetch_unchanged_record(
+                user_id=user.pk, url=url, validators=downloaded.validators
+            )
+            return "unchanged" if recorded else "superseded"
         profile_image_store(
             user=user,
-            data=data,
+            data=downloaded.data,
             source=_fetch_source(origin, user),
             actor=FETCH_ACTOR,
             source_url=url,
             fetched_url=url,
+            validators=downloaded.validators,
         )
     except ImageFetchUnavailable:
         raise
@@ -281,6 +353,13 @@ def photo_fetch_catch_up_record(queued: list[tuple[uuid.UUID, str]]) -> None:
         row.catch_up_queued_url = urls[row.pk]
         row.catch_up_queued_at = now
     ProfileImage.objects.bulk_update(rows, ["catch_up_queued_url", "catch_up_queued_at"])
+
+
+def photo_refresh_queued_record(user_ids: list[uuid.UUID]) -> None:
+    """Count a queued re-check as this period's check (one statement), so a photo
+    whose server is down is not queued again by every run until it answers."""
+    if user_ids:
+        ProfileImage.objects.filter(user_id__in=user_ids).update(fetch_checked_at=timezone.now())
 
 
 def profile_image_files_purge(*, user_id: uuid.UUID) -> int:

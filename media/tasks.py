@@ -8,14 +8,16 @@ import uuid
 from typing import Any
 
 from celery import shared_task
+from django.utils import timezone
 
 from media.errors import ImageFetchUnavailable
-from media.selectors import users_awaiting_photo_fetch
+from media.selectors import users_awaiting_photo_fetch, users_due_photo_refresh
 from media.services import (
     photo_fetch_catch_up_record,
     photo_fetch_enqueue,
     photo_fetch_failure_record,
     photo_fetch_run,
+    photo_refresh_queued_record,
 )
 
 logger = logging.getLogger(__name__)
@@ -26,6 +28,10 @@ FAILURE_RETRY_AFTER = dt.timedelta(hours=24)
 # A URL the catch-up job queued is not queued again before this (longer than the
 # retries' backoff, 1+2+4+8+16 minutes, plus their deadlines).
 REQUEUE_AFTER = dt.timedelta(hours=1)
+# Stored photos are re-checked (a conditional GET: a 304 when unchanged) about this
+# often, at most REFRESH_BATCH per run (beat runs it hourly).
+REFRESH_EVERY = dt.timedelta(days=1)
+REFRESH_BATCH = 500
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5, time_limit=90, soft_time_limit=75)
@@ -68,4 +74,22 @@ def photo_fetch_catch_up() -> int:
     photo_fetch_catch_up_record(queued)
     if pending:
         logger.info("photo fetch catch-up queued %s of %s", len(queued), len(pending))
+    return len(queued)
+
+
+@shared_task(acks_late=True, time_limit=60)
+def photo_refresh_due() -> int:
+    """Queue a conditional re-fetch of stored photos not checked for REFRESH_EVERY
+    (IdPs replace photos behind stable URLs); at most REFRESH_BATCH per run."""
+    due = users_due_photo_refresh(
+        limit=REFRESH_BATCH, checked_before=timezone.now() - REFRESH_EVERY
+    )
+    queued: list[uuid.UUID] = []
+    for user_id, url in due:
+        if not photo_fetch_enqueue(user_id=user_id, url=url):
+            break  # the broker is down: the next run tries again
+        queued.append(user_id)
+    photo_refresh_queued_record(queued)
+    if due:
+        logger.info("photo refresh queued %s of %s", len(queued), len(due))
     return len(queued)

@@ -157,7 +157,12 @@ _CUSTOM_TYPES: Final = {
 
 def _axero_attributes(fields: Iterable[CustomField]) -> list[dict[str, Any]]:
     attributes = [
-        _attr("hireDate", "dateTime", description="Hire date (the time part is ignored).")
+        _attr(
+            "hireDate",
+            "dateTime",
+            description="Hire date and time, kept as sent (a date alone is midnight UTC); "
+            "filters, sorting and persona rules use its calendar day.",
+        )
     ]
     for field in fields:
         type_, multi = _CUSTOM_TYPES[CustomFieldType(field.type)]

@@ -19,7 +19,7 @@ from scim.attributes import GROUP
 from scim.errors import Mutability
 from scim.filters import filter_groups, order_groups
 from scim.listing import Query, check_if_match, not_modified, page_of
-from scim.parse import multi_values
+from scim.parse import lowered_keys, multi_values
 from scim.patch import clean_external_id, group_patch, member_ids, operations
 from scim.queries import role_for_update, scim_member_ids
 from scim.render import Projection, etag, group_resource, list_response, location
@@ -121,7 +121,8 @@ def group_put(
     pk: str, body: Mapping[str, Any], projection: Projection, *, actor: Actor, if_match: str | None
 ) -> Result:
     """Full replace: name, external id, and the SCIM-granted members."""
-    if "id" in body and str(body["id"]) != pk:
+    given_id = lowered_keys(body).get("id")
+    if given_id is not None and str(given_id) != pk:
         raise Mutability("Attribute 'id' is read-only and cannot change.")
     with transaction.atomic():
         role = _found(role_for_update(pk), pk)

@@ -54,13 +54,15 @@ def _names(value: Any, name: str) -> list[str]:
 
 def query_from(source: Mapping[str, Any]) -> Query:
     """From query parameters (GET) or a SearchRequest body (POST .search)."""
-    start = _int(source.get("startIndex"), "startIndex")
-    count = _int(source.get("count"), "count")
-    text = source.get("filter")
+    # A SearchRequest's attribute names are case-insensitive (RFC 7643 §2.1).
+    params = {str(key).lower(): value for key, value in source.items()}
+    start = _int(params.get("startindex"), "startIndex")
+    count = _int(params.get("count"), "count")
+    text = params.get("filter")
     if text is not None and not isinstance(text, str):
         raise ValidationFailed("filter: expected text")
-    sort_by = source.get("sortBy")
-    sort_order = source.get("sortOrder")
+    sort_by = params.get("sortby")
+    sort_order = params.get("sortorder")
     if sort_by is not None and not isinstance(sort_by, str):
         raise ValidationFailed("sortBy: expected text")
     if sort_order is not None and (
@@ -74,8 +76,8 @@ def query_from(source: Mapping[str, Any]) -> Query:
         # RFC 7644 §3.4.2.4: a startIndex below 1 is taken as 1; a negative count as 0.
         start_index=min(MAX_START_INDEX, max(1, start if start is not None else 1)),
         count=min(MAX_COUNT, max(0, count if count is not None else DEFAULT_COUNT)),
-        attributes=_names(source.get("attributes"), "attributes"),
-        excluded=_names(source.get("excludedAttributes"), "excludedAttributes"),
+        attributes=_names(params.get("attributes"), "attributes"),
+        excluded=_names(params.get("excludedattributes"), "excludedAttributes"),
     )
 
 

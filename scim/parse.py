@@ -105,16 +105,23 @@ def _put(
     out[spec.key] = value
 
 
+def lowered_keys(value: Mapping[Any, Any]) -> dict[str, Any]:
+    """A value object with its sub-attribute names lower-cased: they are
+    case-insensitive (RFC 7643 §2.1), and every reader looks them up by the
+    lower-case name ("primary", "value", "type", "display", "$ref")."""
+    return {str(k).lower(): v for k, v in value.items()}
+
+
 def multi_values(value: Any) -> list[dict[str, Any]]:
     """A multi-valued attribute as a list of value objects (one object, a bare value,
-    or a list of either, as IdPs send them)."""
+    or a list of either, as IdPs send them), sub-attribute names lower-cased."""
     if value is None or value == "":
         return []
     items = value if isinstance(value, list) else [value]
     out = []
     for item in items:
         if isinstance(item, dict):
-            out.append({str(k): v for k, v in item.items()})
+            out.append(lowered_keys(item))
         elif isinstance(item, str):
             out.append({"value": item})
         else:
@@ -151,7 +158,7 @@ def manager_ref(value: Any) -> str | None:
     if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, dict):
-        lowered = {str(k).lower(): v for k, v in value.items()}
+        lowered = lowered_keys(value)
         for key in ("value", "managerid"):
             if lowered.get(key) not in (None, ""):
                 return _text(lowered[key], "manager.value").strip() or None

@@ -25,7 +25,7 @@ from scim.attributes import (
 )
 from scim.errors import InvalidSyntax, Mutability, NoTarget, TooManyOperations
 from scim.filters.ast import Compare
-from scim.parse import READ_ONLY, flatten, multi_values
+from scim.parse import READ_ONLY, flatten, lowered_keys, multi_values
 from scim.paths import Path, member_ids_selected, members_filter_q, parse_path, value_matches
 from scim.queries import role_member_ids_matching
 from users.models import CustomField, MembershipSource, Role
@@ -55,7 +55,7 @@ class Operation:
 
 def operations(body: Mapping[str, Any]) -> list[Operation]:
     """The operations of a PatchOp body; `op` is case-insensitive (Entra sends "Add")."""
-    raw = body.get("Operations", body.get("operations"))
+    raw = lowered_keys(body).get("operations")
     if not isinstance(raw, list) or not raw:
         raise InvalidSyntax("A PatchOp body needs a non-empty 'Operations' list.")
     if len(raw) > MAX_PATCH_OPERATIONS:
@@ -249,7 +249,7 @@ def _user_path(state: dict[str, Any], path: Path, operation: Operation) -> None:
         if path.sub_attr is None:
             if not isinstance(operation.value, dict):
                 raise ValidationFailed(f"{path.attr}: expected an object")
-            item.update(operation.value)
+            item.update(lowered_keys(operation.value))
         else:
             item[path.sub_attr] = operation.value
     state[path.attr] = items

@@ -50,7 +50,10 @@ def timestamp(value: dt.datetime) -> str:
 
 
 def date_as_datetime(value: dt.date | str) -> str:
-    """A date as the RFC 7643 dateTime the schema promises (midnight UTC)."""
+    """A stored date or date-time as the RFC 7643 dateTime the schema promises: the
+    instant as it was sent, a plain date as midnight UTC."""
+    if isinstance(value, str) and "T" in value:
+        return value.replace("+00:00", "Z")  # kept as written, so its day stays the same
     day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
     return f"{day.isoformat()}T00:00:00Z"
 
@@ -232,7 +235,9 @@ def user_resource(
         body["schemas"].append(ENTERPRISE_SCHEMA)
         body[ENTERPRISE_SCHEMA] = enterprise
     axero: dict[str, Any] = {}
-    if user.hire_date:
+    if user.hired_at:
+        axero["hireDate"] = timestamp(user.hired_at)
+    elif user.hire_date:
         axero["hireDate"] = date_as_datetime(user.hire_date)
     for key, value in sorted(user.custom.items()):
         field = custom_fields.get(key)

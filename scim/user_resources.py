@@ -10,12 +10,13 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from axero_idp.errors import NotFound, ValidationFailed
-from scim.attributes import USER
+from scim.attributes import USER, schema_for_urn
 from scim.errors import Mutability
 from scim.filters import filter_users, order_users
 from scim.listing import Query, check_if_match, not_modified, page_of
-from scim.parse import UserInput, flatten, user_input
-from scim.patch import operations, user_patch_state
+from scim.parse import UserInput, flatten, lowered_keys, user_input
+from scim.patch import Operation, operations, user_patch_state
+from scim.paths import parse_path
 from scim.queries import roles_of_users, user_for_update
 from scim.render import Projection, etag, list_response, location, user_resource
 from scim.result import Result
@@ -184,7 +185,8 @@ def user_put(
     """Full replace: what the body leaves out is cleared (`active` left out is kept);
     attributes that map to no field are appended to `ignored`."""
     fields = custom_fields_by_key()
-    if "id" in body and str(body["id"]) != pk:
+    given_id = lowered_keys(body).get("id")
+    if given_id is not None and str(given_id) != pk:
         raise Mutability("Attribute 'id' is read-only and cannot change.")
     ignored = [] if ignored is None else ignored
     data = _input(body, fields, ignored=ignored)
@@ -219,9 +221,24 @@ def user_patch(
         if "active" not in after or after["active"] == before.get("active"):
             data.active = None
         manager_changed = after.get("enterprise:manager") != before.get("enterprise:manager")
+        if not _names_photos(ops, fields):
+            # Only a PATCH that says something about photos carries the photo URL (and
+            # so has the photo fetched again); the state holds it either way.
+            data.attributes.pop("photo_url", None)
         user = _write(user, data, actor=actor, manager=manager_changed)
     user.refresh_from_db()
     return Result(200, _render(user, projection, fields), etag=etag(user.version))
+
+
+def _names_photos(ops: list[Operation], fields: Mapping[str, CustomField]) -> bool:
+    for op in ops:
+        if op.path is None or schema_for_urn(USER, op.path) is not None:
+            value = op.value if op.path is None else {op.path: op.value}
+            if isinstance(value, dict) and "photos" in flatten(USER, value, custom_fields=fields):
+                return True
+        elif parse_path(USER, op.path, custom_fields=fields).attr == "photos":
+            return True
+    return False
 
 
 def user_remove(pk: str, *, actor: Actor, if_match: str | None) -> Result:

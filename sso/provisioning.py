@@ -45,7 +45,7 @@ from users.services import (
     user_update,
 )
 from users.services.logins import LAST_LOGIN_PRECISION
-from users.services.values import clean_attributes, clean_custom_values
+from users.services.values import attributes_differ, clean_attributes, clean_custom_values
 
 logger = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ def _changed_only(
     user = found.user
     assert user is not None
     update: dict[str, Any] = {}
-    changed_values = {k: v for k, v in values.items() if getattr(user, k) != v}
+    changed_values = attributes_differ(user, values)
     if changed_values:
         update["attributes"] = changed_values
     changed_custom = {k: v for k, v in custom.items() if user.custom.get(k) != v}

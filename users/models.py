@@ -87,7 +87,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     # A manager reference (id, external id, username or email) that named nobody yet;
     # linked by user_create/user_update when that person arrives.
     pending_manager_ref = models.CharField(max_length=320, blank=True, default="")
+    # The hire date as the identity provider sent it: `hired_at` keeps the instant
+    # (SCIM's dateTime round-trips; a plain date is midnight UTC), `hire_date` its
+    # calendar day as written, which persona rules, filters and the admin work on.
+    # Both are written together by users.services.values.hire_columns.
     hire_date = models.DateField(null=True, blank=True)
+    hired_at = models.DateTimeField(null=True, blank=True)
     # Where the identity provider says the photo is; the image pipeline fetches it.
     photo_url = models.URLField(max_length=2000, blank=True, default="")
     # Short fingerprint of the stored profile image ("" = none), recorded by the image

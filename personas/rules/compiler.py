@@ -30,7 +30,7 @@ from django.db.models.fields.json import (
     KeyTransform,
     KeyTransformExact,
 )
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Substr
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -172,7 +172,9 @@ class _Compiler:
         if op == "exists":
             return has_key
         if kind == DATE:
-            return self.date(KeyTextTransform(key, "custom"), op, value, guard=has_key)
+            # A date-time value (SCIM's dateTime, kept as sent) begins with its day.
+            day = Substr(KeyTextTransform(key, "custom"), 1, 10)
+            return self.date(day, op, value, guard=has_key)
         if kind == TEXT and op in ("contains", "startswith"):
             return self.text(KeyTextTransform(key, "custom"), op, value, guard=has_key)
         if kind == LIST:  # contains

@@ -26,7 +26,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast, Collate, Lower
+from django.db.models.functions import Cast, Collate, Lower, Substr
 from django.db.models.lookups import (
     Contains,
     EndsWith,
@@ -229,15 +229,13 @@ def _compare_uuid(target: Target, expr: Any, op: str, value: Literal) -> Conditi
 def _compare_custom(target: Target, op: str, value: Literal) -> Condition:
     key, column = target.custom_key, target.custom_column
     assert key is not None
-    if target.kind in (BOOLEAN, NUMBER, DATE, LIST) and op in ("eq", "ne"):
+    if target.kind in (BOOLEAN, NUMBER, LIST) and op in ("eq", "ne"):
         # Containment (custom @> {"key": value}) is what the GIN index serves.
         stored: Any
         if target.kind == BOOLEAN:
             stored = _boolean(target, value)
         elif target.kind == NUMBER:
             stored = _number(target, value)
-        elif target.kind == DATE:
-            stored = _date(target, value).isoformat()
         else:
             stored = [_text(target, value)]
         condition = Q(**{f"{column}__contains": {key: stored}})
@@ -246,9 +244,12 @@ def _compare_custom(target: Target, op: str, value: Literal) -> Condition:
         # jsonb orders numbers numerically; only numbers are stored in number fields.
         return _json_lookup(target, op, _number(target, value))
     if target.kind == DATE:
-        # ISO dates order as text under the byte-wise "C" collation.
-        lhs = Collate(_json_text(target), "C")
-        return _lookup(op, lhs, Value(_date(target, value).isoformat()))
+        # The day: the first ten characters of a date or a date-time as sent. ISO
+        # dates order as text under the byte-wise "C" collation.
+        day = Collate(Substr(_json_text(target), 1, 10), "C")
+        equal = _lookup(op, day, Value(_date(target, value).isoformat()))
+        # ne also selects users without the value, as the containment test did.
+        return ~(equal & Q(IsNull(day, False))) if op == "ne" else equal
     text_target = Target(name=target.name, kind=STRING, expr=_json_text(target), nullable=True)
     return _compare_column(text_target, op, value)
 

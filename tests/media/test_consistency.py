@@ -86,8 +86,8 @@ def test_a_fetch_that_raced_a_manual_change_does_not_overwrite_it(
     user.save(update_fields=["photo_url"])
     real_download = services.image_download
 
-    def download_while_the_person_acts(url):
-        data = real_download(url)
+    def download_while_the_person_acts(url, validators=None):
+        data = real_download(url, validators)
         if manual == "upload":
             profile_image_store(
                 user=user, data=FIRST, source=ImageSource.UPLOAD, actor=Actor.admin(user)
@@ -122,8 +122,8 @@ def test_a_user_deleted_while_their_photo_downloads_ends_the_task_quietly(
     user = UserFactory(photo_url=image_server.url("/idp.jpg"))
     real_download = services.image_download
 
-    def download_while_the_user_is_deleted(url):
-        data = real_download(url)
+    def download_while_the_user_is_deleted(url, validators=None):
+        data = real_download(url, validators)
         user_delete(user=user, actor=ACTOR)
         return data
 

@@ -129,7 +129,7 @@ def test_one_private_answer_among_public_ones_is_refused(settings, monkeypatch):
 def test_allowed_private_network_fetches_from_loopback(private_allowed, image_server):
     image_server.routes["/a.png"] = Route(body=PNG, headers={"Content-Type": "image/png"})
 
-    assert image_download(image_server.url("/a.png")) == PNG
+    assert image_download(image_server.url("/a.png")).data == PNG
 
 
 def test_up_to_three_redirects_are_followed(private_allowed, image_server):
@@ -139,7 +139,7 @@ def test_up_to_three_redirects_are_followed(private_allowed, image_server):
     routes["/3"] = Route(status=307, headers={"Location": "/a.png"})
     routes["/a.png"] = Route(body=PNG)
 
-    assert image_download(image_server.url("/1")) == PNG
+    assert image_download(image_server.url("/1")).data == PNG
     assert image_server.hits == ["/1", "/2", "/3", "/a.png"]
 
 
@@ -232,9 +232,11 @@ def test_a_server_that_does_not_answer_times_out(private_allowed, image_server, 
     assert caught.value.detail == "fetch failed: TimeoutError"
 
 
-def test_a_trickling_server_hits_the_total_deadline(private_allowed, image_server, monkeypatch):
+def test_a_trickling_server_hits_the_total_deadline(
+    settings, private_allowed, image_server, monkeypatch
+):
     monkeypatch.setattr(fetching, "READ_TIMEOUT", 1.0)
-    monkeypatch.setattr(fetching, "DEADLINE", 0.6)
+    settings.IMAGE_FETCH_DEADLINE_SECONDS = 0.6
     image_server.routes["/drip"] = Route(body=PNG, trickle=0.05)
 
     with pytest.raises(ImageFetchUnavailable) as caught:
@@ -243,14 +245,16 @@ def test_a_trickling_server_hits_the_total_deadline(private_allowed, image_serve
     assert caught.value.detail == "image URL: no complete answer within 0.6 s"
 
 
-def test_a_server_trickling_its_headers_hits_the_total_deadline(private_allowed, monkeypatch):
+def test_a_server_trickling_its_headers_hits_the_total_deadline(
+    settings, private_allowed, monkeypatch
+):
     """Each byte arrives well within the read timeout; only the deadline stops it."""
     import socket
     import threading
     import time
 
     monkeypatch.setattr(fetching, "READ_TIMEOUT", 2.0)
-    monkeypatch.setattr(fetching, "DEADLINE", 0.8)
+    settings.IMAGE_FETCH_DEADLINE_SECONDS = 0.8
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -310,14 +314,14 @@ def test_a_path_with_spaces_or_non_ascii_letters_is_sent_percent_encoded(
 ):
     image_server.routes[requested] = Route(body=PNG)
 
-    assert image_download(image_server.url(written)) == PNG
+    assert image_download(image_server.url(written)).data == PNG
     assert image_server.hits == [requested]
 
 
 def test_an_already_encoded_path_is_sent_as_it_is(private_allowed, image_server):
     image_server.routes["/a%2Fb.png?size=96&x=%20"] = Route(body=PNG)
 
-    assert image_download(image_server.url("/a%2Fb.png?size=96&x=%20")) == PNG
+    assert image_download(image_server.url("/a%2Fb.png?size=96&x=%20")).data == PNG
 
 
 def test_localhost_with_a_trailing_dot_is_refused(settings):

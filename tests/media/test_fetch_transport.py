@@ -90,7 +90,7 @@ def test_proxy_variables_in_the_environment_are_ignored(private_allowed, image_s
     monkeypatch.delenv("no_proxy", raising=False)
     image_server.routes["/a.png"] = Route(body=PNG)
 
-    assert image_download(image_server.url("/a.png")) == PNG
+    assert image_download(image_server.url("/a.png")).data == PNG
 
 
 def test_a_gzip_content_encoding_is_not_inflated(private_allowed, image_server):
@@ -99,7 +99,7 @@ def test_a_gzip_content_encoding_is_not_inflated(private_allowed, image_server):
     bomb = gzip.compress(b"\0" * (50 * 1024 * 1024))
     image_server.routes["/bomb.png"] = Route(body=bomb, headers={"Content-Encoding": "gzip"})
 
-    data = image_download(image_server.url("/bomb.png"))
+    data = image_download(image_server.url("/bomb.png")).data
 
     assert data == bomb
     with pytest.raises(ImageRefused):

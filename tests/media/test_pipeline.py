@@ -73,13 +73,18 @@ def test_a_photo_url_from_a_saml_login_is_recorded_as_saml(
     assert _stored(user).source == ImageSource.SAML
 
 
-def test_the_same_url_again_is_not_fetched_twice(private_allowed, image_server):
+def test_the_same_image_at_the_same_url_again_changes_nothing(private_allowed, image_server):
+    # A server without validators sends the body again; the same image writes nothing.
     image_server.routes["/p.png"] = Route(body=PNG)
     user = UserFactory(photo_url=image_server.url("/p.png"))
 
     assert photo_fetch_run(user_id=user.pk, url=user.photo_url) == "stored"
-    assert photo_fetch_run(user_id=user.pk, url=user.photo_url) == "already"
-    assert image_server.hits == ["/p.png"]
+    first = _stored(user)
+    assert photo_fetch_run(user_id=user.pk, url=user.photo_url) == "stored"
+
+    assert image_server.hits == ["/p.png", "/p.png"]
+    assert _stored(user).storage_name == first.storage_name
+    assert AuditEvent.objects.filter(action="image.updated").count() == 1
 
 
 def test_a_task_for_a_url_that_is_no_longer_the_users_does_nothing(private_allowed, image_server):
@@ -250,8 +255,8 @@ def test_a_newer_url_wins_over_a_slower_older_fetch(private_allowed, image_serve
     user = UserFactory(photo_url=image_server.url("/old.png"))
     real_download = services.image_download
 
-    def download_then_url_changes(url):
-        data = real_download(url)
+    def download_then_url_changes(url, validators=None):
+        data = real_download(url, validators)
         User.objects.filter(pk=user.pk).update(photo_url=image_server.url("/new.png"))
         return data
 

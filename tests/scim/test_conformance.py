@@ -26,15 +26,18 @@ _original_generate = filling.generate_random_value
 
 def _generate_with_dates(context: Any, path: Any, *args: Any, **kwargs: Any) -> Any:
     """scim2-tester 0.5.2 has no generator for dateTime and decimal attributes: it
-    fills them with a UUID string, which its own models then refuse. Generate a date
-    (midnight UTC: the directory keeps hire dates as dates) and a number instead."""
+    fills them with a UUID string, which its own models then refuse. Generate a
+    date-time with a time of day (never only midnight, so a server that keeps only
+    the day fails the round trip) and a number instead."""
     binding = path.resolve()
     if binding is not None and binding.target_type in (dt.datetime, float):
         if binding.target_type is float:
             value: Any = float(random.randint(1, 10_000))
         else:
-            day = dt.date(2020, 1, 1) + dt.timedelta(days=random.randint(0, 2000))
-            value = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+            start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+            value = start + dt.timedelta(
+                days=random.randint(0, 2000), seconds=random.randint(1, 86_399)
+            )
         return [value] if binding.target_is_multivalued else value
     return _original_generate(context, path, *args, **kwargs)
 

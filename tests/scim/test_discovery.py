@@ -46,7 +46,13 @@ def test_a_new_custom_field_appears_in_schemas_at_once(scim):
     assert [
         (a["name"], a["type"], a["multiValued"], a["description"]) for a in after["attributes"]
     ] == [
-        ("hireDate", "dateTime", False, "Hire date (the time part is ignored)."),
+        (
+            "hireDate",
+            "dateTime",
+            False,
+            "Hire date and time, kept as sent (a date alone is midnight UTC); "
+            "filters, sorting and persona rules use its calendar day.",
+        ),
         ("persona", "string", False, "Persona"),
         ("skills", "string", True, "Skills"),
     ]

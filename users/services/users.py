@@ -22,7 +22,12 @@ from users.models import Source, User
 from users.selectors import PROVISIONED_SOURCES, user_by_email, users_provisioned
 from users.services.actors import Actor
 from users.services.audit import audit_record
-from users.services.values import clean_attributes, clean_custom_values
+from users.services.values import (
+    clean_attributes,
+    clean_custom_values,
+    custom_values_merged,
+    stored_columns,
+)
 
 # How a manager reference is resolved, in order (SCIM_DIALECTS.md: id, externalId,
 # userName). SAML passes its own order (email first).
@@ -246,7 +251,7 @@ def _user_create_atomic(
 ) -> User:
     custom_values = {k: v for k, v in clean_custom_values(custom or {}).items() if v is not None}
     user = User(
-        **values,
+        **stored_columns(values),
         custom=custom_values,
         source=source,
         is_active=is_active,
@@ -316,21 +321,16 @@ def user_update(
     change; the request log has it in any case).
     """
     user = _locked(user)
-    values = clean_attributes(attributes or {})
+    columns = stored_columns(clean_attributes(attributes or {}), user=user)
     changes: dict[str, Any] = {}
-    for name, value in values.items():
+    for name, value in columns.items():
         if getattr(user, name) != value:
             changes[name] = [_json_value(getattr(user, name)), _json_value(value)]
             setattr(user, name, value)
     if "username" in changes and _username_taken(user.username, exclude=user.pk):
         raise UniquenessConflict(f"userName {user.username!r} is already taken")
     if custom:
-        merged = dict(user.custom)
-        for key, value in clean_custom_values(custom).items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = value
+        merged = custom_values_merged(user.custom, custom)
         if merged != user.custom:
             changes["custom"] = [user.custom, merged]
             user.custom = merged
@@ -340,6 +340,8 @@ def user_update(
         # A bound token that updates someone takes them into its connection.
         changes["connection"] = [user.connection_id, actor.connection_id]
         user.connection_id = actor.connection_id
+    if columns.get("photo_url"):
+        _photo_url_announce(user, actor)
     if not changes:
         return user
     _bump(user, list(changes))
@@ -352,11 +354,15 @@ def user_update(
     events.publish_on_commit(
         events.UserChanged(user_id=user.pk, fields=frozenset(changes) - {"pending_manager_ref"})
     )
-    if "photo_url" in changes and user.photo_url:
-        events.publish_on_commit(
-            events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=str(actor.kind))
-        )
     return user
+
+
+def _photo_url_announce(user: User, actor: Actor) -> None:
+    # Changed or not: the photo behind a URL may change (IdPs serve photos at stable
+    # URLs); the fetch asks conditionally, so an unchanged photo costs a 304.
+    events.publish_on_commit(
+        events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=str(actor.kind))
+    )
 
 
 @transaction.atomic

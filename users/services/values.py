@@ -72,6 +72,73 @@ def parse_date(value: Any, *, field: str) -> dt.date | None:
     raise ValidationFailed(f"{field}: {value!r} is not a date (use YYYY-MM-DD)")
 
 
+def parse_date_or_instant(value: Any, *, field: str) -> dt.date | dt.datetime | None:
+    """A date, or an aware date-time when the value carries a time (SCIM's dateTime;
+    one without an offset is read as UTC). Dates are read as by `parse_date`."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    text = value.strip() if isinstance(value, str) else ""
+    if "T" in text or " " in text:
+        try:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return parse_date(value, field=field)  # refuses it with the usual message
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+    return parse_date(value, field=field)
+
+
+def hire_columns(
+    value: dt.date | dt.datetime | None,
+    *,
+    stored_day: dt.date | None = None,
+    stored_instant: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The stored `hire_date` and `hired_at` for a cleaned hire date.
+
+    The day is the calendar day as the sender wrote it (2024-03-01T00:00:00+02:00 is
+    the 1st, whatever its UTC day). A plain date that names the stored day keeps the
+    stored instant: SAML often sends the day a SCIM push gave with its time, and the
+    same day said with less precision is no change.
+    """
+    if value is None:
+        return {"hire_date": None, "hired_at": None}
+    if isinstance(value, dt.datetime) and value == stored_instant and stored_day is not None:
+        # The same instant in another offset (SCIM renders UTC) keeps its written day.
+        return {"hire_date": stored_day, "hired_at": stored_instant}
+    if isinstance(value, dt.datetime):
+        return {"hire_date": value.date(), "hired_at": value}
+    if value == stored_day and stored_instant is not None:
+        return {"hire_date": value, "hired_at": stored_instant}
+    return {"hire_date": value, "hired_at": dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)}
+
+
+def stored_columns(values: Mapping[str, Any], *, user: User | None = None) -> dict[str, Any]:
+    """Cleaned attributes as the columns they are stored in (the hire date is two)."""
+    columns = dict(values)
+    if "hire_date" in columns:
+        columns.update(
+            hire_columns(
+                columns.pop("hire_date"),
+                stored_day=user.hire_date if user else None,
+                stored_instant=user.hired_at if user else None,
+            )
+        )
+    return columns
+
+
+def attributes_differ(user: User, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The cleaned attributes whose stored columns would change (callers that skip a
+    write when nothing changed compare through this, not attribute by attribute)."""
+    return {
+        name: value
+        for name, value in values.items()
+        if any(
+            getattr(user, column) != stored
+            for column, stored in stored_columns({name: value}, user=user).items()
+        )
+    }
+
+
 def parse_bool(value: Any, *, field: str) -> bool:
     """A boolean, also from the strings IdPs send ("True", "false", "1")."""
     if isinstance(value, bool):
@@ -148,7 +215,9 @@ def clean_custom_value(definition: CustomField, value: Any) -> Any:
             return _bounded_text(str(value), field=name, limit=CUSTOM_TEXT_MAX)
         raise ValidationFailed(f"{name}: expected text")
     if definition.type == CustomFieldType.DATE:
-        parsed = parse_date(value, field=name)
+        # ISO text: YYYY-MM-DD for a date, the date-time as written when it has a
+        # time. Its first ten characters are always the day rules compare.
+        parsed = parse_date_or_instant(value, field=name)
         return parsed.isoformat() if parsed else None
     if definition.type == CustomFieldType.NUMBER:
         return _parse_number(value, field=name)
@@ -174,6 +243,47 @@ def clean_custom_values(
     return cleaned
 
 
+def custom_values_merged(stored: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored custom values with `values` validated and applied (None removes a key).
+
+    A date field given a plain date that names the stored day keeps the stored
+    date-time (the same day with less precision is no change; see hire_columns).
+    """
+    definitions = {f.key: f for f in CustomField.objects.filter(key__in=list(values))}
+    merged = dict(stored)
+    for key, value in clean_custom_values(values, definitions=definitions).items():
+        if value is None:
+            merged.pop(key, None)
+        elif not (
+            definitions[key].type == CustomFieldType.DATE
+            and _date_text_keeps(merged.get(key), value)
+        ):
+            merged[key] = value
+    return merged
+
+
+def _date_text_keeps(current: Any, new: str) -> bool:
+    """Does a stored date custom value stay when `new` arrives? Yes for the same
+    instant written otherwise (a plain date is midnight UTC) and for a plain date
+    naming the stored day."""
+    if not isinstance(current, str):
+        return False
+    if len(new) == 10 and current.startswith(f"{new}T"):
+        return True
+    try:
+        return _instant_of(current) == _instant_of(new)
+    except ValidationFailed:  # a value stored before dates were checked
+        return False
+
+
+def _instant_of(text: str) -> dt.datetime:
+    value = parse_date_or_instant(text, field="date")
+    assert value is not None  # stored and cleaned values are never empty
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+
+
 def clean_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
     """Validate the plain attributes a service sets: known names, lengths, email, dates."""
     cleaned: dict[str, Any] = {}
@@ -181,7 +291,7 @@ def clean_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
         if name not in ATTRIBUTE_FIELDS:
             raise ValidationFailed(f"{name}: not a directory attribute")
         if name == "hire_date":
-            cleaned[name] = parse_date(value, field=name)
+            cleaned[name] = parse_date_or_instant(value, field=name)
             continue
         if value is None:
             if name == "username":

@@ -24,6 +24,7 @@ from users.models import CustomField, Source, User
 from users.selectors import LazyCustomFields, custom_fields_by_key
 from users.services import (
     Actor,
+    NewUser,
     user_create,
     user_deactivate,
     user_delete,
@@ -94,18 +95,35 @@ def _input(
     return data
 
 
-def user_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor) -> Result:
-    fields = LazyCustomFields()
-    data = _input(body, fields, new=True)
+def user_post_input(body: Mapping[str, Any], fields: Mapping[str, CustomField]) -> UserInput:
+    """A POST body as the directory's values (a Bulk of creates reads each one so)."""
+    return _input(body, fields, new=True)
+
+
+def new_user(data: UserInput) -> NewUser:
+    """What a POST asks the directory to create (its manager reference aside): only the
+    values it sends, so the directory's defaults fill the rest."""
     assert data.username is not None
-    user = user_create(
-        actor=actor,
-        source=Source.SCIM,
+    return NewUser(
         username=data.username,
         attributes={k: v for k, v in data.attributes.items() if v not in (None, "")},
         custom={k: v for k, v in data.custom.items() if v is not None},
-        manager_ref=data.manager_ref,
         is_active=True if data.active is None else data.active,
+    )
+
+
+def user_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor) -> Result:
+    fields = LazyCustomFields()
+    data = user_post_input(body, fields)
+    wanted = new_user(data)
+    user = user_create(
+        actor=actor,
+        source=Source.SCIM,
+        username=wanted.username,
+        attributes=wanted.attributes,
+        custom=wanted.custom,
+        manager_ref=data.manager_ref,
+        is_active=wanted.is_active,
     )
     return Result(
         201,

@@ -2,6 +2,7 @@
 
 from users.services.actors import Actor
 from users.services.audit import audit_record, audit_record_many
+from users.services.creates_many import NewUser, users_create_many
 from users.services.custom_fields import custom_field_define
 from users.services.roles import (
     role_create,
@@ -34,6 +35,7 @@ __all__ = [
     "MANAGER_BY_SCIM",
     "Actor",
     "ManagerKeys",
+    "NewUser",
     "audit_record",
     "audit_record_many",
     "custom_field_define",
@@ -55,4 +57,5 @@ __all__ = [
     "user_reactivate",
     "user_roles_sync",
     "user_update",
+    "users_create_many",
 ]

@@ -4,8 +4,8 @@ An identity provider's first push is thousands of `POST /Users` in a row. Each i
 and validated on its own (as a single POST is), then a run of consecutive ones is
 created by one users_create_many call: a constant number of statements per run instead
 of a transaction per user. An operation that needs an earlier one (a "bulkId:"
-reference), names a manager (who may be created later in the same request), or is not
-a create goes through the one-by-one path, after the run before it has been written.
+reference), that cannot be read, or that is not a create goes through the one-by-one
+path, after the run before it has been written.
 """
 
 from __future__ import annotations
@@ -70,8 +70,6 @@ class BulkRun:
         try:
             parsed = user_post_input(data, self.fields)
         except ApplicationError:
-            return False
-        if parsed.manager_ref is not None:
             return False
         self.used_bulk_ids.add(bulk_id)
         self.waiting.append(_Create(bulk_id, new_user(parsed)))

@@ -101,13 +101,14 @@ def user_post_input(body: Mapping[str, Any], fields: Mapping[str, CustomField]) 
 
 
 def new_user(data: UserInput) -> NewUser:
-    """What a POST asks the directory to create (its manager reference aside): only the
-    values it sends, so the directory's defaults fill the rest."""
+    """What a POST asks the directory to create: only the values it sends, so the
+    directory's defaults fill the rest."""
     assert data.username is not None
     return NewUser(
         username=data.username,
         attributes={k: v for k, v in data.attributes.items() if v not in (None, "")},
         custom={k: v for k, v in data.custom.items() if v is not None},
+        manager_ref=data.manager_ref,
         is_active=True if data.active is None else data.active,
     )
 
@@ -122,7 +123,7 @@ def user_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor) 
         username=wanted.username,
         attributes=wanted.attributes,
         custom=wanted.custom,
-        manager_ref=data.manager_ref,
+        manager_ref=wanted.manager_ref,
         is_active=wanted.is_active,
     )
     return Result(

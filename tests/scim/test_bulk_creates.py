@@ -269,3 +269,101 @@ def test_two_bulk_requests_racing_for_the_same_usernames_create_each_once(scim_t
     assert statuses.count("409") == len(names)
     assert User.objects.filter(username__iregex=r"^race\d+@example\.com$").count() == len(names)
     assert AuditEvent.objects.filter(action="user.created").count() == len(names)
+
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def _team(p: str) -> list[dict[str, Any]]:
+    """Users of one push naming their managers every way IdPs do; names start with p."""
+
+    def user(name: str, manager: str | None = None, **extra: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {"userName": f"{p}{name}@example.com", **extra}
+        if manager is not None:
+            body[ENTERPRISE] = {"manager": {"value": manager}}
+        return body
+
+    return [
+        user("early", manager=f"{p}boss-ext"),  # the boss comes later: pending, then linked
+        user("boss", externalId=f"{p}boss-ext"),
+        user("late", manager=f"{p}boss@example.com"),  # the boss exists by now
+        user("chief-report", manager=f"{p}chief-ext"),  # an existing user
+        user("nobody-report", manager=f"{p}nobody"),  # stays pending
+        user("taken", externalId=f"{p}taken-ext"),  # 409: exists already
+        user("after-taken", manager=f"{p}taken-ext"),  # so the reference waits
+    ]
+
+
+def _team_state(p: str) -> dict[str, Any]:
+    """Who manages whom, what waits, versions and audit, named without p or ids."""
+    names = {str(u.pk): u.username.removeprefix(p) for u in User.objects.all()}
+
+    def named(value: Any) -> Any:
+        if isinstance(value, str):
+            return names.get(value, value.replace(p, "<p>"))
+        if isinstance(value, list):
+            return sorted(named(v) for v in value)
+        if isinstance(value, dict):
+            return {k: named(v) for k, v in value.items()}
+        return value
+
+    users = User.objects.filter(username__startswith=p).select_related("manager")
+    return {
+        u.username.removeprefix(p): {
+            "manager": u.manager.username.removeprefix(p) if u.manager else None,
+            "pending": u.pending_manager_ref.replace(p, "<p>"),
+            "version": u.version,
+            "audit": [
+                (e.action, named(e.detail))
+                for e in AuditEvent.objects.filter(target_id=str(u.pk)).order_by("id")
+            ],
+        }
+        for u in users
+    }
+
+
+@pytest.mark.django_db
+def test_bulk_creates_resolve_and_link_managers_as_one_by_one(scim, committing):
+    changed: list[events.Event] = []
+    events.subscribe(events.ManagerChanged, changed.append)
+    try:
+        for p in ("one_", "bulk_"):
+            UserFactory(username=f"{p}chief@example.com", external_id=f"{p}chief-ext")
+            UserFactory(username=f"{p}taken@example.com")
+            UserFactory(username=f"{p}waiting@example.com", pending_manager_ref=f"{p}BOSS-EXT")
+        with committing():
+            singles = [scim.post("/Users", body) for body in _team("one_")]
+        with committing():
+            ops = bulk(scim, [create(str(n), body) for n, body in enumerate(_team("bulk_"))])
+    finally:
+        events.unsubscribe(events.ManagerChanged, changed.append)
+
+    assert [str(r.status_code) for r in singles] == [op["status"] for op in ops]
+    assert _team_state("bulk_") == _team_state("one_")
+    boss = _team_state("bulk_")["boss@example.com"]
+    assert [action for action, _ in boss["audit"]] == ["user.created", "user.manager_linked"]
+    assert _team_state("bulk_")["waiting@example.com"]["manager"] == "boss@example.com"
+    assert _team_state("bulk_")["after-taken@example.com"]["pending"] == "<p>taken-ext"
+    [single_link, bulk_link] = changed
+    assert len(single_link.user_ids) == len(bulk_link.user_ids) == 2
+
+
+@pytest.mark.django_db
+def test_bulk_creates_with_managers_cost_the_same_statements_for_10_and_200(scim):
+    UserFactory(username="head@example.com")
+
+    def statements(count: int, p: str) -> int:
+        operations = [create(f"{p}0", {"userName": f"{p}0@example.com", "externalId": f"{p}x"})]
+        operations += [
+            create(f"{p}{n}", {"userName": f"{p}{n}@example.com", ENTERPRISE: {"manager": ref}})
+            for n in range(1, count)
+            for ref in [{"value": f"{p}x" if n % 2 else "head@example.com"}]
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            ops = bulk(scim, operations)
+        assert [op["status"] for op in ops] == ["201"] * count
+        return len(queries)
+
+    statements(2, "warm")
+    assert statements(10, "ten") == statements(200, "many")
+    assert User.objects.get(username="many7@example.com").manager.username == "many0@example.com"

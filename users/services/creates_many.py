@@ -1,8 +1,9 @@
 """Creating many users at once (an identity provider's first push: a SCIM Bulk of
 thousands of creates), set-based: each user is validated on its own exactly as
 user_create validates it, then the whole batch is written with a constant number of
-statements (one INSERT of the users, one of their audit records, one of the persona
-outbox marks), whatever its size.
+statements whatever its size: one INSERT of the users, one of their audit records, one
+of the persona outbox marks, a look-up of the reports waiting for them, and when the
+batch names managers, three look-ups of those and one UPDATE of the reports linked.
 
 The case-insensitive unique index still decides every username clash: the INSERT skips
 the rows it refuses (ON CONFLICT DO NOTHING) and those users get user_create's 409, so
@@ -13,14 +14,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import connection, transaction
-from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from axero_idp.errors import ApplicationError, UniquenessConflict
@@ -29,7 +28,8 @@ from users import events
 from users.models import CustomField, Source, User
 from users.services.actors import Actor
 from users.services.audit import audit_record_many
-from users.services.users import _json_value, _pending_reports_link
+from users.services.batch_managers import BatchUser, managers_plan, reports_link
+from users.services.users import _json_value
 from users.services.values import clean_attributes, clean_custom_values
 
 # What one user's creation ended in: the user, the error that refused it, or None when
@@ -43,12 +43,13 @@ _ROWS_PER_INSERT: Final = 65_535 // len(_COLUMNS)
 
 @dataclass(frozen=True)
 class NewUser:
-    """One user to create: user_create's arguments, without a manager reference (a
-    reference may name another user of the same batch; user_create handles those)."""
+    """One user to create: user_create's arguments (the manager reference is resolved
+    in SCIM's order: id, external id, user name)."""
 
     username: str
     attributes: Mapping[str, Any] = field(default_factory=dict)
     custom: Mapping[str, Any] = field(default_factory=dict)
+    manager_ref: str | None = None
     is_active: bool = True
 
 
@@ -63,27 +64,20 @@ def users_create_many(
 
     Each user ends as user_create would have ended it, called once per user in order:
     the same validation errors, a 409 for a username taken before or earlier in the
-    batch, the same stored fields, audit records and events. With `max_failures`,
-    the users after the one that brought the failures to that number are not created.
+    batch, the same stored fields (managers and deferred manager links included),
+    audit records and events. With `max_failures`, the users after the one that
+    brought the failures to that number are not created.
     """
     definitions = _custom_definitions(new_users)
     steps = [_prepared(item, source, definitions) for item in new_users]
     _refuse_batch_duplicates(steps)
     steps = _cut(steps, max_failures)
-    if any(isinstance(s, _Valid) for s in steps):
+    if any(isinstance(s, BatchUser) for s in steps):
         steps = _write(actor=actor, source=source, steps=steps, max_failures=max_failures)
-    return [s.user if isinstance(s, _Valid) else s for s in steps]
+    return [s.user if isinstance(s, BatchUser) else s for s in steps]
 
 
-@dataclass
-class _Valid:
-    """A user ready to insert, with the cleaned attributes its audit record shows."""
-
-    user: User
-    values: dict[str, Any]
-
-
-_Step = _Valid | ApplicationError | None
+_Step = BatchUser | ApplicationError | None
 
 
 def _custom_definitions(new_users: Sequence[NewUser]) -> dict[str, CustomField]:
@@ -109,7 +103,7 @@ def _prepared(item: NewUser, source: Source | str, definitions: Mapping[str, Cus
         deactivated_at=None if item.is_active else timezone.now(),
     )
     user.password = _unusable_password()
-    return _Valid(user, values)
+    return BatchUser(user, values, manager_ref=item.manager_ref)
 
 
 def _unusable_password() -> str:
@@ -128,7 +122,7 @@ def _refuse_batch_duplicates(steps: list[_Step]) -> None:
     ignore case), as it would be had the earlier one been created first."""
     seen: set[str] = set()
     for index, step in enumerate(steps):
-        if isinstance(step, _Valid):
+        if isinstance(step, BatchUser):
             key = step.user.username.lower()
             if key in seen:
                 steps[index] = _taken(step.user)
@@ -147,28 +141,32 @@ def _cut(steps: list[_Step], max_failures: int | None) -> list[_Step]:
     return steps
 
 
-@transaction.atomic
 def _write(
     *, actor: Actor, source: Source | str, steps: list[_Step], max_failures: int | None
 ) -> list[_Step]:
-    inserted = _insert_skipping_taken([s.user for s in steps if isinstance(s, _Valid)])
-    steps = [
-        _taken(s.user) if isinstance(s, _Valid) and s.user.pk not in inserted else s for s in steps
-    ]
-    cut = _cut(steps, max_failures)
-    # A concurrent batch took a username: the failures may now reach max_failures
-    # earlier than validation foresaw, and the users past that point must not stay.
-    _delete(
-        [
-            s.user.pk
-            for s, kept in zip(steps, cut, strict=True)
-            if kept is None and isinstance(s, _Valid)
+    """Insert and announce the valid users. A username a concurrent writer took first
+    turns that user into a 409, which changes what the others see (a manager who is
+    not created after all, failures that reach max_failures sooner): the attempt is
+    rolled back and the batch decided again without it. Each retry refuses at least
+    one more user, and it happens only in a race."""
+    for _ in range(len(steps)):
+        with transaction.atomic():
+            batch = [s for s in steps if isinstance(s, BatchUser)]
+            links = managers_plan(batch)
+            inserted = _insert_skipping_taken([b.user for b in batch])
+            if len(inserted) == len(batch):
+                reports_link(links)
+                _announce(actor=actor, source=source, created=batch)
+                return steps
+            transaction.set_rollback(True)
+        steps = [
+            _taken(s.user) if isinstance(s, BatchUser) and s.user.pk not in inserted else s
+            for s in steps
         ]
-    )
-    created = [s for s in cut if isinstance(s, _Valid)]
-    if created:
-        _announce(actor=actor, source=source, created=created)
-    return cut
+        steps = _cut(steps, max_failures)
+        if not any(isinstance(s, BatchUser) for s in steps):
+            return steps
+    raise AssertionError("unreachable: every retry refuses at least one user")
 
 
 def _insert_skipping_taken(users: list[User]) -> set[uuid.UUID]:
@@ -178,11 +176,12 @@ def _insert_skipping_taken(users: list[User]) -> set[uuid.UUID]:
 
     Written by hand: Django's bulk_create(ignore_conflicts=True) does not say which
     rows it skipped. Measured for 1,000 users on the 2-core benchmark machine: 90-190 ms
-    for this statement, parameter binding included, where user_create spends 4-5 ms per
-    user (BENCHMARKS.md, "SCIM Bulk of creates").
+    for this statement, parameter binding included, where 1,000 single POSTs take 3.5-6 s
+    (BENCHMARKS.md, "SCIM Bulk of creates").
     """
     ordered = sorted(users, key=lambda u: u.username.lower())
     columns = model_columns(User)
+    pk = connection.ops.quote_name(User._meta.pk.attname)
     row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
     inserted: set[uuid.UUID] = set()
     with connection.cursor() as cursor:
@@ -196,63 +195,44 @@ def _insert_skipping_taken(users: list[User]) -> set[uuid.UUID]:
             cursor.execute(
                 f"INSERT INTO {table(User)} ({columns}) "  # noqa: S608
                 f"VALUES {', '.join([row] * len(chunk))} "
-                f"ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name(User._meta.pk.attname)}",
+                f"ON CONFLICT DO NOTHING RETURNING {pk}",
                 params,
             )
             inserted.update(uuid.UUID(str(pk)) for (pk,) in cursor.fetchall())
     return inserted
 
 
-def _delete(user_ids: list[uuid.UUID]) -> None:
-    if user_ids:
-        User.objects.filter(pk__in=user_ids).delete()
-
-
-def _created_detail(step: _Valid, source: Source | str) -> dict[str, Any]:
-    """user_create's audit detail for a user created without a manager reference."""
+def _created_detail(b: BatchUser, source: Source | str) -> dict[str, Any]:
+    """user_create's audit detail, with the manager as it was at the user's creation."""
     return {
         "source": str(source),
-        "attributes": {k: _json_value(v) for k, v in step.values.items()},
-        "custom": step.user.custom,
-        "manager": None,
-        "pending_manager_ref": None,
-        "is_active": step.user.is_active,
+        "attributes": {k: _json_value(v) for k, v in b.values.items()},
+        "custom": b.user.custom,
+        "manager": b.created_manager,
+        "pending_manager_ref": b.created_pending,
+        "is_active": b.user.is_active,
     }
 
 
-def _announce(*, actor: Actor, source: Source | str, created: list[_Valid]) -> None:
-    """The audit records, deferred manager links and events of the created users."""
-    audit_record_many(
-        actor=actor,
-        entries=[("user.created", s.user, _created_detail(s, source)) for s in created],
-    )
-    _pending_reports_link_many(managers=[s.user for s in created], actor=actor)
-    events.publish_on_commit(events.UsersCreated(user_ids=frozenset(s.user.pk for s in created)))
-    for user in (s.user for s in created):
-        if user.photo_url:
+def _audit_entries(
+    created: list[BatchUser], source: Source | str
+) -> Iterator[tuple[str, User, dict[str, Any]]]:
+    for b in created:
+        yield ("user.created", b.user, _created_detail(b, source))
+        if b.reports:
+            yield ("user.manager_linked", b.user, {"reports": [str(pk) for pk in b.reports]})
+
+
+def _announce(*, actor: Actor, source: Source | str, created: list[BatchUser]) -> None:
+    """The audit records and events of the created users, as user_create writes them."""
+    audit_record_many(actor=actor, entries=_audit_entries(created, source))
+    events.publish_on_commit(events.UsersCreated(user_ids=frozenset(b.user.pk for b in created)))
+    for b in created:
+        if b.reports:
             events.publish_on_commit(
-                events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=str(actor.kind))
+                events.ManagerChanged(user_ids=frozenset(b.reports), manager_id=b.user.pk)
             )
-
-
-def _manager_keys(user: User) -> list[str]:
-    keys = [str(user.pk), user.username.lower()]
-    keys += [k.lower() for k in (user.external_id, user.email) if k]
-    return keys
-
-
-def _pending_reports_link_many(*, managers: list[User], actor: Actor) -> None:
-    """Link the reports that were waiting for any of these users: one query when none
-    is waiting (the usual case); user_create's own link for each manager awaited."""
-    keys = {key for user in managers for key in _manager_keys(user)}
-    waiting = set(
-        User.objects.exclude(pending_manager_ref="")
-        .annotate(ref=Lower("pending_manager_ref"))
-        .filter(~Q(pk__in=[u.pk for u in managers]), ref__in=keys)
-        .values_list("ref", flat=True)
-    )
-    for user in managers:
-        # In batch order: the first user a reference names takes its reports.
-        if waiting & set(_manager_keys(user)):
-            _pending_reports_link(manager=user, actor=actor)
-            waiting -= set(_manager_keys(user))
+        if b.user.photo_url:
+            events.publish_on_commit(
+                events.PhotoUrlSet(user_id=b.user.pk, url=b.user.photo_url, origin=str(actor.kind))
+            )

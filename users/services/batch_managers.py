@@ -145,8 +145,9 @@ def _take_waiting_reports(b: BatchUser, in_batch: dict[str, list[BatchUser]], ke
 
 
 def reports_link(links: dict[uuid.UUID, uuid.UUID]) -> None:
-    """Point existing reports at their new managers: one UPDATE for all of them (one
-    per manager, as user_create does, would grow with the batch)."""
+    """Point existing reports at their new managers: one UPDATE for all of them. One
+    ORM update per manager, as user_create does, grows with the batch: measured for 200
+    managers with one waiting report each, 93-359 ms against 5-8 ms for this one."""
     if not links:
         return
     reports, managers = zip(*links.items(), strict=True)

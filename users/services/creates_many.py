@@ -4,6 +4,8 @@ user_create validates it, then the whole batch is written with a constant number
 statements whatever its size: one INSERT of the users, one of their audit records, one
 of the persona outbox marks, a look-up of the reports waiting for them, and when the
 batch names managers, three look-ups of those and one UPDATE of the reports linked.
+Only the events of deferred manager links are per manager (one ManagerChanged for each
+new user whom reports were waiting for, as user_create publishes it).
 
 The case-insensitive unique index still decides every username clash: the INSERT skips
 the rows it refuses (ON CONFLICT DO NOTHING) and those users get user_create's 409, so

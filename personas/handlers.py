@@ -37,6 +37,11 @@ def on_user_created(event: events.Event) -> None:
     _mark({event.user_id})
 
 
+def on_users_created(event: events.Event) -> None:
+    assert isinstance(event, events.UsersCreated)
+    _mark(event.user_ids)
+
+
 def on_user_changed(event: events.Event) -> None:
     assert isinstance(event, events.UserChanged)
     # An event that does not say what changed is taken to change everything.
@@ -77,6 +82,7 @@ def on_role_deleted(event: events.Event) -> None:
 def subscribe_all() -> None:
     """Called from PersonasConfig.ready()."""
     events.subscribe_in_transaction(events.UserCreated, on_user_created)
+    events.subscribe_in_transaction(events.UsersCreated, on_users_created)
     events.subscribe_in_transaction(events.UserChanged, on_user_changed)
     events.subscribe_in_transaction(events.ManagerChanged, on_manager_changed)
     events.subscribe_in_transaction(events.RoleMembersChanged, on_role_members_changed)

@@ -16,6 +16,7 @@ from typing import Any, Final
 from axero_idp.errors import ApplicationError, ValidationFailed
 from scim import group_resources, user_resources
 from scim.attributes import GROUP, USER
+from scim.bulk_creates import BulkRun
 from scim.discovery import MAX_OPERATIONS
 from scim.errors import InvalidSyntax, TooManyOperations, error_body
 from scim.render import Projection
@@ -84,7 +85,11 @@ def _run(method: str, path: str, data: Any, version: str | None, actor: Actor) -
     )
 
 
-def bulk_apply(body: Mapping[str, Any], *, actor: Actor) -> Result:
+def bulk_apply(
+    body: Mapping[str, Any], *, actor: Actor, ignored: list[str] | None = None
+) -> Result:
+    """Apply a BulkRequest; what the plain creates carried that maps to no field is
+    appended to `ignored` (the request log)."""
     raw = body.get("Operations")
     if not isinstance(raw, list):
         raise InvalidSyntax("A BulkRequest needs an 'Operations' list.")
@@ -95,17 +100,21 @@ def bulk_apply(body: Mapping[str, Any], *, actor: Actor) -> Result:
         not isinstance(fail_on, int) or isinstance(fail_on, bool) or fail_on < 1
     ):
         raise ValidationFailed("failOnErrors: expected a positive integer")
-    created: dict[str, str] = {}
-    used_bulk_ids: set[str] = set()
-    results: list[dict[str, Any]] = []
-    failures = 0
+    run = BulkRun(actor=actor, fail_on=fail_on)
     for index, op in enumerate(raw):
-        if fail_on is not None and failures >= fail_on:
+        if run.stopped:
             break
-        results.append(_one(index, op, created, used_bulk_ids, actor))
-        if int(results[-1]["status"]) >= 400:
-            failures += 1
-    return Result(200, {"schemas": [BULK_RESPONSE], "Operations": results})
+        # Consecutive plain creates wait to be written together; anything else first
+        # lets them finish, so every operation still sees the ones before it done.
+        if not run.create_later(op):
+            run.creates_flush()
+            if run.stopped:
+                break
+            run.record(_one(index, op, run.created, run.used_bulk_ids, actor))
+    run.creates_flush()
+    if ignored is not None:
+        ignored.extend(run.ignored)
+    return Result(200, {"schemas": [BULK_RESPONSE], "Operations": run.results})
 
 
 def _one(

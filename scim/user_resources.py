@@ -25,6 +25,7 @@ from users.models import CustomField, Source, UnmappedAttribute, User
 from users.selectors import LazyCustomFields, custom_fields_by_key
 from users.services import (
     Actor,
+    NewUser,
     attributes_unmapped_record,
     user_create,
     user_deactivate,
@@ -108,6 +109,31 @@ def _unmapped_record(actor: Actor, ignored: list[str]) -> None:
     )
 
 
+def user_post_input(
+    body: Mapping[str, Any],
+    fields: Mapping[str, CustomField],
+    *,
+    ignored: list[str] | None = None,
+) -> UserInput:
+    """A POST body as the directory's values (a Bulk of creates reads each one so);
+    attributes that map to no field are appended to `ignored`."""
+    return _input(body, fields, new=True, ignored=ignored)
+
+
+def new_user(data: UserInput, *, ignored: Sequence[str] = ()) -> NewUser:
+    """What a POST asks the directory to create: only the values it sends, so the
+    directory's defaults fill the rest."""
+    assert data.username is not None
+    return NewUser(
+        username=data.username,
+        attributes={k: v for k, v in data.attributes.items() if v not in (None, "")},
+        custom={k: v for k, v in data.custom.items() if v is not None},
+        manager_ref=data.manager_ref,
+        is_active=True if data.active is None else data.active,
+        ignored=tuple(ignored),
+    )
+
+
 def user_post(
     body: Mapping[str, Any],
     projection: Projection,
@@ -118,17 +144,16 @@ def user_post(
     """Create a user; attributes that map to no field are appended to `ignored`."""
     fields = LazyCustomFields()
     ignored = [] if ignored is None else ignored
-    data = _input(body, fields, new=True, ignored=ignored)
-    assert data.username is not None
+    wanted = new_user(user_post_input(body, fields, ignored=ignored), ignored=ignored)
     user = user_create(
         actor=actor,
         source=Source.SCIM,
-        username=data.username,
-        attributes={k: v for k, v in data.attributes.items() if v not in (None, "")},
-        custom={k: v for k, v in data.custom.items() if v is not None},
-        manager_ref=data.manager_ref,
-        is_active=True if data.active is None else data.active,
-        ignored=ignored,
+        username=wanted.username,
+        attributes=wanted.attributes,
+        custom=wanted.custom,
+        manager_ref=wanted.manager_ref,
+        is_active=wanted.is_active,
+        ignored=wanted.ignored,
     )
     _unmapped_record(actor, ignored)
     return Result(

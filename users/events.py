@@ -32,6 +32,15 @@ class UserCreated:
 
 
 @dataclass(frozen=True)
+class UsersCreated:
+    """Several users created at once (users_create_many, a SCIM Bulk of creates): one
+    event for all of them, so a listener handles the batch with one statement. A
+    listener of UserCreated must listen to this one too."""
+
+    user_ids: frozenset[uuid.UUID]
+
+
+@dataclass(frozen=True)
 class UserChanged:
     user_id: uuid.UUID
     fields: frozenset[str] = field(default_factory=frozenset)
@@ -94,6 +103,7 @@ class PhotoUrlSet:
 
 Event = (
     UserCreated
+    | UsersCreated
     | UserChanged
     | ManagerChanged
     | UserDeleted

@@ -42,4 +42,4 @@ class SchemasView(ScimView):
 
 class BulkView(ScimView):
     def post(self, ctx: ScimContext) -> ScimResponse:
-        return bulk_apply(ctx.json(), actor=ctx.actor).response()
+        return bulk_apply(ctx.json(), actor=ctx.actor, ignored=ctx.ignored).response()

@@ -9,6 +9,7 @@ from users.services.activation import (
 from users.services.actors import Actor
 from users.services.audit import audit_record, audit_record_many
 from users.services.connections import connection_ensure
+from users.services.creates_many import NewUser, users_create_many
 from users.services.custom_fields import custom_field_define
 from users.services.roles import (
     role_create,
@@ -40,6 +41,7 @@ __all__ = [
     "MANAGER_BY_SCIM",
     "Actor",
     "ManagerKeys",
+    "NewUser",
     "attribute_unmapped_forget",
     "attributes_unmapped_record",
     "audit_record",
@@ -66,4 +68,5 @@ __all__ = [
     "user_reactivate",
     "user_roles_sync",
     "user_update",
+    "users_create_many",
 ]

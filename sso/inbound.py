@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -139,19 +140,27 @@ def _validate_with_python3_saml(
 
 
 def _python3_saml_response(
-    settings_obj: Any, raw: bytes, root: etree._Element
+    settings_obj: Any, raw: bytes, root: etree._Element, fallbacks: Sequence[Any] = ()
 ) -> OneLogin_Saml2_Response:
-    """python3-saml's Response; it decrypts an EncryptedAssertion with the SP's key."""
+    """python3-saml's Response; it decrypts an EncryptedAssertion with the SP's key (the
+    newest, then the other active ones: an IdP may encrypt for either during a rollover)."""
+    encoded = base64.b64encode(raw)
     try:
-        return OneLogin_Saml2_Response(settings_obj, base64.b64encode(raw))
+        return OneLogin_Saml2_Response(settings_obj, encoded)
     except Exception as exc:
-        if root.find("saml:EncryptedAssertion", NS) is not None:
-            raise SamlRefused(
-                refusals.DECRYPTION,
-                "the EncryptedAssertion could not be decrypted with this SP's current key "
-                f"(is the IdP encrypting for another certificate?): {type(exc).__name__}: {exc}",
-            ) from exc
-        raise SamlRefused(refusals.MALFORMED, f"{type(exc).__name__}: {exc}") from exc
+        if root.find("saml:EncryptedAssertion", NS) is None:
+            raise SamlRefused(refusals.MALFORMED, f"{type(exc).__name__}: {exc}") from exc
+        for fallback in fallbacks:
+            try:
+                return OneLogin_Saml2_Response(fallback, encoded)
+            except Exception:  # noqa: S112 - the next key may open it; refused below if none
+                continue
+        raise SamlRefused(
+            refusals.DECRYPTION,
+            f"the EncryptedAssertion could not be decrypted with any of this SP's "
+            f"{1 + len(fallbacks)} active key(s) (is the IdP encrypting for another "
+            f"certificate?): {type(exc).__name__}: {exc}",
+        ) from exc
 
 
 def decrypted_precheck(decrypted: etree._Element, expect: Expectations) -> None:
@@ -170,13 +179,18 @@ def decrypted_precheck(decrypted: etree._Element, expect: Expectations) -> None:
 
 
 def login_response_validate(
-    saml_response: str, *, settings_obj: Any, request_data: dict[str, Any], expect: Expectations
+    saml_response: str,
+    *,
+    settings_obj: Any,
+    request_data: dict[str, Any],
+    expect: Expectations,
+    decrypt_fallbacks: Sequence[Any] = (),
 ) -> ValidLogin:
     """Decode, pre-check and strictly validate a SAMLResponse (HTTP-POST binding)."""
     raw = b64_decode_strict(saml_response)
     root = xml_parse(raw, root_tag=RESPONSE_TAG)
     response_precheck(root, expect)
-    response = _python3_saml_response(settings_obj, raw, root)
+    response = _python3_saml_response(settings_obj, raw, root, decrypt_fallbacks)
     if response.encrypted:
         decrypted_precheck(response.decrypted_document, expect)
     _validate_with_python3_saml(response, request_data)

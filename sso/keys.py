@@ -155,25 +155,37 @@ def sp_keys_active() -> list[SPKey]:
 # Derived, immutable data (the truth stays in the database): a rollover reaches every
 # process within this many seconds.
 _KEYS_TTL = 60.0
-_keys_cache: tuple[float, KeyPair, tuple[str, ...]] | None = None
+_keys_cache: tuple[float, tuple[KeyPair, ...]] | None = None
+
+
+def _active_pairs() -> tuple[KeyPair, ...]:
+    """Every active key pair, decrypted, newest first (cached for _KEYS_TTL)."""
+    global _keys_cache
+    now = time.monotonic()
+    if _keys_cache is not None and now - _keys_cache[0] < _KEYS_TTL:
+        return _keys_cache[1]
+    pairs = tuple(
+        KeyPair(
+            id=key.pk,
+            certificate_pem=key.certificate_pem,
+            private_key_pem=private_key_decrypt(key.private_key_encrypted),
+        )
+        for key in sp_keys_active()
+    )
+    _keys_cache = (now, pairs)
+    return pairs
 
 
 def signing_key_pair() -> tuple[KeyPair, tuple[str, ...]]:
     """The newest active key pair (decrypted) and every active certificate (PEM)."""
-    global _keys_cache
-    now = time.monotonic()
-    if _keys_cache is not None and now - _keys_cache[0] < _KEYS_TTL:
-        return _keys_cache[1], _keys_cache[2]
-    keys = sp_keys_active()
-    newest = keys[0]
-    pair = KeyPair(
-        id=newest.pk,
-        certificate_pem=newest.certificate_pem,
-        private_key_pem=private_key_decrypt(newest.private_key_encrypted),
-    )
-    certs = tuple(k.certificate_pem for k in keys)
-    _keys_cache = (now, pair, certs)
-    return pair, certs
+    pairs = _active_pairs()
+    return pairs[0], tuple(pair.certificate_pem for pair in pairs)
+
+
+def older_key_pairs() -> tuple[KeyPair, ...]:
+    """The active key pairs other than the newest: during a rollover an IdP may still
+    encrypt assertions for one of them."""
+    return _active_pairs()[1:]
 
 
 def keys_cache_clear() -> None:

@@ -331,6 +331,7 @@ def _login_complete(
         settings_obj=built.login,
         request_data=request_data_for(built.urls.acs),
         expect=response_expectations(idp, built.urls),
+        decrypt_fallbacks=built.decrypt_fallbacks,
     )
     consumed = assertion_remember(idp=idp, valid=valid, consume_for=browser)
     _in_response_to_check(idp=idp, valid=valid, browser=browser, consumed=consumed)

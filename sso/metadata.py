@@ -22,12 +22,14 @@ METADATA_TIMEOUT: Final = 10.0
 
 
 def sp_metadata_xml(idp: IdentityProvider) -> str:
-    """Our metadata for idp: entity ID, ACS, SLS, every active signing certificate."""
+    """Our metadata for idp: entity ID, ACS, SLS, every active signing certificate, and
+    the newest one also for encryption (what an IdP encrypting assertions should use;
+    the older active keys still decrypt during a rollover)."""
     built = saml_settings(idp)
     sp = dict(built.login.get_sp_data())
     metadata = OneLogin_Saml2_Metadata.builder(sp, authnsign=True, wsign=idp.want_assertions_signed)
-    for cert in built.sp_certificates:
-        metadata = OneLogin_Saml2_Metadata.add_x509_key_descriptors(metadata, cert, False)
+    for index, cert in enumerate(built.sp_certificates):
+        metadata = OneLogin_Saml2_Metadata.add_x509_key_descriptors(metadata, cert, index == 0)
     return metadata if isinstance(metadata, str) else metadata.decode()
 
 

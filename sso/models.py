@@ -69,6 +69,11 @@ class IdentityProvider(models.Model):
         help_text="Require the assertion itself to be signed (otherwise a signed response "
         "is enough).",
     )
+    want_assertions_encrypted = models.BooleanField(
+        default=False,
+        help_text="Require the assertion to be encrypted for this site's key (published "
+        "in the SP metadata); a plaintext one is refused.",
+    )
     # python3-saml itself tolerates at most 300 s, so more could never take effect.
     clock_skew_seconds = models.PositiveIntegerField(
         default=120, validators=[MinValueValidator(0), MaxValueValidator(300)]

@@ -39,6 +39,8 @@ VALIDATION: Final = "validation"  # anything else python3-saml refused; message 
 NO_EXPIRY: Final = "no_expiry"  # an assertion without any NotOnOrAfter
 SUBJECT_CONFIRMATION: Final = "subject_confirmation"  # no bearer method, or an empty one
 DECRYPTION: Final = "decryption"  # an EncryptedAssertion our key cannot decrypt
+# want_assertions_encrypted is on and the assertion came in plaintext.
+UNENCRYPTED_ASSERTION: Final = "unencrypted_assertion"
 TOO_MANY_PENDING: Final = "too_many_pending"  # the hop's parked responses are capped
 
 ALL_REASONS: Final = frozenset(
@@ -69,6 +71,7 @@ ALL_REASONS: Final = frozenset(
         NO_EXPIRY,
         SUBJECT_CONFIRMATION,
         DECRYPTION,
+        UNENCRYPTED_ASSERTION,
         TOO_MANY_PENDING,
     }
 )
@@ -120,6 +123,7 @@ USER_MESSAGES: Final[dict[str, str]] = {
     NO_EXPIRY: "The sign-in message does not say when it expires, so it cannot be accepted.",
     SUBJECT_CONFIRMATION: "The sign-in message is not meant for signing in through a browser.",
     DECRYPTION: "The sign-in message was encrypted for a key this site does not have.",
+    UNENCRYPTED_ASSERTION: "The sign-in message must be encrypted for this site, and it was not.",
     TOO_MANY_PENDING: "Too many sign-ins from your network are waiting to complete. "
     "Please wait a minute and sign in again.",
 }
@@ -170,6 +174,7 @@ def _validation_codes() -> dict[int, str]:
         E.INVALID_SIGNATURE: SIGNATURE,
         E.NO_SIGNED_MESSAGE: SIGNATURE,
         E.NO_SIGNED_ASSERTION: UNSIGNED_ASSERTION,
+        E.NO_ENCRYPTED_ASSERTION: UNENCRYPTED_ASSERTION,
         E.DEPRECATED_SIGNATURE_METHOD: DEPRECATED_ALGORITHM,
         E.DEPRECATED_DIGEST_METHOD: DEPRECATED_ALGORITHM,
         E.WRONG_INRESPONSETO: IN_RESPONSE_TO_UNKNOWN,

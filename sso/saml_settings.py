@@ -21,7 +21,7 @@ from onelogin.saml2.errors import OneLogin_Saml2_Error
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
 from sso import refusals
-from sso.keys import KeyPair, signing_key_pair
+from sso.keys import KeyPair, older_key_pairs, signing_key_pair
 from sso.models import IdentityProvider, SsoBinding
 from sso.prechecks import Expectations
 from sso.refusals import SamlRefused
@@ -119,7 +119,7 @@ def settings_dict(idp: IdentityProvider, urls: SpUrls, key: KeyPair) -> dict[str
             # enforce want_assertions_signed per IdP (sso.inbound checks the message).
             "wantMessagesSigned": False,
             "wantAssertionsSigned": idp.want_assertions_signed,
-            "wantAssertionsEncrypted": False,
+            "wantAssertionsEncrypted": idp.want_assertions_encrypted,
             "wantNameId": True,
             "wantNameIdEncrypted": False,
             "wantAttributeStatement": False,
@@ -143,6 +143,9 @@ class BuiltSettings:
     logout: OneLogin_Saml2_Settings
     urls: SpUrls
     sp_certificates: tuple[str, ...]
+    # `login` with each older active SP key: what an assertion encrypted for a key
+    # being rolled over is decrypted with (empty outside a rollover).
+    decrypt_fallbacks: tuple[OneLogin_Saml2_Settings, ...] = ()
 
 
 _cache: dict[tuple[Any, ...], BuiltSettings] = {}
@@ -163,6 +166,7 @@ def saml_settings(idp: IdentityProvider) -> BuiltSettings:
         idp.slo_url,
         tuple(idp.signing_certificates),
         idp.want_assertions_signed,
+        idp.want_assertions_encrypted,
         key.id,
         all_certs,
         settings.SITE_URL,
@@ -178,6 +182,10 @@ def saml_settings(idp: IdentityProvider) -> BuiltSettings:
                 logout=OneLogin_Saml2_Settings(logout_data),
                 urls=urls,
                 sp_certificates=all_certs,
+                decrypt_fallbacks=tuple(
+                    OneLogin_Saml2_Settings(settings_dict(idp, urls, older))
+                    for older in older_key_pairs()
+                ),
             )
         except OneLogin_Saml2_Error as exc:
             # An IdP saved without a certificate or with a broken URL: the admin reads

@@ -191,3 +191,24 @@ def test_the_token_list_shows_each_tokens_connection(peer):
 
     line = next(row for row in out.getvalue().splitlines() if row.startswith("bound"))
     assert SLUG in line
+
+
+def test_a_bulk_create_through_a_bound_token_links_on_the_first_sign_in_too(browser, bound):
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {
+                "method": "POST",
+                "path": "/Users",
+                "bulkId": "ada",
+                "data": {"schemas": [CORE], "userName": "ada@example.com"},
+            }
+        ],
+    }
+    response = bound.post("/Bulk", body)
+    assert response.status_code == 200, response.content
+    location = response.json()["Operations"][0]["location"]
+
+    browser.login("ada@example.com")
+
+    assert browser.logged_in_user_id() == location.rstrip("/").rsplit("/", 1)[-1]

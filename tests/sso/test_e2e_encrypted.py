@@ -95,3 +95,75 @@ def test_an_unsigned_encrypted_assertion_in_an_unsigned_response_is_refused(brow
     xml = browser.peer.encrypt_assertion(unsigned)
 
     assert_refused(browser.post(xml), client, "signature")
+
+
+def _pem_body(pem: str) -> str:
+    return "".join(line for line in pem.splitlines() if "-----" not in line)
+
+
+def _fresh_sp_key() -> str:
+    """This test's own first SP key (the process caches key pairs across tests)."""
+    from sso import keys
+    from sso.saml_settings import settings_cache_clear
+
+    keys.keys_cache_clear()
+    settings_cache_clear()
+    return keys.sp_keys_active()[0].certificate_pem
+
+
+def test_an_idp_that_must_encrypt_is_refused_a_plaintext_assertion(browser, client):
+    idp_update("onelogin", want_assertions_encrypted=True)
+
+    response = browser.login(ANN)
+
+    assert_refused(response, client, "unencrypted_assertion")
+    assert not User.objects.filter(email=ANN).exists()
+
+
+def test_an_idp_that_must_encrypt_signs_in_with_an_encrypted_assertion(browser, client):
+    idp_update("onelogin", want_assertions_encrypted=True)
+    _, xml = _encrypted(browser)
+
+    response = browser.post(xml)
+
+    assert response.status_code == 200, response.content[:500]
+    assert browser.logged_in_user_id() == str(User.objects.get(email=ANN).pk)
+
+
+def test_the_metadata_publishes_the_newest_key_for_encryption(browser, client):
+    from lxml import etree
+
+    from sso import keys
+    from sso.models import SPKey
+
+    _fresh_sp_key()
+    keys.sp_key_create(name="sp-key-2")
+    root = etree.fromstring(client.get("/sso/onelogin/metadata/").content)
+    ns = {"md": "urn:oasis:names:tc:SAML:2.0:metadata", "ds": "http://www.w3.org/2000/09/xmldsig#"}
+
+    def certs(use: str) -> list[str]:
+        path = f"//md:KeyDescriptor[@use='{use}']//ds:X509Certificate"
+        return ["".join(el.text.split()) for el in root.xpath(path, namespaces=ns)]
+
+    newest = SPKey.objects.get(name="sp-key-2").certificate_pem
+    assert certs("encryption") == [_pem_body(newest)]
+    assert len(certs("signing")) == 2
+
+
+def test_an_assertion_encrypted_for_the_previous_key_during_a_rollover_signs_in(browser, client):
+    from sso import keys
+
+    previous = _fresh_sp_key()
+    keys.sp_key_create(name="sp-key-2")
+    browser.peer.trust_sp(client.get("/sso/onelogin/metadata/").content)
+    started = browser.start()
+    signed = browser.peer.response_xml(
+        name_id=ANN, in_response_to=started.request.id, attributes={"User.email": ANN}
+    )
+    encrypted = browser.peer.encrypt_assertion(signed, certificate=_pem_body(previous))
+    xml = browser.peer.sign(encrypted, sign_assertion=False, sign_response=True)
+
+    response = browser.post(xml)
+
+    assert response.status_code == 200, response.content[:500]
+    assert browser.logged_in_user_id() == str(User.objects.get(email=ANN).pk)

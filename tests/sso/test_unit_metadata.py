@@ -281,7 +281,10 @@ def test_sp_metadata_publishes_every_active_certificate(client, settings):
     assert 'Location="https://intranet.example.com/sso/acme/sls/"' in body
     assert 'AuthnRequestsSigned="true"' in body
     assert 'WantAssertionsSigned="true"' in body
-    assert body.count("<ds:X509Certificate>") == 2
+    # Both keys sign; the newest is also the one an IdP encrypts assertions for.
+    assert body.count('<md:KeyDescriptor use="signing">') == 2
+    assert body.count('<md:KeyDescriptor use="encryption">') == 1
+    assert body.count("<ds:X509Certificate>") == 3
     keys_cache_clear()
     settings_cache_clear()
 

@@ -86,7 +86,7 @@ def test_a_forged_or_stale_binding_cookie_binds_nothing(browser, client, forgery
     browser_id = OutstandingRequest.objects.get(request_id=started.request.id).browser
     forged = {
         "unsigned": browser_id,
-        "tampered": "x" + genuine[1:],
+        "tampered": ("y" if genuine[0] == "x" else "x") + genuine[1:],  # always a change
         "expired": _signed_at(browser_id, seconds_ago=16 * 60),
     }[forgery]
     client.cookies[COOKIE_NAME] = forged

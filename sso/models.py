@@ -7,6 +7,9 @@ Models hold data and constraints only; writes go through sso.services.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -46,6 +49,20 @@ class AttributePrecedence(models.TextChoices):
     SAML = "saml", "SAML: every login refreshes the profile and roles too"
 
 
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def email_domains_clean(value: Any) -> list[str]:
+    """A list of lower-cased domain names, or a ValidationError saying what is wrong."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError({"email_domains": 'a JSON list of domains: ["example.com"]'})
+    domains = sorted({v.strip().lower().lstrip("@") for v in value if v.strip()})
+    bad = [d for d in domains if not _DOMAIN.match(d)]
+    if bad:
+        raise ValidationError({"email_domains": f"not a domain name: {', '.join(bad)}"})
+    return domains
+
+
 class IdentityProvider(models.Model):
     """A SAML identity provider this service trusts (several may work side by side)."""
 
@@ -68,6 +85,13 @@ class IdentityProvider(models.Model):
         default=True,
         help_text="Require the assertion itself to be signed (otherwise a signed response "
         "is enough).",
+    )
+    # Verified email domains ("example.com") whose people sign in here: /sso/ asks for
+    # an email when several IdPs are active and sends the person to the right one.
+    email_domains = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Email domains this IdP verifies, as a JSON list: ["example.com"].',
     )
     want_assertions_encrypted = models.BooleanField(
         default=False,
@@ -110,6 +134,22 @@ class IdentityProvider(models.Model):
     def __str__(self) -> str:
         return self.name or self.slug
 
+    def _email_domains_check(self) -> None:
+        # Each domain names one IdP: sign-in routing must never have to guess.
+        domains = email_domains_clean(self.email_domains)
+        self.email_domains = domains
+        taken = (
+            IdentityProvider.objects.exclude(pk=self.pk)
+            .filter(email_domains__has_any_keys=domains)
+            .values_list("slug", flat=True)
+            if domains
+            else []
+        )
+        if taken:
+            raise ValidationError(
+                {"email_domains": f"already listed by identity provider {', '.join(taken)}"}
+            )
+
     def clean(self) -> None:
         certs = self.signing_certificates
         if (
@@ -131,6 +171,7 @@ class IdentityProvider(models.Model):
             raise ValidationError({"attribute_map": exc.detail}) from exc
         if not isinstance(self.attribute_map, dict):
             raise ValidationError({"attribute_map": "A JSON object: product field -> names."})
+        self._email_domains_check()
 
 
 class SPKey(models.Model):

@@ -25,3 +25,16 @@ def idp_active(slug: str) -> IdentityProvider | None:
     the ORM's per-call query compilation."""
     found = list(IdentityProvider.objects.raw(_active_idp_sql(), [slug]))
     return found[0] if found else None
+
+
+def idps_active() -> list[IdentityProvider]:
+    """The identity providers people may sign in with, by name."""
+    return sorted(IdentityProvider.objects.filter(is_active=True), key=lambda i: str(i).lower())
+
+
+def idp_for_email(email: str) -> IdentityProvider | None:
+    """The active identity provider that lists the email's domain, if any."""
+    domain = email.rpartition("@")[2].strip().lower()
+    if not domain:
+        return None
+    return IdentityProvider.objects.filter(is_active=True, email_domains__contains=[domain]).first()

@@ -5,6 +5,7 @@ from sso import views
 app_name = "sso"
 
 urlpatterns = [
+    path("", views.route, name="route"),
     path("<slug:slug>/login/", views.login, name="login"),
     path("<slug:slug>/acs/", views.acs, name="acs"),
     path("<slug:slug>/acs/complete/", views.acs_complete, name="acs_complete"),

@@ -10,7 +10,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -34,8 +35,9 @@ from sso.logout import sls_handle, sp_logout_start
 from sso.metadata import sp_metadata_xml
 from sso.models import IdentityProvider
 from sso.outcomes import refusal_record
+from sso.redirects import safe_next
 from sso.refusals import SamlRefused
-from sso.selectors import idp_active
+from sso.selectors import idp_active, idp_for_email, idps_active
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +105,12 @@ def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
 def login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
     # One id per browser (kept across logins in several tabs), renewed with each request.
     browser = browser_binding_read(request) or browser_binding_new()
-    start = authn_request_start(idp=idp, browser=browser, next_path=request.GET.get("next"))
+    start = authn_request_start(
+        idp=idp,
+        browser=browser,
+        next_path=request.GET.get("next"),
+        login_hint=login_hint_clean(request.GET.get("login_hint", "")),
+    )
     response: HttpResponse
     if start.redirect_url:
         response = HttpResponseRedirect(start.redirect_url)
@@ -191,3 +198,45 @@ def logout(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
 @require_GET
 def logged_out(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "sso/logged_out.html", {"login_url": reverse("sso:login", args=[slug])})
+
+
+def login_hint_clean(value: str) -> str:
+    """An email address to pass on as a login hint, or "" for anything else."""
+    value = value.strip()
+    try:
+        validate_email(value)
+    except ValidationError:
+        return ""
+    return value if len(value) <= 254 else ""
+
+
+def _login_url(idp: IdentityProvider, next_path: str | None, login_hint: str = "") -> str:
+    query = {"next": safe_next(next_path)}
+    if login_hint:
+        query["login_hint"] = login_hint
+    return f"{reverse('sso:login', args=[idp.slug])}?{urlencode(query)}"
+
+
+# /sso/: where "Sign in" goes when the site does not know which identity provider the
+# person uses. One active IdP: straight there; several: ask for the work email and send
+# the person to the IdP that lists its domain, with the address as a login hint.
+@require_http_methods(["GET", "POST"])
+def route(request: HttpRequest) -> HttpResponse:
+    idps = idps_active()
+    next_path = request.POST.get("next") if request.method == "POST" else request.GET.get("next")
+    if len(idps) == 1:
+        return HttpResponseRedirect(_login_url(idps[0], next_path))
+    context: dict[str, Any] = {"idps": idps, "next": safe_next(next_path), "email": ""}
+    if request.method == "POST" and idps:
+        email = login_hint_clean(request.POST.get("email", ""))
+        context["email"] = request.POST.get("email", "")[:254]
+        idp = idp_for_email(email) if email else None
+        if idp is not None:
+            return HttpResponseRedirect(_login_url(idp, next_path, email))
+        context["error"] = (
+            "That is not an email address."
+            if not email
+            else "No sign-in is set up for that email domain: choose your organisation below."
+        )
+    status = 200 if idps else 503
+    return render(request, "sso/route.html", context, status=400 if "error" in context else status)

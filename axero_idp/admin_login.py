@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
+from axero_idp.client_address import client_address
 from axero_idp.limits import counter_hit, counter_reset, counter_value
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         username = str(self.cleaned_data.get("username") or "")
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        address = client_address(self.request) if self.request else ""
         counters = _counters(username, address)
         if any(
             counter_value(name, window_seconds=WINDOW_SECONDS) >= limit for name, limit in counters

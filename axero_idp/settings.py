@@ -109,8 +109,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/admin/login/"
-# Failed admin sign-ins allowed per 15 minutes, per username and per client address
-# (REMOTE_ADDR: behind a proxy, every client shares the proxy's address).
+# How many proxies (load balancer, ingress) append to X-Forwarded-For in front of the
+# web processes: the client's address is then that many entries from the right
+# (axero_idp.client_address). 0: REMOTE_ADDR is the client.
+TRUSTED_PROXY_HOPS: int = env.int("TRUSTED_PROXY_HOPS", default=0)
+# Failed admin sign-ins allowed per 15 minutes, per username and per client address.
 ADMIN_LOGIN_MAX_FAILURES_PER_USERNAME: int = env.int(
     "ADMIN_LOGIN_MAX_FAILURES_PER_USERNAME", default=5
 )

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from axero_idp.client_address import client_address
 from axero_idp.csp import csp_form_action_allow
 from axero_idp.errors import ApplicationError
 from axero_idp.limits import sample_allow
@@ -152,7 +153,7 @@ def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
         saml_response=saml_response,
         root=root,
         relay_state=relay_state,
-        client=request.META.get("REMOTE_ADDR", ""),
+        client=client_address(request),
     )
     url = reverse("sso:acs_complete", args=[idp.slug]) + "?" + urlencode({"k": key})
     return HttpResponseRedirect(url, status=303)

@@ -88,3 +88,31 @@ def test_a_throttled_attempt_never_checks_the_password(client, admin_user, limit
     )
 
     assert THROTTLED in _sign_in(client, "root", PASSWORD).content.decode()
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_on_its_own(admin_user, limits, settings):
+    settings.TRUSTED_PROXY_HOPS = 1
+    proxy = "10.0.0.2"  # every request reaches gunicorn from the load balancer
+    for i in range(30):
+        Client().post(
+            "/admin/login/",
+            {"username": f"user-{i}", "password": "guess"},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR="198.51.100.7",
+        )
+
+    attacker = Client().post(
+        "/admin/login/?next=/admin/",
+        {"username": "root", "password": PASSWORD},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
+    )
+    colleague = Client().post(
+        "/admin/login/?next=/admin/",
+        {"username": "root", "password": PASSWORD},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR="192.0.2.1",
+    )
+
+    assert THROTTLED in attacker.content.decode()
+    assert _signed_in(colleague)

@@ -138,13 +138,8 @@ class IdentityProvider(models.Model):
         # Each domain names one IdP: sign-in routing must never have to guess.
         domains = email_domains_clean(self.email_domains)
         self.email_domains = domains
-        taken = (
-            IdentityProvider.objects.exclude(pk=self.pk)
-            .filter(email_domains__has_any_keys=domains)
-            .values_list("slug", flat=True)
-            if domains
-            else []
-        )
+        others = IdentityProvider.objects.exclude(pk=self.pk).values_list("slug", "email_domains")
+        taken = [slug for slug, listed in others if set(domains) & set(listed or [])]
         if taken:
             raise ValidationError(
                 {"email_domains": f"already listed by identity provider {', '.join(taken)}"}

@@ -35,6 +35,5 @@ def idps_active() -> list[IdentityProvider]:
 def idp_for_email(email: str) -> IdentityProvider | None:
     """The active identity provider that lists the email's domain, if any."""
     domain = email.rpartition("@")[2].strip().lower()
-    if not domain:
-        return None
-    return IdentityProvider.objects.filter(is_active=True, email_domains__contains=[domain]).first()
+    # A handful of IdPs at most: read in Python, the same on every database engine.
+    return next((idp for idp in idps_active() if domain and domain in idp.email_domains), None)

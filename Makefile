@@ -28,17 +28,26 @@ var/secret_key:
 	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
 	chmod 600 var/secret_key
 
-# Local run: SQLite in var/, DEBUG on, Celery tasks in-process, an admin account.
+# Local run: PostgreSQL (DATABASE_URL, or an embedded server with its data in var/pg),
+# DEBUG on, Celery tasks in-process, an admin account.
 run: $(STAMP) var/secret_key
-	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" DEBUG="$${DEBUG:-true}" \
+	@url="$${DATABASE_URL:-}"; \
+	if [ -z "$$url" ]; then \
+		url="$$($(BIN)/python deploy/devdb.py)" || exit 1; \
+		echo "DATABASE_URL=$$url (embedded PostgreSQL, data in var/pg)"; \
+	fi; \
+	DATABASE_URL="$$url" SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" DEBUG="$${DEBUG:-true}" \
 		IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS="$${IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS:-false}" \
 		sh -c '$(BIN)/python manage.py migrate --no-input && \
 		$(BIN)/python manage.py ensure_admin && \
 		exec $(BIN)/python manage.py runserver 127.0.0.1:8000'
 
-# Whole suite on the real PostgreSQL and Redis.
+# Whole suite on the real PostgreSQL and Redis: the PostgreSQL at DATABASE_URL (default
+# DATABASE_URL_TEST), or, when nothing answers there, the embedded one in var/pg.
 test: $(STAMP)
-	DATABASE_URL="$${DATABASE_URL:-$(DATABASE_URL_TEST)}" REDIS_URL="$${REDIS_URL:-$(REDIS_URL_TEST)}" \
+	@url="$$($(BIN)/python deploy/devdb.py --prefer "$${DATABASE_URL:-$(DATABASE_URL_TEST)}")" || exit 1; \
+	echo "DATABASE_URL=$$url"; \
+	DATABASE_URL="$$url" REDIS_URL="$${REDIS_URL:-$(REDIS_URL_TEST)}" \
 		SECRET_KEY=test-secret-key-not-for-production \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -59,4 +68,5 @@ beat: $(STAMP) var/secret_key
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/celery -A axero_idp beat -l INFO
 
 clean:
-	rm -rf $(VENV) var/db.sqlite3 var/smoke
+	test ! -x $(BIN)/python || $(BIN)/python deploy/devdb.py --stop
+	rm -rf $(VENV) var/pg var/smoke

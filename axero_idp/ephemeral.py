@@ -16,7 +16,7 @@ def ephemeral_write() -> Iterator[None]:
     the login itself (users, replay cache, audit) always commits durably."""
     # Only when this is the outermost transaction: SET LOCAL would otherwise relax the
     # commit of a caller's transaction too.
-    relax = connection.vendor == "postgresql" and not connection.in_atomic_block
+    relax = not connection.in_atomic_block
     with transaction.atomic():
         if relax:
             with connection.cursor() as cursor:

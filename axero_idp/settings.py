@@ -89,16 +89,19 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL only (one engine: what runs in production is what `make run` and `make
+# test` run; they start an embedded PostgreSQL when no server is given: deploy/devdb.py).
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/axero"),
 }
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must name a PostgreSQL database (postgres://...), got engine "
+        f"{DATABASES['default']['ENGINE']!r}. `make run` starts an embedded one."
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # The embedded database serves `make run`: one process, short waits on writes.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"

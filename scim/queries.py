@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -44,9 +43,6 @@ def scim_member_ids(role: Role) -> QuerySet[RoleMembership, Any]:
     members = RoleMembership.objects.filter(role=role, source=MembershipSource.SCIM).order_by(
         "user_id"
     )
-    if connection.vendor != "postgresql":
-        # SQLite keeps UUIDs as 32 hex digits: let Django turn them into UUIDs.
-        return members.values_list("user_id", flat=True)
     return members.annotate(uid=Cast("user_id", TextField())).values_list("uid", flat=True)
 
 

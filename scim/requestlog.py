@@ -135,10 +135,7 @@ def _write(
         "request_id": _text(request_id[:64]),
         "ignored_attributes": _text(", ".join(sorted(set(ignored_attributes)))[:2000]),
     }
-    if connection.vendor == "postgresql":
-        _insert_async_commit(row)
-    else:
-        ScimRequestLog.objects.create(**row)
+    _insert_async_commit(row)
 
 
 _COLUMNS: Final = (

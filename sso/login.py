@@ -173,7 +173,7 @@ def assertion_remember(
     )
     consume = bool(consume_for and valid.in_response_to)
     with connection.cursor() as cursor:
-        if consume and connection.vendor == "postgresql":
+        if consume:
             outstanding = OutstandingRequest._meta.db_table
             cursor.execute(
                 f"WITH seen AS ({insert}), consumed AS ("  # noqa: S608
@@ -188,10 +188,6 @@ def assertion_remember(
             inserted, consumed = (cursor.fetchone() is not None), None
     if not inserted:
         raise SamlRefused(refusals.REPLAY, f"assertion {valid.assertion_id} was already used")
-    if consume and consumed is None:
-        consumed = outstanding_request_consume(
-            idp=idp, request_id=valid.in_response_to or "", kind=AUTHN, browser=consume_for
-        )
     return bool(consumed) if consume else None
 
 

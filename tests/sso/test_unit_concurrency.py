@@ -17,12 +17,7 @@ from sso.login import assertion_remember, outstanding_request_consume, outstandi
 from sso.models import IdentityProvider, SPKey
 from sso.refusals import SamlRefused
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    # Row locks and concurrent writers are what these tests are about; SQLite's
-    # in-memory test database serialises writers by refusing them ("table is locked").
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(worker: Callable[[], object], n: int = 4) -> list[object]:

@@ -54,23 +54,3 @@ def test_a_failure_that_dooms_the_transaction_rolls_the_whole_login_back(
     assert_refused(response, client, "validation")
     assert not SamlSession.objects.exists()
     assert SeenAssertion.objects.count() == 0  # nothing half-committed
-
-
-def test_the_portable_one_time_state_path_consumes_and_refuses_replays_alike(
-    browser, client, monkeypatch
-):
-    # The SQLite path (make run): the replay insert and the request consume as two
-    # statements instead of PostgreSQL's one.
-    from django.db import connection
-
-    monkeypatch.setattr(connection, "vendor", "sqlite")
-    xml, relay_state = _login_started_by(browser)
-
-    assert browser.post(xml, relay_state).status_code == 200
-    assert browser.logged_in_user_id() is not None
-    assert SeenAssertion.objects.count() == 1
-
-    replayed = browser.post(xml, relay_state)
-
-    assert replayed.status_code == 400
-    assert SeenAssertion.objects.count() == 1

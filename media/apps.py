@@ -7,6 +7,7 @@ class MediaConfig(AppConfig):
     verbose_name = "Profile images"
 
     def ready(self) -> None:
+        from media import tasks  # noqa: F401 (registers the tasks services queue by name)
         from media.handlers import photo_url_set_handle, user_deleted_handle
         from users import events
 

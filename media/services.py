@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from axero_idp.errors import NotFound, ValidationFailed
+from axero_idp.task_queue import task_enqueue
 from media.errors import ImageFetchUnavailable
 from media.fetching import Validators, image_download
 from media.imaging import NormalisedImage, image_normalise
@@ -323,10 +324,8 @@ def photo_fetch_failure_record(*, user_id: uuid.UUID | str, url: str, reason: st
 
 def photo_fetch_enqueue(*, user_id: uuid.UUID, url: str, origin: str = "") -> bool:
     """Queue a fetch; a broker outage is logged, never raised (the catch-up job retries)."""
-    from media.tasks import photo_fetch
-
     try:
-        photo_fetch.delay(str(user_id), url, origin)
+        task_enqueue("media.tasks.photo_fetch", str(user_id), url, origin)
     except Exception:
         logger.warning(
             "photo fetch for user %s not queued (broker unavailable); the catch-up job will",

@@ -8,6 +8,9 @@ class PersonasConfig(AppConfig):
 
     def ready(self) -> None:
         # The directory announces changes; personas listens (users/ never imports us).
-        from personas import handlers
+        from personas import (
+            handlers,
+            tasks,  # noqa: F401 (registers the tasks services queue by name)
+        )
 
         handlers.subscribe_all()

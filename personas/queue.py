@@ -19,6 +19,8 @@ from typing import Final
 from django.conf import settings
 from django.db import transaction
 
+from axero_idp.task_queue import task_enqueue
+
 logger = logging.getLogger(__name__)
 
 DRAIN_WINDOW: Final = 0.8
@@ -41,12 +43,10 @@ def _queue_now() -> bool:
 
 
 def _enqueue_drain() -> None:
-    from personas.tasks import personas_pending_drain
-
     if not _queue_now():
         return
     try:
-        personas_pending_drain.apply_async(countdown=DRAIN_COUNTDOWN)
+        task_enqueue("personas.tasks.personas_pending_drain", countdown=DRAIN_COUNTDOWN)
     except Exception:
         # The marks are in the database already; the every-minute beat run drains them.
         logger.warning("could not queue the persona drain; beat will pick it up", exc_info=True)

@@ -168,7 +168,9 @@ def test_the_catch_up_does_not_queue_a_url_again_while_its_task_may_still_be_pen
     from media import tasks
 
     queued = []
-    monkeypatch.setattr(tasks.photo_fetch, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        tasks.photo_fetch, "apply_async", lambda args, **kwargs: queued.append(tuple(args))
+    )
     users = [UserFactory(photo_url=f"https://photos.example.com/{n}.png") for n in range(3)]
 
     with django_assert_max_num_queries(4):  # select, insert rows, read, update markers

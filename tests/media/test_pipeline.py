@@ -281,7 +281,7 @@ def test_a_broker_outage_does_not_fail_the_scim_request_and_catch_up_fetches_lat
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.photo_fetch, "delay", broker_down)
+    monkeypatch.setattr(tasks.photo_fetch, "apply_async", broker_down)
     with caplog.at_level(logging.WARNING, logger="media.services"), committing():
         response = client.post(
             "/scim/v2/Users",

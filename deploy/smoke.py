@@ -403,7 +403,8 @@ def run() -> None:
     install()
     port = free_port()
     compose = ComposeApp.read()
-    (WORK / "beat").mkdir(exist_ok=True)
+    shutil.rmtree(WORK / "beat", ignore_errors=True)  # a fresh schedule, as on a new host
+    (WORK / "beat").mkdir()
     env = {
         "PATH": f"{VENV / 'bin'}:/usr/bin:/bin",
         "HOME": str(WORK),

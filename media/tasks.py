@@ -57,7 +57,7 @@ def photo_fetch(self: Any, user_id: str, url: str, origin: str = "") -> str:
         raise
 
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def photo_fetch_catch_up() -> int:
     """Queue fetches for photo URLs never handled (a broker outage at enqueue time, a
     lost task) and for failures old enough to try again (Celery beat, every 15 min)."""
@@ -77,7 +77,7 @@ def photo_fetch_catch_up() -> int:
     return len(queued)
 
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def photo_refresh_due() -> int:
     """Queue a conditional re-fetch of stored photos not checked for REFRESH_EVERY
     (IdPs replace photos behind stable URLs); at most REFRESH_BATCH per run."""

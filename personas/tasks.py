@@ -27,7 +27,7 @@ def persona_evaluate_one(persona_id: int) -> int:
     return result.added + result.removed
 
 
-@shared_task(acks_late=True, time_limit=120)
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
 def personas_evaluate_daily() -> int:
     """Daily: queue a full evaluation of every persona. Time rules (within_days,
     older_than_days) move with the calendar; the others are a cheap self-heal for

@@ -9,6 +9,6 @@ class SsoConfig(AppConfig):
     def ready(self) -> None:
         # python3-saml recompiles the SAML XSD schemas and its XPath queries on every
         # message; compile once per thread.
-        from sso import schema_cache
+        from sso import schema_cache, tasks  # noqa: F401 (tasks: registered for beat and queues)
 
         schema_cache.install()

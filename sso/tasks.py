@@ -34,7 +34,7 @@ def idp_metadata_refresh(idp_id: int) -> bool:
     return idp_metadata_refresh_service(idp_id=idp_id)
 
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def idp_metadata_refresh_all() -> int:
     """Queue a refresh for every active IdP with a metadata URL (Celery beat, daily)."""
     ids = list(
@@ -47,7 +47,7 @@ def idp_metadata_refresh_all() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True, time_limit=120)
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
 def saml_state_purge() -> int:
     """Delete expired request IDs, parked responses and replay-cache entries, and the
     SAML session records whose Django session is gone (hourly)."""

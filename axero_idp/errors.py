@@ -56,6 +56,17 @@ class Forbidden(ApplicationError):
     http_status = 403
 
 
+class RateLimited(ApplicationError):
+    """Over a configured request rate; `retry_after` seconds until the window ends."""
+
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF handler for the JSON API: application errors as {"error", "detail"};
     unexpected ones as a 500 carrying an error id, never the exception text."""

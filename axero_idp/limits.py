@@ -13,6 +13,8 @@ import time
 
 from django.core.cache import cache
 
+from axero_idp.errors import RateLimited
+
 logger = logging.getLogger(__name__)
 
 # Tests replace it per test, so counts never leak from one test into the next.
@@ -62,3 +64,19 @@ def sample_allow(name: str, *, per_minute: int) -> bool:
             extra={"sampled": name},
         )
     return count <= per_minute
+
+
+def rate_limit_check(name: str, *, per_minute: int, what: str) -> None:
+    """Count one request under `name`; over `per_minute` this minute, raise RateLimited
+    with the seconds left in the window. 0 turns the limit off. A cache that does not
+    answer lets the request through (logged by counter_hit; /readyz shows Redis down):
+    no security decision depends on this limiter."""
+    if per_minute <= 0:
+        return
+    count = counter_hit(f"rate:{name}", window_seconds=60)
+    if count > per_minute:
+        retry_after = max(1, 60 - int(time.time() % 60))
+        raise RateLimited(
+            f"More than {per_minute} requests a minute for {what}; retry in {retry_after} s.",
+            retry_after=retry_after,
+        )

@@ -223,6 +223,12 @@ REQUEST_MAX_BODY_BYTES: int = max(
     6 * 1024 * 1024,  # a 5 MB profile image with its multipart envelope (media.uploads)
 )
 SCIM_REQUEST_LOG_RETENTION_DAYS: int = env.int("SCIM_REQUEST_LOG_RETENTION_DAYS", default=30)
+# Requests a minute per SCIM token and SAML responses a minute per IdP's ACS, shared by
+# every process through Redis (0: no limit). Generous on purpose: an IdP that is
+# throttled too often during a first sync quarantines the app (Entra ID), so the limits
+# only stop runaway clients. README "Rate limits".
+SCIM_RATE_LIMIT_PER_MINUTE: int = env.int("SCIM_RATE_LIMIT_PER_MINUTE", default=12000)
+SAML_ACS_RATE_LIMIT_PER_MINUTE: int = env.int("SAML_ACS_RATE_LIMIT_PER_MINUTE", default=6000)
 # Anonymous clients must not fill tables: requests without a valid SCIM token write at
 # most this many request-log rows per minute (all are logged), and refused SAML
 # messages at most this many audit rows per IdP per minute (unknown slugs: none).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from axero_idp.errors import ApplicationError
+from axero_idp.errors import ApplicationError, RateLimited
 from axero_idp.text import encodable
 from scim.responses import ScimResponse
 
@@ -75,6 +75,8 @@ def error_response(exc: ApplicationError) -> ScimResponse:
         response["WWW-Authenticate"] = 'Bearer realm="scim"'
     if isinstance(exc, MethodNotAllowed):
         response["Allow"] = ", ".join(exc.extra.get("allowed", []))
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
     return response
 
 

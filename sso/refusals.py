@@ -42,6 +42,7 @@ DECRYPTION: Final = "decryption"  # an EncryptedAssertion our key cannot decrypt
 # want_assertions_encrypted is on and the assertion came in plaintext.
 UNENCRYPTED_ASSERTION: Final = "unencrypted_assertion"
 TOO_MANY_PENDING: Final = "too_many_pending"  # the hop's parked responses are capped
+RATE_LIMITED: Final = "rate_limited"  # SAML_ACS_RATE_LIMIT_PER_MINUTE for this IdP
 
 ALL_REASONS: Final = frozenset(
     {
@@ -73,6 +74,7 @@ ALL_REASONS: Final = frozenset(
         DECRYPTION,
         UNENCRYPTED_ASSERTION,
         TOO_MANY_PENDING,
+        RATE_LIMITED,
     }
 )
 
@@ -84,6 +86,7 @@ HTTP_STATUS: Final[dict[str, int]] = {
     ACCOUNT_NOT_LINKED: 409,
     UNKNOWN_IDP: 404,
     TOO_MANY_PENDING: 429,
+    RATE_LIMITED: 429,
 }
 
 
@@ -126,6 +129,8 @@ USER_MESSAGES: Final[dict[str, str]] = {
     UNENCRYPTED_ASSERTION: "The sign-in message must be encrypted for this site, and it was not.",
     TOO_MANY_PENDING: "Too many sign-ins from your network are waiting to complete. "
     "Please wait a minute and sign in again.",
+    RATE_LIMITED: "Too many sign-ins are arriving right now. Please wait a minute and sign in "
+    "again.",
 }
 
 

@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from axero_idp.client_address import client_address
 from axero_idp.csp import csp_form_action_allow
-from axero_idp.errors import ApplicationError
-from axero_idp.limits import sample_allow
+from axero_idp.errors import ApplicationError, RateLimited
+from axero_idp.limits import rate_limit_check, sample_allow
 from sso import refusals
 from sso.browser_binding import browser_binding_new, browser_binding_read, browser_binding_set
 from sso.hop import pending_response_park
@@ -131,6 +131,14 @@ def login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
 @require_POST
 @with_idp()
 def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    try:
+        rate_limit_check(
+            f"saml-acs:{idp.pk}",
+            per_minute=settings.SAML_ACS_RATE_LIMIT_PER_MINUTE,
+            what=f"identity provider {idp.slug}",
+        )
+    except RateLimited as exc:
+        raise SamlRefused(refusals.RATE_LIMITED, exc.detail) from exc
     saml_response = request.POST.get("SAMLResponse", "")
     if not saml_response.strip():
         raise SamlRefused(refusals.MALFORMED, "the POST carries no SAML response")

@@ -16,7 +16,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from axero_idp.errors import ApplicationError, ValidationFailed
-from axero_idp.limits import sample_allow
+from axero_idp.limits import rate_limit_check, sample_allow
 from axero_idp.request_id import current_request_id
 from axero_idp.text import unstorable_char, unstorable_message
 from scim.attributes import InvalidFilter
@@ -177,6 +177,11 @@ class ScimView(View):
             token = token_authenticate(request.headers.get("Authorization"))
             if token is None:
                 raise Unauthorized("A valid bearer token is required.")
+            rate_limit_check(
+                f"scim-token:{token.pk}",
+                per_minute=settings.SCIM_RATE_LIMIT_PER_MINUTE,
+                what=f"SCIM token {token.name!r}",
+            )
             body = _read_body(request)
             _refuse_unstorable_params(request)
             method = (request.method or "").lower()

@@ -54,7 +54,7 @@ def receiver():
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             state.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
             status = state.script.pop(0) if state.script else 200

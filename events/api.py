@@ -19,6 +19,7 @@ from events.delivery import event_payload
 from events.selectors import events_page
 from events.sequencing import events_stamp
 from events.tokens import events_token_authenticate
+from users.selectors import LazyCustomFields
 
 if TYPE_CHECKING:
     from rest_framework.views import APIView
@@ -81,4 +82,6 @@ def events_feed(request: Request) -> Response:
     # sequencer is at work: then this page is one run behind).
     events_stamp(wait=False)
     page, cursor = events_page(after=after, types=types, limit=limit)
-    return Response({"data": [event_payload(e) for e in page], "next_cursor": str(cursor)})
+    custom_fields = LazyCustomFields()
+    data = [event_payload(e, custom_fields) for e in page]
+    return Response({"data": data, "next_cursor": str(cursor)})

@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from django.conf import settings
@@ -26,7 +26,10 @@ from django.utils import timezone
 
 from axero_idp.safe_fetch import FetchFailed, FetchPolicy, FetchRefused, safe_post
 from events.models import DeliveryOutcome, Event, WebhookDelivery, WebhookEndpoint
+from events.representation import data_rendered
 from events.signing import signed_headers
+from users.models import CustomField
+from users.selectors import LazyCustomFields
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +54,15 @@ def webhook_policy() -> FetchPolicy:
     )
 
 
-def event_payload(event: Event) -> dict[str, Any]:
+def event_payload(
+    event: Event, custom_fields: Mapping[str, CustomField] | None = None
+) -> dict[str, Any]:
+    """An event as the feed and webhooks show it (pass one LazyCustomFields per page)."""
     return {
         "id": event.public_id,
         "type": event.type,
         "created_at": event.created_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-        "data": event.data,
+        "data": data_rendered(event.data, custom_fields),
     }
 
 
@@ -71,7 +77,8 @@ class Message:
 def message_for(events: Sequence[Event], *, batch: bool) -> Message:
     """One event as an object, or (batching endpoints) a JSON list of them; a batch's id
     names its first and last event, so a retry of the same batch keeps it."""
-    payloads = [event_payload(e) for e in events]
+    custom_fields = LazyCustomFields()
+    payloads = [event_payload(e, custom_fields) for e in events]
     body = json.dumps(payloads if batch else payloads[0], separators=(",", ":")).encode()
     if batch:
         message_id = f"msg_{events[0].pk:019d}_{events[-1].pk:019d}"

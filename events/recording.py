@@ -9,19 +9,20 @@ are the truth and beat delivers what is left.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
+from django.db import connection
 from django.utils import timezone
 
 from events import catalogue as types
 from events.models import Event
 from events.queue import dispatch_after_commit
-from events.representation import user_representations
 from personas import events as membership_events
 from users import events
-from users.models import Role
+from users.models import Role, User
 from users.selectors import user_image_url
 
 # Model field names as the SCIM attribute names a downstream app knows.
@@ -55,11 +56,27 @@ def _event(kind: str, actor_kind: str, data: dict[str, Any]) -> Event:
     return Event(type=kind, actor_kind=str(actor_kind), data=data, created_at=timezone.now())
 
 
-def _users_events(
-    kind: str, user_ids: Iterable[uuid.UUID], actor_kind: str, **extra: Any
-) -> list[Event]:
-    users = user_representations(set(user_ids))
-    return [_event(kind, actor_kind, {"user": user, **extra}) for user in users.values()]
+# One statement per listener call, whatever the number of users: each event keeps the
+# user's row as committed (never the password hash); events.representation renders it.
+_USER_ROWS_SQL: Final = (
+    f"INSERT INTO {EVENTS_TABLE} (type, created_at, actor_kind, data)"  # noqa: S608
+    " SELECT %s, %s, %s, jsonb_build_object('user_row', to_jsonb(u) - 'password') || %s::jsonb"
+    f" FROM {User._meta.db_table} u WHERE u.id = ANY(%s::uuid[]) ORDER BY u.username"
+)
+
+
+def _users_events(kind: str, user_ids: Iterable[uuid.UUID], actor_kind: str, **extra: Any) -> None:
+    """Write one `kind` event per user, with their row snapshot and `extra` in data."""
+    ids = sorted({str(pk) for pk in user_ids})
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _USER_ROWS_SQL,
+            [kind, timezone.now(), str(actor_kind), json.dumps(extra), ids],
+        )
+        if cursor.rowcount:
+            dispatch_after_commit()
 
 
 def changed_attributes(fields: Iterable[str]) -> list[str]:
@@ -68,12 +85,12 @@ def changed_attributes(fields: Iterable[str]) -> list[str]:
 
 def on_user_created(event: events.Event) -> None:
     assert isinstance(event, events.UserCreated)
-    _write(_users_events(types.USER_CREATED, [event.user_id], event.actor_kind))
+    _users_events(types.USER_CREATED, [event.user_id], event.actor_kind)
 
 
 def on_users_created(event: events.Event) -> None:
     assert isinstance(event, events.UsersCreated)
-    _write(_users_events(types.USER_CREATED, event.user_ids, event.actor_kind))
+    _users_events(types.USER_CREATED, event.user_ids, event.actor_kind)
 
 
 def on_user_changed(event: events.Event) -> None:
@@ -81,24 +98,22 @@ def on_user_changed(event: events.Event) -> None:
     # `active` alone is a deactivation or reactivation: those have their own events.
     changed = changed_attributes(event.fields - {"is_active"})
     if changed:
-        _write(
-            _users_events(types.USER_UPDATED, [event.user_id], event.actor_kind, changed=changed)
-        )
+        _users_events(types.USER_UPDATED, [event.user_id], event.actor_kind, changed=changed)
 
 
 def on_manager_changed(event: events.Event) -> None:
     assert isinstance(event, events.ManagerChanged)
-    _write(_users_events(types.USER_UPDATED, event.user_ids, event.actor_kind, changed=["manager"]))
+    _users_events(types.USER_UPDATED, event.user_ids, event.actor_kind, changed=["manager"])
 
 
 def on_user_deactivated(event: events.Event) -> None:
     assert isinstance(event, events.UserDeactivated)
-    _write(_users_events(types.USER_DEACTIVATED, [event.user_id], event.actor_kind))
+    _users_events(types.USER_DEACTIVATED, [event.user_id], event.actor_kind)
 
 
 def on_user_reactivated(event: events.Event) -> None:
     assert isinstance(event, events.UserReactivated)
-    _write(_users_events(types.USER_REACTIVATED, [event.user_id], event.actor_kind))
+    _users_events(types.USER_REACTIVATED, [event.user_id], event.actor_kind)
 
 
 def on_user_deleted(event: events.Event) -> None:
@@ -146,7 +161,9 @@ def on_role_members_changed(event: events.Event) -> None:
 def on_user_roles_changed(event: events.Event) -> None:
     assert isinstance(event, events.UserRolesChanged)
     me = [event.user_id]
-    changes: list[RoleChange] = [(pk, me, []) for pk in event.added] + [(pk, [], me) for pk in event.removed]
+    changes: list[RoleChange] = [(pk, me, []) for pk in event.added] + [
+        (pk, [], me) for pk in event.removed
+    ]
     _write(_role_members_events(changes, event.actor_kind))
 
 

@@ -1,5 +1,13 @@
 """A user as the events feed shows them: the SCIM representation.
 
+An event keeps the user's row as it was when the change committed (`user_row`: the
+table's columns, never the password hash), written by one INSERT ... SELECT inside the
+change's transaction; the SCIM representation is rendered from that snapshot when the
+event is read (feed page, webhook message). Rendering in the transaction cost a 1,000-user
+Bulk request about 170 ms (a SELECT building 1,000 model instances, the renderer, and
+an INSERT adapting 1,000 JSON values: BENCHMARKS.md, "Directory events"); the snapshot
+costs one statement.
+
 The SCIM renderer lives in scim/, a protocol app this domain app never imports; scim
 registers it here (ScimConfig.ready()). Without it (a deployment or test that leaves
 scim out) a small domain-side rendering with the same core shape is used.
@@ -7,16 +15,19 @@ scim out) a small domain-side rendering with the same core shape is used.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from users.models import CustomField, User
 from users.selectors import LazyCustomFields
 
 UserRenderer = Callable[[User, Mapping[str, CustomField]], dict[str, Any]]
+USER_ROW: Final = "user_row"
 
 _renderer: list[UserRenderer] = []
+_FIELDS: Final[dict[str, Any]] = {
+    field.column or field.attname: field for field in User._meta.concrete_fields
+}
 
 
 def user_renderer_register(renderer: UserRenderer) -> None:
@@ -38,11 +49,27 @@ def _plain(user: User, custom_fields: Mapping[str, CustomField]) -> dict[str, An
     return body
 
 
-def user_representations(user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    """Each user's representation, in one query whatever their number."""
-    if not user_ids:
-        return {}
+def user_from_row(row: Mapping[str, Any]) -> User:
+    """The User a snapshot row describes (to_jsonb's text forms read back by each field)."""
+    values = {
+        field.attname: field.to_python(row[column])
+        for column, field in _FIELDS.items()
+        if column in row
+    }
+    return User(**values)
+
+
+def user_render(user: User, custom_fields: Mapping[str, CustomField]) -> dict[str, Any]:
     render = _renderer[0] if _renderer else _plain
-    custom_fields = LazyCustomFields()  # read only when someone has custom values
-    users = User.objects.filter(pk__in=list(user_ids))
-    return {user.pk: render(user, custom_fields) for user in users}
+    return render(user, custom_fields)
+
+
+def data_rendered(
+    data: dict[str, Any], custom_fields: Mapping[str, CustomField] | None = None
+) -> dict[str, Any]:
+    """An event's data as readers see it: a user snapshot becomes its representation."""
+    if USER_ROW not in data:
+        return data
+    rendered = {key: value for key, value in data.items() if key != USER_ROW}
+    fields = custom_fields if custom_fields is not None else LazyCustomFields()
+    return {"user": user_render(user_from_row(data[USER_ROW]), fields), **rendered}

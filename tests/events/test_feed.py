@@ -166,3 +166,18 @@ def test_prune_drops_expired_events_but_keeps_the_newest():
     events_stamp()
     assert events_prune_expired() == 2
     assert Event.objects.count() == 1
+
+
+def test_an_event_keeps_the_users_row_but_never_the_password_hash(committing):
+    from users.services import user_create
+
+    with committing():
+        user_create(
+            actor=Actor.system("tests"),
+            source="admin",
+            username="ada",
+            password="correct-horse-battery-9",
+        )
+    (event,) = Event.objects.all()
+    assert "password" not in event.data["user_row"]
+    assert event.data["user_row"]["username"] == "ada"

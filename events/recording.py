@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.utils import timezone
 
@@ -70,6 +71,9 @@ def _users_events(kind: str, user_ids: Iterable[uuid.UUID], actor_kind: str, **e
     ids = sorted({str(pk) for pk in user_ids})
     if not ids:
         return
+    if connection.vendor != "postgresql":
+        _write(_users_events_portable(kind, ids, actor_kind, extra))
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             _USER_ROWS_SQL,
@@ -77,6 +81,17 @@ def _users_events(kind: str, user_ids: Iterable[uuid.UUID], actor_kind: str, **e
         )
         if cursor.rowcount:
             dispatch_after_commit()
+
+
+def _users_events_portable(
+    kind: str, ids: list[str], actor_kind: str, extra: dict[str, Any]
+) -> list[Event]:
+    """The same rows for other databases (SQLite under `make run`), built in Python."""
+    columns = {f.attname: f.column for f in User._meta.concrete_fields if f.name != "password"}
+    users = User.objects.filter(pk__in=ids).order_by("username").values(*columns)
+    rows = [{columns[k]: v for k, v in user.items()} for user in users]
+    snapshots = json.loads(json.dumps(rows, cls=DjangoJSONEncoder))
+    return [_event(kind, actor_kind, {"user_row": row, **extra}) for row in snapshots]
 
 
 def changed_attributes(fields: Iterable[str]) -> list[str]:

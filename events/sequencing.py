@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from django.db import connection, transaction
+from django.db.models import Max
 
 from events.models import Event
 
@@ -33,6 +34,8 @@ _STAMP_SQL: Final = (
 def events_stamp(*, wait: bool = True) -> int:
     """Stamp committed events with their position; returns how many. With wait=False
     (a feed read) a sequencer already at work is left to it."""
+    if connection.vendor != "postgresql":
+        return _stamp_portable()
     stamped = 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -45,3 +48,15 @@ def events_stamp(*, wait: bool = True) -> int:
         stamped += count
         if count < BATCH:
             return stamped
+
+
+def _stamp_portable() -> int:
+    """Other databases (SQLite under `make run`): writers are serialized there, so id
+    order is commit order; number the unstamped rows one by one."""
+    with transaction.atomic():
+        top = Event.objects.aggregate(top=Max("position"))["top"] or 0
+        todo = Event.objects.filter(position=None).order_by("pk").values_list("pk", flat=True)
+        stamped = 0
+        for stamped, pk in enumerate(list(todo[:BATCH]), start=1):
+            Event.objects.filter(pk=pk).update(position=top + stamped)
+    return stamped

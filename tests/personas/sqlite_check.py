@@ -60,6 +60,24 @@ CASES = [
 ]
 
 
+def _events_problems() -> list[str]:
+    """The events outbox works here too (portable snapshot and stamping)."""
+    from events.delivery import event_payload
+    from events.selectors import events_page
+    from events.sequencing import events_stamp
+
+    events_stamp()
+    page, _ = events_page(after=0, types=[], limit=1000)
+    payloads = [event_payload(e) for e in page]
+    seen = {p["type"] for p in payloads}
+    wanted = {"user.created", "role.members_changed", "space.member_added", "space.member_removed"}
+    created = [p["data"]["user"]["userName"] for p in payloads if p["type"] == "user.created"]
+    problems = [f"events: missing {sorted(wanted - seen)}"] if wanted - seen else []
+    if created != ["boss", "ada", "bob"]:
+        problems.append(f"events: created {created}")
+    return problems
+
+
 def main() -> int:
     call_command("migrate", verbosity=0)
     actor = Actor.system("sqlite-check")
@@ -132,6 +150,7 @@ def main() -> int:
         problems.append(f"reruns changed something: {rerun} {per_user}")
     if persona_delete(persona=persona, actor=actor) != 2:
         problems.append("delete did not remove both memberships")
+    problems += _events_problems()
     print("\n".join(problems) or "ok")
     return 1 if problems else 0
 

@@ -27,6 +27,11 @@ from events.webhooks import (
 from users.services import Actor
 
 
+# The dashboard names webhook endpoints that are disabled or failing (the template
+# extends admin's own index).
+admin.site.index_template = "admin/events/index.html"
+
+
 def _shown_once(
     admin_: admin.ModelAdmin, request: HttpRequest, *, what: str, name: str, label: str, raw: str
 ) -> HttpResponse:

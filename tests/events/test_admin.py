@@ -75,3 +75,19 @@ def test_send_test_event_and_resend_actions(admin_client, endpoint, receiver):
     assert len(receiver.received) == 2
     listing = admin_client.get("/admin/events/webhookendpoint/").content.decode()
     assert "ok" in listing
+
+
+def test_the_dashboard_names_a_disabled_endpoint(admin_client):
+    from django.utils import timezone
+
+    endpoint = WebhookEndpoint.objects.create(
+        url="https://hooks.example.com/x",
+        secret="whsec_AAAA",
+        active=False,
+        disabled_at=timezone.now(),
+        disabled_reason="failing since 2026-12-05 10:00 UTC",
+    )
+    page = admin_client.get("/admin/").content.decode()
+    assert "Webhook endpoints needing attention" in page
+    assert f"/admin/events/webhookendpoint/{endpoint.pk}/change/" in page
+    assert "failing since 2026-12-05 10:00 UTC" in page

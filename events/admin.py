@@ -26,7 +26,6 @@ from events.webhooks import (
 )
 from users.services import Actor
 
-
 # The dashboard names webhook endpoints that are disabled or failing (the template
 # extends admin's own index).
 admin.site.index_template = "admin/events/index.html"

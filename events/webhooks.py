@@ -17,6 +17,7 @@ from axero_idp.safe_fetch import FetchRefused, url_check
 from events.catalogue import WEBHOOK_TEST, event_types_clean
 from events.delivery import Message, delivery_log, message_for, message_send, webhook_policy
 from events.models import Event, WebhookDelivery, WebhookEndpoint
+from events.sequencing import events_stamp
 from events.signing import secret_generate
 from users.services import Actor, audit_record
 
@@ -35,6 +36,8 @@ def webhook_url_clean(url: str) -> str:
 
 
 def _top_position() -> int:
+    # Committed events not yet stamped are older than the endpoint: stamp them first.
+    events_stamp()
     top = Event.objects.exclude(position=None).order_by("-position").first()
     return top.position or 0 if top is not None else 0
 

@@ -1,8 +1,9 @@
 """Writing the outbox: users.events' in-transaction listeners and personas' membership
 sink turn each domain change into Event rows of the same transaction.
 
-Each listener writes its rows with one bulk INSERT (users rendered with one query),
-whatever the number of users a batch event names, and asks for delivery after commit
+Each listener writes its rows with one statement (user events: an INSERT ... SELECT of
+the users' row snapshots, events.representation), whatever the number of users a batch
+event names, and asks for delivery after commit
 (events.queue): a broker that is down at that moment loses nothing, since the rows
 are the truth and beat delivers what is left.
 """

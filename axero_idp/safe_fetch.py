@@ -192,6 +192,12 @@ def _target(url: str, policy: FetchPolicy) -> _Target:
     return _Target(parts.scheme, parts.hostname, port, path)
 
 
+def url_check(url: str, policy: FetchPolicy) -> None:
+    """FetchRefused when url's scheme, credentials or port break the policy (its address
+    is checked at each request: DNS answers change)."""
+    _target(url, policy)
+
+
 def _late(policy: FetchPolicy) -> str:
     return f"{policy.label}: no complete answer within {policy.deadline:g} s"
 
@@ -324,3 +330,44 @@ def safe_fetch(
         # iteration checks scheme, credentials, port and address again.
         current = urljoin(current, location)
     raise FetchRefused(f"{policy.label}: more than {policy.max_redirects} redirects")
+
+
+@dataclass(frozen=True)
+class Posted:
+    status: int  # the receiver's HTTP status (a redirect is not followed)
+    body: bytes  # the start of its answer, capped by the policy
+
+
+def safe_post(url: str, policy: FetchPolicy, *, body: bytes, headers: Mapping[str, str]) -> Posted:
+    """POST body to url under policy (the same address checks and deadline as a GET;
+    no redirects: a webhook receiver that moved is told by its owner). Any status comes
+    back; FetchRefused when the URL is unacceptable, FetchFailed on network trouble."""
+    end = time.monotonic() + policy.deadline
+    target = _target(url, policy)
+    address = _address_for(target.host, target.port, policy)
+    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    conn = connection_class(
+        target.host,
+        port=target.port,
+        address=address,
+        connect_timeout=policy.connect_timeout,
+        timeout=policy.read_timeout,
+    )
+    watchdog = threading.Timer(policy.deadline, _shutdown, args=(conn,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        conn.request("POST", target.path, body=body, headers=dict(headers))
+        response = conn.getresponse()
+        return Posted(response.status, response.read(policy.max_bytes))
+    except ssl.SSLCertVerificationError as exc:
+        raise FetchRefused(
+            f"{policy.label}: TLS certificate not trusted for {target.host!r}"
+        ) from exc
+    except (OSError, http.client.HTTPException) as exc:
+        if time.monotonic() >= end:
+            raise FetchFailed(_late(policy)) from exc
+        raise FetchFailed(f"post failed: {type(exc).__name__}") from exc
+    finally:
+        watchdog.cancel()
+        conn.close()

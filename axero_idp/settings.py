@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "sso.apps.SsoConfig",
     "media.apps.MediaConfig",
     "personas.apps.PersonasConfig",
+    "events.apps.EventsConfig",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +196,12 @@ IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS: bool = env.bool(
 # the server trickles bytes: a worker is held no longer.
 IMAGE_FETCH_DEADLINE_SECONDS: float = env.float("IMAGE_FETCH_DEADLINE_SECONDS", default=20.0)
 
+# Webhook URLs, like photo URLs, may not reach private or loopback networks unless this
+# says so (tests, local demos).
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS: bool = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
+# Events stay in the feed (and webhook deliveries can be resent) this many days.
+EVENTS_RETENTION_DAYS: int = env.int("EVENTS_RETENTION_DAYS", default=30)
+
 # Celery: with no REDIS_URL (make run) tasks run eagerly in-process.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER: bool = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
@@ -256,6 +263,16 @@ CELERY_BEAT_SCHEDULE["media-photo-fetch-catch-up"] = {
 CELERY_BEAT_SCHEDULE["media-photo-refresh"] = {
     "task": "media.tasks.photo_refresh_due",
     "schedule": 3600.0,
+}
+# The outbox is the truth: every minute, events a dispatch after commit missed (broker
+# down, worker killed) are stamped and delivered, and due retries go out.
+CELERY_BEAT_SCHEDULE["events-dispatch"] = {
+    "task": "events.tasks.events_dispatch",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["events-prune"] = {
+    "task": "events.tasks.events_prune",
+    "schedule": 24 * 3600.0,
 }
 # Personas: drain the pending marks every minute (events also queue a drain at once, so
 # this only matters after a broker outage), and re-evaluate every persona daily

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from axero_idp import health, views
 from axero_idp.admin_login import ThrottledAdminAuthenticationForm
+from events.api import events_feed
 from personas.api import space_members as space_members_view
 from users.api import me as me_view
 
@@ -17,6 +18,7 @@ urlpatterns = [
     path("scim/v2/", include("scim.urls")),
     path("sso/", include("sso.urls")),
     path("api/v1/me/", me_view, name="api-me"),
+    path("api/v1/events/", events_feed, name="api-events"),
     path("", include("media.urls")),
     path("api/v1/spaces/<slug:slug>/members/", space_members_view, name="api-space-members"),
 ]

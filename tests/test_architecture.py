@@ -23,20 +23,29 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
+def test_personas_never_imports_the_events_outbox():
+    offenders = {}
+    for path in (ROOT / "personas").rglob("*.py"):
+        bad = {name for name in _imported_modules(path) if name.split(".")[0] == "events"}
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offenders == {}
+
+
 def test_users_never_imports_personas_media_or_protocol_apps():
     offenders = {}
     for path in (ROOT / "users").rglob("*.py"):
         bad = {
             name
             for name in _imported_modules(path)
-            if name.split(".")[0] in {"personas", "media", "sso", "scim"}
+            if name.split(".")[0] in {"personas", "media", "events", "sso", "scim"}
         }
         if bad:
             offenders[str(path.relative_to(ROOT))] = sorted(bad)
     assert offenders == {}
 
 
-@pytest.mark.parametrize("app", ["media", "personas"])
+@pytest.mark.parametrize("app", ["media", "personas", "events"])
 def test_domain_listeners_never_import_protocol_apps(app):
     offenders = {}
     for path in (ROOT / app).rglob("*.py"):

@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 class UserCreated:
     user_id: uuid.UUID
 
+    # The kind of actor that made the change ("scim", "idp", "admin", "person",
+    # "system"), for the events feed. Not part of equality.
+    actor_kind: str = field(default="", compare=False)
+
 
 @dataclass(frozen=True)
 class UsersCreated:
@@ -38,12 +42,29 @@ class UsersCreated:
     listener of UserCreated must listen to this one too."""
 
     user_ids: frozenset[uuid.UUID]
+    actor_kind: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
 class UserChanged:
     user_id: uuid.UUID
     fields: frozenset[str] = field(default_factory=frozenset)
+    actor_kind: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class UserDeactivated:
+    """Published with the UserChanged(is_active) of a deactivation, for listeners that
+    tell a deactivation from an edit (the events feed)."""
+
+    user_id: uuid.UUID
+    actor_kind: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class UserReactivated:
+    user_id: uuid.UUID
+    actor_kind: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -53,11 +74,16 @@ class ManagerChanged:
 
     user_ids: frozenset[uuid.UUID]
     manager_id: uuid.UUID | None
+    actor_kind: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
 class UserDeleted:
     user_id: uuid.UUID
+    # What the feed says of someone who is gone (their row is deleted with the event).
+    username: str = field(default="", compare=False)
+    external_id: str = field(default="", compare=False)
+    actor_kind: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -65,6 +91,7 @@ class RoleMembersChanged:
     role_id: uuid.UUID
     added: frozenset[uuid.UUID] = field(default_factory=frozenset)
     removed: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    actor_kind: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -76,6 +103,7 @@ class UserRolesChanged:
     source: str
     added: frozenset[uuid.UUID] = field(default_factory=frozenset)  # role ids
     removed: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    actor_kind: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -89,6 +117,8 @@ class RoleRenamed:
 class RoleDeleted:
     role_id: uuid.UUID
     former_members: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    display_name: str = field(default="", compare=False)  # the role's row is gone
+    actor_kind: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -101,10 +131,21 @@ class PhotoUrlSet:
     origin: str = field(default="", compare=False)
 
 
+@dataclass(frozen=True)
+class UserImageChanged:
+    """The stored profile image changed (version None: removed); published by the image
+    pipeline's call of user_image_recorded."""
+
+    user_id: uuid.UUID
+    version: str | None
+
+
 Event = (
     UserCreated
     | UsersCreated
     | UserChanged
+    | UserDeactivated
+    | UserReactivated
     | ManagerChanged
     | UserDeleted
     | RoleMembersChanged
@@ -112,6 +153,7 @@ Event = (
     | RoleRenamed
     | RoleDeleted
     | PhotoUrlSet
+    | UserImageChanged
 )
 Handler = Callable[[Event], None]
 

@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import operator
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import BooleanField, Exists, F, JSONField, OuterRef, Q, Value
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, F, JSONField, OuterRef, Q, Value
 from django.db.models.fields.json import (
     DataContains,
     HasKey,
     KeyTextTransform,
-    KeyTransform,
-    KeyTransformExact,
 )
 from django.db.models.functions import Lower, Substr
 from django.db.models.lookups import (
@@ -64,12 +60,9 @@ def _all(qs: list[Q]) -> Q:
 
 
 class _Compiler:
-    def __init__(
-        self, custom_fields: Mapping[str, CustomField], today: dt.date, vendor: str
-    ) -> None:
+    def __init__(self, custom_fields: Mapping[str, CustomField], today: dt.date) -> None:
         self.custom_fields = custom_fields
         self.today = today
-        self.postgres = vendor == "postgresql"
         self.mentions_active = False
 
     def rule(self, node: dict[str, Any]) -> Q:
@@ -178,26 +171,10 @@ class _Compiler:
         if kind == TEXT and op in ("contains", "startswith"):
             return self.text(KeyTextTransform(key, "custom"), op, value, guard=has_key)
         if kind == LIST:  # contains
-            if self.postgres:
-                return Q(DataContains(F("custom"), Value({key: [value]}, output_field=JSONField())))
-            return has_key & Q(_sqlite_list_contains(key, value))
-        # eq on text, number, boolean
-        if self.postgres:
-            # `custom @> {"key": value}`: the GIN (jsonb_path_ops) index answers it.
-            return Q(DataContains(F("custom"), Value({key: value}, output_field=JSONField())))
-        # Built by hand, the lookup skips JSONField's value preparation: encode it here.
-        return has_key & Q(KeyTransformExact(KeyTransform(key, "custom"), json.dumps(value)))
-
-
-def _sqlite_list_contains(key: str, value: str) -> RawSQL:
-    # SQLite has no JSON containment; json_each walks the one user's list.
-    table = User._meta.db_table
-    # The key is a parameter too; only the fixed table name is interpolated.
-    return RawSQL(  # noqa: S611
-        f'EXISTS (SELECT 1 FROM json_each("{table}"."custom", %s) WHERE value = %s)',  # noqa: S608
-        (f'$."{key}"', value),
-        output_field=BooleanField(),
-    )
+            return Q(DataContains(F("custom"), Value({key: [value]}, output_field=JSONField())))
+        # eq on text, number, boolean: `custom @> {"key": value}`, which the GIN
+        # (jsonb_path_ops) index answers.
+        return Q(DataContains(F("custom"), Value({key: value}, output_field=JSONField())))
 
 
 def _as_uuid(text: str) -> uuid.UUID | None:
@@ -212,10 +189,9 @@ def compile_rule(
     *,
     custom_fields: Mapping[str, CustomField],
     today: dt.date,
-    vendor: str,
 ) -> Q:
     """The users a (validated) rule matches, as a filter on users.User."""
-    compiler = _Compiler(custom_fields, today, vendor)
+    compiler = _Compiler(custom_fields, today)
     matches = compiler.rule(rule)
     if not compiler.mentions_active:
         # Deactivated people leave every persona's spaces, unless a rule asks for them.

@@ -26,6 +26,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from axero_idp.request_id import current_request_id
+from personas import events as membership_events
 from personas.models import MembershipSource, Persona, PersonaSpace, Space, SpaceMembership
 from personas.rules import compile_rule
 from users.models import AuditEvent, CustomField, User
@@ -49,7 +50,7 @@ T = TypeVar("T")
 def _lost_to_a_deletion(exc: IntegrityError) -> bool:
     cause = exc.__cause__
     code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
-    return code == _FOREIGN_KEY_VIOLATION or connection.vendor != "postgresql"
+    return code == _FOREIGN_KEY_VIOLATION
 
 
 def retry_on_deleted_rows(work: Callable[[], T]) -> T:
@@ -83,9 +84,7 @@ def _match_sql(
     user_ids: Collection[uuid.UUID] | None,
 ) -> tuple[str, tuple[Any, ...]]:
     """SELECT id FROM users_user WHERE <rule> [AND id IN user_ids], as SQL and params."""
-    matches = compile_rule(
-        persona.rule, custom_fields=custom_fields, today=today, vendor=connection.vendor
-    )
+    matches = compile_rule(persona.rule, custom_fields=custom_fields, today=today)
     users = User.objects.filter(matches)
     if user_ids is not None:
         users = users.filter(pk__in=list(user_ids))
@@ -101,49 +100,55 @@ class _Statements:
         self.actor = actor
         self.now = timezone.now()
         self.request_id = current_request_id()
-        self.postgres = connection.vendor == "postgresql"
 
-    def _run(self, dml: str, params: Sequence[Any], action: str, detail: dict[str, Any]) -> int:
-        """dml ends in RETURNING user_id; audit one event per returned user."""
-        detail_json = json.dumps(detail, sort_keys=True)
+    def _run(
+        self, dml: str, params: Sequence[Any], action: str, detail: dict[str, Any], space_id: int
+    ) -> int:
+        """dml ends in RETURNING user_id; audit one event per returned user, and hand the
+        rows to the membership sinks (personas.events) in the same statement."""
+        announced, announced_params = self._announcements(action, detail, space_id)
         with connection.cursor() as cursor:
-            if self.postgres:
-                cursor.execute(
-                    f"WITH changed AS ({dml}), audited AS ("  # noqa: S608
-                    f"INSERT INTO {AUDIT} (created_at, actor_kind, actor_name, action,"
-                    " target_type, target_id, detail, request_id)"
-                    " SELECT %s, %s, %s, %s, 'user', changed.user_id::text, %s::jsonb, %s"
-                    " FROM changed RETURNING 1) SELECT count(*) FROM changed",
-                    [
-                        *params,
-                        self.now,
-                        self.actor.kind,
-                        self.actor.name[:255],
-                        action,
-                        detail_json,
-                        self.request_id,
-                    ],
-                )
-                return int(cursor.fetchone()[0])
-            cursor.execute(dml, list(params))
-            changed = [uuid.UUID(str(row[0])) for row in cursor.fetchall()]
-        AuditEvent.objects.bulk_create(
-            [
-                AuditEvent(
-                    created_at=self.now,
-                    actor_kind=self.actor.kind,
-                    actor_name=self.actor.name[:255],
-                    action=action,
-                    target_type="user",
-                    target_id=str(user_id),
-                    detail=detail,
-                    request_id=self.request_id,
-                )
-                for user_id in changed
-            ],
-            batch_size=2000,
+            cursor.execute(
+                f"WITH changed AS ({dml}), audited AS ("  # noqa: S608
+                f"INSERT INTO {AUDIT} (created_at, actor_kind, actor_name, action,"
+                " target_type, target_id, detail, request_id)"
+                " SELECT %s, %s, %s, %s, 'user', changed.user_id::text, %s::jsonb, %s"
+                f" FROM changed RETURNING 1){announced} SELECT count(*) FROM changed",
+                [
+                    *params,
+                    self.now,
+                    self.actor.kind,
+                    self.actor.name[:255],
+                    action,
+                    json.dumps(detail, sort_keys=True),
+                    self.request_id,
+                    *announced_params,
+                ],
+            )
+            return int(cursor.fetchone()[0])
+
+    def _change(self, action: str) -> membership_events.MembershipChange:
+        return membership_events.MembershipChange(action, str(self.actor.kind), self.now)
+
+    def _announcements(
+        self, action: str, detail: dict[str, Any], space_id: int
+    ) -> tuple[str, list[Any]]:
+        """The sinks' INSERTs as more members of the statement's WITH (one per sink)."""
+        if action not in (membership_events.ADDED, membership_events.REMOVED):
+            return "", []
+        rows_sql = (
+            "SELECT changed.user_id, %s::bigint AS space_id, %s::text AS space_slug,"
+            " %s::text AS persona_slug, %s::text AS role, 'persona'::text AS source FROM changed"
         )
-        return len(changed)
+        rows_params = [space_id, detail["space"], self.persona.slug, detail.get("role")]
+        sql, params = "", []
+        for n, sink in enumerate(membership_events.sinks()):
+            statement, statement_params = sink.statement(
+                self._change(action), rows_sql, rows_params
+            )
+            sql += f", announced_{n} AS ({statement} RETURNING 1)"
+            params += statement_params
+        return sql, params
 
     def add(self, link: PersonaSpace, match: tuple[str, tuple[Any, ...]]) -> int:
         match_sql, match_params = match
@@ -166,7 +171,11 @@ class _Statements:
             *match_params,
         )
         return self._run(
-            dml, params, "space.member_added", self._detail(link.space.slug, link.role)
+            dml,
+            params,
+            "space.member_added",
+            self._detail(link.space.slug, link.role),
+            link.space_id,
         )
 
     def remove(
@@ -184,7 +193,11 @@ class _Statements:
         )
         params = (self.persona.pk, link.space_id, *scope_params, *match_params)
         return self._run(
-            dml, params, "space.member_removed", self._detail(link.space.slug, link.role)
+            dml,
+            params,
+            "space.member_removed",
+            self._detail(link.space.slug, link.role),
+            link.space_id,
         )
 
     def change_role(self, link: PersonaSpace, user_ids: Collection[uuid.UUID] | None) -> int:
@@ -196,7 +209,11 @@ class _Statements:
         )
         params = (link.role, self.persona.pk, link.space_id, link.role, *scope_params)
         return self._run(
-            dml, params, "space.member_role_changed", self._detail(link.space.slug, link.role)
+            dml,
+            params,
+            "space.member_role_changed",
+            self._detail(link.space.slug, link.role),
+            link.space_id,
         )
 
     def remove_unlinked(self, linked: list[int], user_ids: Collection[uuid.UUID] | None) -> int:
@@ -221,6 +238,7 @@ class _Statements:
                 (self.persona.pk, space_id, *scope_params),
                 "space.member_removed",
                 self._detail(slug, None),
+                space_id,
             )
         return removed
 

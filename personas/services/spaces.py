@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from axero_idp.errors import UniquenessConflict, ValidationFailed
+from personas import events as membership_events
 from personas.models import MembershipSource, Space, SpaceMembership, SpaceRole
 from personas.services.removals import audit_memberships_removed
 from users.models import User
@@ -84,6 +85,17 @@ def space_delete(*, space: Space, actor: Actor) -> None:
     space.delete()
 
 
+def _announce(kind: str, space: Space, user: User, role: str | None, actor: Actor) -> None:
+    membership_events.rows_announce(
+        membership_events.MembershipChange(kind, str(actor.kind), timezone.now()),
+        [
+            membership_events.MembershipRow(
+                user.pk, space.pk, space.slug, None, role, MembershipSource.MANUAL
+            )
+        ],
+    )
+
+
 @transaction.atomic
 def space_member_add(
     *, space: Space, user: User, role: str = SpaceRole.MEMBER, actor: Actor
@@ -103,6 +115,8 @@ def space_member_add(
         detail["role"] = [membership.role, role]
         membership.role = role
         membership.save(update_fields=["role"])
+    if created:
+        _announce(membership_events.ADDED, space, user, role, actor)
     audit_record(
         actor=actor,
         action="space.member_added" if created else "space.member_role_changed",
@@ -118,6 +132,7 @@ def space_member_remove(*, space: Space, user: User, actor: Actor) -> bool:
     """Remove the manual membership; persona-granted memberships stay (remove the reason)."""
     deleted, _ = SpaceMembership.objects.filter(space=space, user=user, persona=None).delete()
     if deleted:
+        _announce(membership_events.REMOVED, space, user, None, actor)
         audit_record(
             actor=actor,
             action="space.member_removed",

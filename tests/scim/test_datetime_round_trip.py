@@ -189,7 +189,7 @@ def test_persona_rules_on_a_date_time_compare_its_day(start_field):
 
     def match(rule: dict) -> set[str]:
         validate_rule(rule, custom_fields=fields)
-        q = compile_rule(rule, custom_fields=fields, today=today, vendor=connection.vendor)
+        q = compile_rule(rule, custom_fields=fields, today=today)
         return set(User.objects.filter(q).values_list("username", flat=True))
 
     assert match({"attr": "custom.start", "op": "within_days", "value": 0}) == {"ada"}

@@ -23,6 +23,14 @@ logger = logging.getLogger(__name__)
 _ACTIVE_FIELDS: Final = ["is_active", "deactivated_at", "deactivated_by", "idp_may_reactivate"]
 
 
+def _announce(user: User, actor: Actor, event: events.Event) -> None:
+    # UserChanged for the listeners that only care that `is_active` changed (personas).
+    events.publish_on_commit(
+        events.UserChanged(user_id=user.pk, fields=frozenset({"is_active"}), actor_kind=actor.kind)
+    )
+    events.publish_on_commit(event)
+
+
 @transaction.atomic
 def user_deactivate(*, user: User, actor: Actor, reason: str = "") -> User:
     """Deactivate a user, end their sessions, and record who did it."""
@@ -35,7 +43,7 @@ def user_deactivate(*, user: User, actor: Actor, reason: str = "") -> User:
     _bump(user, _ACTIVE_FIELDS)
     session_end_all(user=user)
     audit_record(actor=actor, action="user.deactivated", target=user, detail={"reason": reason})
-    events.publish_on_commit(events.UserChanged(user_id=user.pk, fields=frozenset({"is_active"})))
+    _announce(user, actor, events.UserDeactivated(user_id=user.pk, actor_kind=actor.kind))
     return user
 
 
@@ -74,7 +82,7 @@ def user_reactivate(*, user: User, actor: Actor, reason: str = "") -> User:
     user.deactivated_by, user.idp_may_reactivate = "", False
     _bump(user, _ACTIVE_FIELDS)
     audit_record(actor=actor, action="user.reactivated", target=user, detail={"reason": reason})
-    events.publish_on_commit(events.UserChanged(user_id=user.pk, fields=frozenset({"is_active"})))
+    _announce(user, actor, events.UserReactivated(user_id=user.pk, actor_kind=actor.kind))
     return user
 
 

@@ -238,11 +238,15 @@ def _audit_entries(
 def _announce(*, actor: Actor, source: Source | str, created: list[BatchUser]) -> None:
     """The audit records and events of the created users, as user_create writes them."""
     audit_record_many(actor=actor, entries=_audit_entries(created, source))
-    events.publish_on_commit(events.UsersCreated(user_ids=frozenset(b.user.pk for b in created)))
+    events.publish_on_commit(
+        events.UsersCreated(user_ids=frozenset(b.user.pk for b in created), actor_kind=actor.kind)
+    )
     for b in created:
         if b.reports:
             events.publish_on_commit(
-                events.ManagerChanged(user_ids=frozenset(b.reports), manager_id=b.user.pk)
+                events.ManagerChanged(
+                    user_ids=frozenset(b.reports), manager_id=b.user.pk, actor_kind=actor.kind
+                )
             )
         if b.user.photo_url:
             events.publish_on_commit(

@@ -127,10 +127,17 @@ def role_delete(*, role: Role, actor: Actor) -> None:
         target=role,
         detail={"display_name": role.display_name, "members": _ids_detail(member_ids)},
     )
-    role_id = role.pk
+    role_id, display_name = role.pk, role.display_name
     RoleMembership.objects.filter(role_id=role_id)._raw_delete(RoleMembership.objects.db)
     role.delete()
-    events.publish_on_commit(events.RoleDeleted(role_id=role_id, former_members=member_ids))
+    events.publish_on_commit(
+        events.RoleDeleted(
+            role_id=role_id,
+            former_members=member_ids,
+            display_name=display_name,
+            actor_kind=actor.kind,
+        )
+    )
 
 
 def _existing_users(user_ids: Iterable[uuid.UUID], source: str) -> set[uuid.UUID]:
@@ -173,7 +180,10 @@ def _members_changed(
         )
     events.publish_on_commit(
         events.RoleMembersChanged(
-            role_id=role.pk, added=frozenset(added), removed=frozenset(removed)
+            role_id=role.pk,
+            added=frozenset(added),
+            removed=frozenset(removed),
+            actor_kind=actor.kind,
         )
     )
 
@@ -293,6 +303,7 @@ def _user_roles_sync(
             source=source,
             added=frozenset(r.pk for r in to_add),
             removed=frozenset(r.pk for r in to_remove),
+            actor_kind=actor.kind,
         )
     )
     return {r.display_name for r in to_add}, {r.display_name for r in to_remove}

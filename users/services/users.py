@@ -190,7 +190,9 @@ def _pending_reports_link(*, manager: User, actor: Actor) -> list[str]:
         detail={"reports": [str(pk) for pk in report_ids]},
     )
     events.publish_on_commit(
-        events.ManagerChanged(user_ids=frozenset(report_ids), manager_id=manager.pk)
+        events.ManagerChanged(
+            user_ids=frozenset(report_ids), manager_id=manager.pk, actor_kind=actor.kind
+        )
     )
     return [str(pk) for pk in report_ids]
 
@@ -279,7 +281,7 @@ def _user_create_atomic(
         },
     )
     _pending_reports_link(manager=user, actor=actor)
-    events.publish_on_commit(events.UserCreated(user_id=user.pk))
+    events.publish_on_commit(events.UserCreated(user_id=user.pk, actor_kind=actor.kind))
     if user.photo_url:
         events.publish_on_commit(
             events.PhotoUrlSet(user_id=user.pk, url=user.photo_url, origin=str(actor.kind))
@@ -352,7 +354,11 @@ def user_update(
     if {"username", "external_id", "email"} & changes.keys():
         _pending_reports_link(manager=user, actor=actor)
     events.publish_on_commit(
-        events.UserChanged(user_id=user.pk, fields=frozenset(changes) - {"pending_manager_ref"})
+        events.UserChanged(
+            user_id=user.pk,
+            fields=frozenset(changes) - {"pending_manager_ref"},
+            actor_kind=actor.kind,
+        )
     )
     return user
 
@@ -373,8 +379,11 @@ def user_image_recorded(*, user: User, version: str | None) -> None:
     record of the image change; this is the directory's copy of one fact, so it does
     not bump the SCIM version or announce a UserChanged event.
     """
+    if (version or "") == user.image_version:
+        return
     User.objects.filter(pk=user.pk).update(image_version=version or "")
     user.image_version = version or ""
+    events.publish_on_commit(events.UserImageChanged(user_id=user.pk, version=version))
 
 
 def user_manager_set(
@@ -432,8 +441,17 @@ def user_delete(*, user: User, actor: Actor) -> None:
         User.objects.filter(manager=user).update(
             manager=None, version=F("version") + 1, updated_at=timezone.now()
         )
-        events.publish_on_commit(events.ManagerChanged(user_ids=reports, manager_id=None))
+        events.publish_on_commit(
+            events.ManagerChanged(user_ids=reports, manager_id=None, actor_kind=actor.kind)
+        )
     user_id = user.pk
     audit_record(actor=actor, action="user.deleted", target=user, detail=snapshot)
     user.delete()
-    events.publish_on_commit(events.UserDeleted(user_id=user_id))
+    events.publish_on_commit(
+        events.UserDeleted(
+            user_id=user_id,
+            username=user.username,
+            external_id=user.external_id or "",
+            actor_kind=actor.kind,
+        )
+    )

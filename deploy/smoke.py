@@ -11,9 +11,11 @@ What it proves, in order:
 4. gunicorn (gunicorn.conf.py), a Celery worker and beat start on Redis;
 5. a SCIM create with a photo URL served on loopback: the worker stores the image;
 6. a SCIM group change reaches a space through the worker's persona drain;
-7. the SCIM-provisioned person signs in through a pysaml2 IdP (the token is bound to
+7. a signed webhook for the SCIM create reaches a receiver on loopback, delivered by
+   the worker (Standard Webhooks signature checked);
+8. the SCIM-provisioned person signs in through a pysaml2 IdP (the token is bound to
    that IdP's connection) and lands on /api/v1/me/ as themself;
-8. no traceback in any process's log; every process stops on SIGTERM.
+9. no traceback in any process's log; every process stops on SIGTERM.
 
 The migrate, web, worker and beat commands and the app's environment variable names are
 read from docker-compose.yml, so the compose file and this stage cannot drift apart.
@@ -24,6 +26,8 @@ product runs only in the venv built from the runtime lock. Nothing is mocked.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import io
 import json
 import os
@@ -243,6 +247,65 @@ def photo_server() -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_port}/ada.png"
 
 
+@dataclass
+class Receiver:
+    """A webhook receiver on loopback: keeps every POST (headers and body)."""
+
+    server: ThreadingHTTPServer
+    received: list[tuple[dict[str, str], bytes]]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/hook"
+
+
+def webhook_receiver() -> Receiver:
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # http.server's name
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return Receiver(server, received)
+
+
+def webhook_signed(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """The README's verification: HMAC-SHA256 over "id.timestamp.body"."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(
+        hmac.compare_digest(expected, part.split(",", 1)[1])
+        for part in headers.get("webhook-signature", "").split()
+        if part.startswith("v1,")
+    )
+
+
+def webhook_delivered(stack: Stack, receiver: Receiver, secret: str, user_id: str) -> None:
+    step("the worker delivers the signed user.created webhook to a receiver on loopback")
+
+    def delivered() -> bool:
+        stack.check_running()
+        for headers, body in list(receiver.received):
+            payloads = json.loads(body)
+            for event in payloads if isinstance(payloads, list) else [payloads]:
+                if event.get("type") == "user.created" and user_id in json.dumps(event):
+                    if not webhook_signed(secret, headers, body):
+                        raise SmokeFailed(f"webhook signature does not verify: {headers}")
+                    return True
+        return False
+
+    wait_for("the user.created webhook", delivered)
+
+
 def scim(stack: Stack, token: str, method: str, path: str, body: Any = None) -> Any:
     response = requests.request(
         method,
@@ -416,6 +479,7 @@ def run() -> None:
         "REDIS_URL": REDIS_URL,
         "MEDIA_ROOT": str(WORK / "media"),
         "IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS": "true",
+        "WEBHOOKS_ALLOW_PRIVATE_NETWORKS": "true",
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "ALLOWED_HOSTS": "localhost,127.0.0.1",
         "FORWARDED_ALLOW_IPS": "127.0.0.1",
@@ -439,7 +503,11 @@ def run() -> None:
         peer = idp_import(stack)
         token = stack.manage("scim_token", "create", "--name", "smoke", "--idp", "smoke")
         token = token.strip().splitlines()[-1]
+        receiver = webhook_receiver()
+        hook = stack.manage("webhook", "add", "--url", receiver.url, "--events", "user.created")
+        secret = hook.strip().splitlines()[-1]
         user_id = scim_photo_stored_by_worker(stack, token)
+        webhook_delivered(stack, receiver, secret, user_id)
         scim_group_reaches_space(stack, token, user_id)
         saml_login_lands_on_me(stack, peer, user_id)
         stack.check_running()

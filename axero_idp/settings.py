@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "sso.apps.SsoConfig",
     "media.apps.MediaConfig",
     "personas.apps.PersonasConfig",
+    "portal.apps.PortalConfig",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context.layout",
             ],
         },
     },
@@ -108,7 +110,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# Pages that need a person send an anonymous visitor to the sign-in page (/); admin
+# keeps its own login form for local accounts.
+LOGIN_URL = "/"
 # Failed admin sign-ins allowed per 15 minutes, per username and per client address
 # (REMOTE_ADDR: behind a proxy, every client shares the proxy's address).
 ADMIN_LOGIN_MAX_FAILURES_PER_USERNAME: int = env.int(
@@ -178,7 +182,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # Where a SAML login lands when it names no safe `next` (a same-site relative path).
-SSO_DEFAULT_NEXT: str = env.str("SSO_DEFAULT_NEXT", default="/api/v1/me/")
+SSO_DEFAULT_NEXT: str = env.str("SSO_DEFAULT_NEXT", default="/")
 SAML_METADATA_ALLOW_PRIVATE_NETWORKS: bool = env.bool(
     "SAML_METADATA_ALLOW_PRIVATE_NETWORKS", default=False
 )

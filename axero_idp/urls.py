@@ -18,6 +18,7 @@ urlpatterns = [
     path("sso/", include("sso.urls")),
     path("api/v1/me/", me_view, name="api-me"),
     path("", include("media.urls")),
+    path("", include("portal.urls")),
     path("api/v1/spaces/<slug:slug>/members/", space_members_view, name="api-space-members"),
 ]
 

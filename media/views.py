@@ -1,4 +1,6 @@
-"""/account/image/: a logged-in person uploads or removes their own profile image."""
+"""/account/image/: a logged-in person uploads or removes their own profile image. The
+form lives on /account/ (the employee pages); a GET here goes there, a refused upload
+is answered here with its status and reason."""
 
 from __future__ import annotations
 
@@ -10,14 +12,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from axero_idp.errors import ApplicationError
-from media.api import image_url
 from media.errors import ImageTooLarge
 from media.models import ImageSource
-from media.selectors import profile_image_for
 from media.uploads import SizeCapUploadHandler, image_form_apply, upload_guard
 from users.services import Actor
 
-PAGE = "/account/image/"
+PAGE = "/account/"
 # What the person reads after each outcome of image_form_apply.
 SAID = {"removed": "removed", "stored": "updated"}
 
@@ -42,21 +42,18 @@ def account_image(request: HttpRequest) -> HttpResponse:
 @login_required
 def _account_image(request: HttpRequest, cap: SizeCapUploadHandler | None) -> HttpResponse:
     user = request.user
-    status = 200
-    if request.method == "POST":
-        try:
-            done = image_form_apply(
-                request,
-                user=user,  # type: ignore[arg-type]
-                source=ImageSource.UPLOAD,
-                actor=Actor.person(user),
-                cap=cap,
-            )
-            messages.success(request, f"Your profile image was {SAID[done]}.")
-            return HttpResponseRedirect(PAGE)
-        except ApplicationError as exc:
-            messages.error(request, exc.detail)
-            status = exc.http_status
-    profile = profile_image_for(user.pk)  # type: ignore[arg-type]
-    context = {"profile": profile, "image_url": image_url(user.pk, profile) if profile else None}
-    return render(request, "media/account_image.html", context, status=status)
+    if request.method != "POST":
+        return HttpResponseRedirect(PAGE)
+    try:
+        done = image_form_apply(
+            request,
+            user=user,  # type: ignore[arg-type]
+            source=ImageSource.UPLOAD,
+            actor=Actor.person(user),
+            cap=cap,
+        )
+    except ApplicationError as exc:
+        context = {"reason": exc.detail, "back": PAGE, "nav": "account"}
+        return render(request, "media/account_image.html", context, status=exc.http_status)
+    messages.success(request, f"Your profile image was {SAID[done]}.")
+    return HttpResponseRedirect(PAGE)

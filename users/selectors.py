@@ -13,6 +13,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 
 from axero_idp.rawsql import model_columns, table
 from users.models import Connection, CustomField, Role, Source, User
+from users.search import PeopleSearchText
 
 # Accounts an identity provider created and manages. Every other account is local
 # (ensure_admin, createsuperuser, added in admin): no identity provider may see,
@@ -198,9 +199,87 @@ def user_profile(user_id: uuid.UUID) -> tuple[User, list[str]] | None:
     user = User.objects.select_related("manager").filter(pk=user_id).first()
     if user is None:
         return None
-    roles = sorted(
+    return user, user_roles(user_id)
+
+
+# --- The employee pages (portal/) ---------------------------------------------------
+
+# The directory's order: the users_user_name_idx index (reports: users_user_reports_idx).
+PEOPLE_ORDER: Final = ("last_name", "first_name", "id")
+# The manager chain stops here even if the data loops (a cycle the directory allowed).
+MANAGER_CHAIN_DEPTH: Final = 32
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a search, lower-cased (every one must match), at most five."""
+    return [word.lower() for word in query.split()][:5]
+
+
+def people_search(query: str, *, offset: int, limit: int) -> tuple[list[User], bool]:
+    """One page of active people whose name, email, title or department contains every
+    word of the query (any, when none), in directory order; and whether more follow.
+    One query: the trigram index (users_user_search_trgm) finds the matches, the name
+    index orders an empty search."""
+    people = User.objects.filter(is_active=True)
+    terms = search_terms(query)
+    if terms:
+        people = people.annotate(search=PeopleSearchText())
+        for term in terms:
+            people = people.filter(search__contains=term)
+    rows = list(people.order_by(*PEOPLE_ORDER)[offset : offset + limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def manager_chain(user: User) -> list[User]:
+    """The user's managers, nearest first, up to the top: one recursive query, bounded
+    by MANAGER_CHAIN_DEPTH (issue 13: the same cost for a new hire and the CEO). Raw
+    SQL: the ORM has no recursive CTE; it replaces one query per level (up to 32)."""
+    if user.manager_id is None:
+        return []
+    users = table(User)
+    sql = (
+        f"WITH RECURSIVE chain (id, depth) AS ("  # noqa: S608
+        f" SELECT manager_id, 1 FROM {users} WHERE id = %s AND manager_id IS NOT NULL"
+        f" UNION ALL SELECT u.manager_id, c.depth + 1 FROM {users} u JOIN chain c ON u.id = c.id"
+        f" WHERE u.manager_id IS NOT NULL AND c.depth < %s)"
+        f" SELECT {model_columns(User, 'u')} FROM chain c JOIN {users} u ON u.id = c.id"
+        f" ORDER BY c.depth"
+    )
+    seen: set[uuid.UUID] = {user.pk}
+    chain = []
+    for manager in User.objects.raw(sql, [user.pk, MANAGER_CHAIN_DEPTH]):
+        if manager.pk in seen:  # a cycle: show each person once
+            break
+        seen.add(manager.pk)
+        chain.append(manager)
+    return chain
+
+
+def direct_reports(manager_id: uuid.UUID, *, limit: int) -> tuple[list[User], int]:
+    """The first `limit` active direct reports in directory order, and how many there
+    are in all: two index range reads (users_user_reports_idx), whatever the team size."""
+    reports = User.objects.filter(manager_id=manager_id, is_active=True)
+    shown = list(reports.order_by(*PEOPLE_ORDER)[: limit + 1])
+    if len(shown) <= limit:
+        return shown, len(shown)
+    return shown[:limit], reports.count()
+
+
+def public_custom_fields(user: User) -> list[tuple[str, Any]]:
+    """(label, value) of the custom fields the admin marked public that the user has a
+    value for, in key order: one query."""
+    values = user.custom or {}
+    return [
+        (field.label, values[field.key])
+        for field in CustomField.objects.filter(public=True).order_by("key")
+        if values.get(field.key) not in (None, "", [])
+    ]
+
+
+def user_roles(user_id: uuid.UUID) -> list[str]:
+    """The names of the user's roles, sorted: one query."""
+    return sorted(
         Role.objects.filter(memberships__user_id=user_id)
         .values_list("display_name", flat=True)
         .distinct()
     )
-    return user, roles

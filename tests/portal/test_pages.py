@@ -144,8 +144,22 @@ def test_people_search_hides_deactivated_people_and_pages(ann_client, org, setti
 
 
 def test_people_search_queries(ann_client, org, django_assert_max_num_queries):
-    with django_assert_max_num_queries(4):  # session, user, search, SAML session
+    # session, user, SAML session; the search: its transaction (here a savepoint and its
+    # release), the planner settings twice, the trigram probe and the page.
+    with django_assert_max_num_queries(9) as queries:
         ann_client.get("/people/", {"q": "engineer staff"})
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "users_user"' in q["sql"]]
+    assert len(reads) == 3  # the session's user, the probe, the page
+
+
+def test_a_search_with_many_matches_walks_the_name_index(ann_client, org, monkeypatch):
+    monkeypatch.setattr("users.selectors.SEARCH_FEW", 2)
+
+    html = body(ann_client.get("/people/", {"q": "engineer"}))
+
+    assert names_in(html, "results") == [
+        "Bob Bauer", "Cem Kaya", "Ann Lee", "Lena Lind", "Victor Vale"
+    ]  # fmt: skip
 
 
 def test_a_profile_shows_public_fields_chain_reports_roles_and_spaces(ann_client, org):

@@ -7,10 +7,10 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from media.selectors import profile_image_for
+from portal.context import render_page
 from portal.people import field_texts, person_card
 from sso.selectors import saml_sessions_of_user
 from sso.services import user_sign_out_everywhere
@@ -38,7 +38,7 @@ def account(request: HttpRequest) -> HttpResponse:
         "current_is_saml": any(s.session_key == request.session.session_key for s in sessions),
         "session_expires": request.session.get_expiry_date(),
     }
-    return render(request, "portal/account.html", context)
+    return render_page(request, "portal/account.html", context)
 
 
 @require_POST

@@ -6,11 +6,11 @@ from urllib.parse import urlencode
 
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from personas.selectors import spaces_of_user
+from portal.context import render_page
 from portal.people import REPORTS_SHOWN, person_card
 from sso.selectors import idps_for_sign_in
 from users.models import User
@@ -31,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "more_reports": report_count - len(reports),
         "spaces": spaces_of_user(user.pk),
     }
-    return render(request, "portal/home.html", context)
+    return render_page(request, "portal/home.html", context)
 
 
 def sign_in(request: HttpRequest) -> HttpResponse:
@@ -44,7 +44,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         for idp in idps_for_sign_in()
     ]
     context = {"providers": providers, "email_routing": f"/sso/{query}"}
-    return render(request, "portal/sign_in.html", context)
+    return render_page(request, "portal/sign_in.html", context)
 
 
 @require_POST

@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from personas.selectors import spaces_of_user
+from portal.context import render_page
 from portal.orgchart import org_chart
 from portal.paging import MAX_PAGE, page_number
 from portal.people import REPORTS_SHOWN, field_texts, person_card
@@ -45,7 +45,7 @@ def people(request: HttpRequest) -> HttpResponse:
         "next_url": link(page + 1) if more and page < MAX_PAGE else None,
         "capped": more and page == MAX_PAGE,
     }
-    return render(request, "portal/people.html", context)
+    return render_page(request, "portal/people.html", context)
 
 
 def _active_person(user_id: uuid.UUID) -> User:
@@ -71,7 +71,7 @@ def person(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
         "roles": user_roles(person.pk),
         "spaces": spaces_of_user(person.pk),
     }
-    return render(request, "portal/person.html", context)
+    return render_page(request, "portal/person.html", context)
 
 
 @require_GET
@@ -87,4 +87,4 @@ def org(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
         more_reports=report_count - len(reports),
     )
     context = {"nav": "people", "card": person_card(person), "chart": chart}
-    return render(request, "portal/org.html", context)
+    return render_page(request, "portal/org.html", context)

@@ -8,7 +8,6 @@ from typing import Final
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from personas.selectors import (
@@ -18,6 +17,7 @@ from personas.selectors import (
     spaces_of_user,
     spaces_page,
 )
+from portal.context import render_page
 from portal.paging import page_number
 from portal.people import person_card
 
@@ -43,7 +43,7 @@ def spaces(request: HttpRequest) -> HttpResponse:
             "previous_url": f"?page={page - 1}" if page > 1 else None,
             "next_url": f"?page={page + 1}" if more else None,
         }
-    return render(request, "portal/spaces.html", context)
+    return render_page(request, "portal/spaces.html", context)
 
 
 def _cursor(request: HttpRequest) -> uuid.UUID | None:
@@ -70,4 +70,4 @@ def space(request: HttpRequest, slug: str) -> HttpResponse:
         "next_url": f"?after={cursor}" if cursor else None,
         "first_url": request.path if _cursor(request) else None,
     }
-    return render(request, "portal/space.html", context)
+    return render_page(request, "portal/space.html", context)

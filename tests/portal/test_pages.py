@@ -375,3 +375,24 @@ def test_every_employee_page_renders_under_the_policy(client, ann_client, org):
         assert_renders_under_the_policy(response)
     ann_client.post("/sign-out/")
     assert_renders_under_the_policy(client.get("/"))
+
+
+def test_a_saml_session_signs_out_through_its_idp_whose_origin_the_page_may_post_to(
+    ann_client, org
+):
+    from sso.models import SamlSession
+
+    idp = IdentityProvider.objects.create(
+        slug="okta",
+        name="Okta",
+        entity_id="https://okta.example/",
+        slo_url="https://okta.example/slo",
+    )
+    SamlSession.objects.create(
+        idp=idp, user=org.ann, session_key=ann_client.session.session_key, name_id="ann"
+    )
+
+    response = ann_client.get("/")
+
+    assert '<form method="post" action="/sso/okta/logout/">' in body(response)
+    assert "form-action 'self' https://okta.example;" in response["Content-Security-Policy"]

@@ -8,7 +8,6 @@ from typing import Any, Final
 from django.urls import reverse
 
 from users.models import User
-from users.selectors import user_image_url
 
 # Direct reports shown on a page; the rest are counted ("and N more").
 REPORTS_SHOWN: Final = 24
@@ -27,6 +26,14 @@ class PersonCard:
     initials: str
 
 
+def photo_url(user: User) -> str | None:
+    """The directory's photo URL (any signed-in person may load it), versioned so a
+    browser keeps each for good; None without a photo."""
+    if not user.image_version:
+        return None
+    return reverse("directory-photo", args=[user.pk]) + f"?v={user.image_version}"
+
+
 def initials_of(name: str) -> str:
     return "".join(word[0] for word in name.split()[:2]).upper() or "?"
 
@@ -41,7 +48,7 @@ def person_card(user: User) -> PersonCard:
         email=user.email,
         url=reverse("portal:person", args=[user.pk]),
         org_url=reverse("portal:org", args=[user.pk]),
-        image_url=user_image_url(user.pk, user.image_version),
+        image_url=photo_url(user),
         initials=initials_of(name),
     )
 

@@ -11,11 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from media.selectors import profile_image_for
 from portal.context import render_page
-from portal.people import field_texts, person_card
+from portal.people import field_texts, person_card, photo_url
 from sso.selectors import saml_sessions_of_user
 from sso.services import user_sign_out_everywhere
 from users.models import User
-from users.selectors import public_custom_fields, user_image_url, user_roles
+from users.selectors import public_custom_fields, user_roles
 from users.services import Actor
 
 
@@ -32,7 +32,7 @@ def account(request: HttpRequest) -> HttpResponse:
         "fields": field_texts(public_custom_fields(user)),
         "roles": user_roles(user.pk),
         "profile": profile,
-        "image_url": user_image_url(user.pk, profile.version) if profile else None,
+        "image_url": photo_url(user) if profile else None,
         "sessions": sessions,
         "session_key": request.session.session_key,
         "current_is_saml": any(s.session_key == request.session.session_key for s in sessions),

@@ -179,7 +179,7 @@ def test_a_person_uploads_and_removes_their_own_image_with_csrf(committing, medi
     page = client.get("/account/")
     body = page.content.decode()
     assert "Your profile image was updated." in body
-    assert f'src="http://127.0.0.1:8000/api/v1/users/{user.pk}/image/?v={profile.version}"' in body
+    assert f'src="/people/{user.pk}/photo/?v={profile.version}"' in body
     assert client.get(f"/api/v1/users/{user.pk}/image/").status_code == 200
 
     with committing():

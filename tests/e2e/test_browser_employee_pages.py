@@ -117,6 +117,7 @@ def _join_org(org: dict[str, object]) -> User:
 
 def _shot(driver, name: str, width: int = 1280) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.set_window_size(width, 900)
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(width, max(600, min(height + 20, 1600)))
     driver.save_screenshot(str(SHOTS / f"{name}.png"))

@@ -288,7 +288,8 @@ def manager_chain(user: User) -> list[User]:
     )
     seen: set[uuid.UUID] = {user.pk}
     chain = []
-    for manager in User.objects.raw(sql, [user.pk, MANAGER_CHAIN_DEPTH]):
+    key = User._meta.pk.get_db_prep_value(user.pk, connection)  # type: ignore[union-attr]
+    for manager in User.objects.raw(sql, [key, MANAGER_CHAIN_DEPTH]):
         if manager.pk in seen:  # a cycle: show each person once
             break
         seen.add(manager.pk)

@@ -35,17 +35,20 @@ def people(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:MAX_QUERY]
     page = page_number(request)
     found, more = people_search(query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    link = lambda number: "?" + urlencode({"q": query, "page": number})  # noqa: E731
     context = {
         "nav": "people",
         "query": query,
         "people": [person_card(p) for p in found],
         "page": page,
-        "previous_url": link(page - 1) if page > 1 else None,
-        "next_url": link(page + 1) if more and page < MAX_PAGE else None,
+        "previous_url": _page_link(query, page - 1) if page > 1 else None,
+        "next_url": _page_link(query, page + 1) if more and page < MAX_PAGE else None,
         "capped": more and page == MAX_PAGE,
     }
     return render_page(request, "portal/people.html", context)
+
+
+def _page_link(query: str, number: int) -> str:
+    return "?" + urlencode({"q": query, "page": number})
 
 
 def _active_person(user_id: uuid.UUID) -> User:

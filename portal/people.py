@@ -24,6 +24,8 @@ class PersonCard:
     org_url: str
     image_url: str | None
     initials: str
+    # A deactivated manager still stands in the chain, without a link (no profile).
+    active: bool = True
 
 
 def photo_url(user: User) -> str | None:
@@ -50,6 +52,7 @@ def person_card(user: User) -> PersonCard:
         org_url=reverse("portal:org", args=[user.pk]),
         image_url=photo_url(user),
         initials=initials_of(name),
+        active=user.is_active,
     )
 
 

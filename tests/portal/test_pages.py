@@ -396,3 +396,15 @@ def test_a_saml_session_signs_out_through_its_idp_whose_origin_the_page_may_post
 
     assert '<form method="post" action="/sso/okta/logout/">' in body(response)
     assert "form-action 'self' https://okta.example;" in response["Content-Security-Policy"]
+
+
+def test_a_deactivated_manager_stays_in_the_chain_without_a_link(ann_client, org):
+    type(org.vp).objects.filter(pk=org.vp.pk).update(is_active=False)
+
+    profile = body(ann_client.get(f"/people/{org.ann.pk}/"))
+    chart = body(ann_client.get(f"/people/{org.ann.pk}/org/"))
+
+    assert "<li>Victor Vale (left)" in profile
+    assert f'<g class="box-manager" data-person="{org.vp.pk}">' in chart
+    assert f'<a href="/people/{org.vp.pk}/"' not in chart
+    assert [kind for kind, _ in boxes(chart)] == ["manager", "manager", "self", "report", "report"]

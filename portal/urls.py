@@ -10,6 +10,7 @@ urlpatterns = [
     path("people/", people.people, name="people"),
     path("people/<uuid:user_id>/", people.person, name="person"),
     path("people/<uuid:user_id>/org/", people.org, name="org"),
+    path("people/<uuid:user_id>/reports/", people.reports, name="reports"),
     path("spaces/", spaces.spaces, name="spaces"),
     path("spaces/<slug:slug>/", spaces.space, name="space"),
     path("account/", account.account, name="account"),

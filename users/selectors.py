@@ -307,6 +307,16 @@ def direct_reports(manager_id: uuid.UUID, *, limit: int) -> tuple[list[User], in
     return shown[:limit], reports.count()
 
 
+def direct_reports_page(
+    manager_id: uuid.UUID, *, offset: int, limit: int
+) -> tuple[list[User], bool]:
+    """One page of a manager's active direct reports in directory order, and whether
+    more follow: an index range read (users_user_reports_idx)."""
+    reports = User.objects.filter(manager_id=manager_id, is_active=True)
+    rows = list(reports.order_by(*PEOPLE_ORDER)[offset : offset + limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
 def public_custom_fields(user: User) -> list[tuple[str, Any]]:
     """(label, value) of the custom fields the admin marked public that the user has a
     value for, in key order: one query."""

@@ -29,6 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "manager": person_card(user.manager) if user.manager else None,
         "reports": [person_card(r) for r in reports],
         "more_reports": report_count - len(reports),
+        "reports_url": reverse("portal:reports", args=[user.pk]),
         "spaces": spaces_of_user(user.pk),
     }
     return render_page(request, "portal/home.html", context)

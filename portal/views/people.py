@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from personas.selectors import spaces_of_user
@@ -19,6 +20,7 @@ from portal.people import REPORTS_SHOWN, field_texts, person_card
 from users.models import User
 from users.selectors import (
     direct_reports,
+    direct_reports_page,
     manager_chain,
     people_search,
     public_custom_fields,
@@ -70,6 +72,7 @@ def person(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
         "chain": [person_card(m) for m in manager_chain(person)],
         "reports": [person_card(r) for r in reports],
         "more_reports": report_count - len(reports),
+        "reports_url": reverse("portal:reports", args=[person.pk]),
         "fields": field_texts(public_custom_fields(person)),
         "roles": user_roles(person.pk),
         "spaces": spaces_of_user(person.pk),
@@ -91,3 +94,20 @@ def org(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
     )
     context = {"nav": "people", "card": person_card(person), "chart": chart}
     return render_page(request, "portal/org.html", context)
+
+
+@require_GET
+@login_required
+def reports(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
+    person = _active_person(user_id)
+    page = page_number(request)
+    found, more = direct_reports_page(person.pk, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    context = {
+        "nav": "people",
+        "card": person_card(person),
+        "people": [person_card(p) for p in found],
+        "page": page,
+        "previous_url": f"?page={page - 1}" if page > 1 else None,
+        "next_url": f"?page={page + 1}" if more and page < MAX_PAGE else None,
+    }
+    return render_page(request, "portal/reports.html", context)

@@ -408,3 +408,22 @@ def test_a_deactivated_manager_stays_in_the_chain_without_a_link(ann_client, org
     assert f'<g class="box-manager" data-person="{org.vp.pk}">' in chart
     assert f'<a href="/people/{org.vp.pk}/"' not in chart
     assert [kind for kind, _ in boxes(chart)] == ["manager", "manager", "self", "report", "report"]
+
+
+def test_and_n_more_leads_to_every_direct_report_page_by_page(ann_client, org):
+    UserFactory.create_batch(40, manager=org.ann, last_name="Zz")
+
+    home = body(ann_client.get("/"))
+    first = body(ann_client.get(f"/people/{org.ann.pk}/reports/"))
+    second = body(ann_client.get(f"/people/{org.ann.pk}/reports/", {"page": "2"}))
+
+    assert f'<p><a href="/people/{org.ann.pk}/reports/">and 18 more</a></p>' in home
+    assert names_in(first, "results")[:2] == ["Bob Bauer", "Cem Kaya"]
+    assert len(names_in(first, "results")) == 25 and len(names_in(second, "results")) == 17
+    assert '<a href="?page=2" rel="next">Next page</a>' in first
+
+
+def test_reports_page_queries(ann_client, org, django_assert_max_num_queries):
+    UserFactory.create_batch(30, manager=org.ann)
+    with django_assert_max_num_queries(5):  # session, user, person, page, SAML session
+        ann_client.get(f"/people/{org.ann.pk}/reports/")

@@ -210,6 +210,7 @@ PEOPLE_ORDER: Final = ("last_name", "first_name", "id")
 # sorts them; one with more walks the name index (see _few_matches).
 SEARCH_FEW: Final = 500
 TRIGRAM: Final = 3
+PLANNER_SETTINGS: Final = ("enable_bitmapscan", "enable_indexscan", "enable_seqscan")
 # The manager chain stops here even if the data loops (a cycle the directory allowed).
 MANAGER_CHAIN_DEPTH: Final = 32
 
@@ -226,6 +227,8 @@ def people_search(query: str, *, offset: int, limit: int) -> tuple[list[User], b
     active = User.objects.filter(is_active=True)
     terms = search_terms(query)
     people = _matching(active, terms)
+    # SET LOCAL ends with the transaction; inside a caller's, it is undone below.
+    nested = connection.in_atomic_block
     with transaction.atomic():
         # Only words of TRIGRAM characters or more narrow a search through the trigram
         # index: a shorter one would read the whole index (40 ms).
@@ -235,6 +238,8 @@ def people_search(query: str, *, offset: int, limit: int) -> tuple[list[User], b
             people = people.filter(pk__in=few)
         _planner_set(enable_bitmapscan="off", enable_indexscan="on", enable_seqscan="on")
         rows = list(people.order_by(*PEOPLE_ORDER)[offset : offset + limit + 1])
+        if nested:
+            _planner_set(**dict.fromkeys(PLANNER_SETTINGS, "DEFAULT"))
     return rows[:limit], len(rows) > limit
 
 

@@ -145,8 +145,9 @@ def test_people_search_hides_deactivated_people_and_pages(ann_client, org, setti
 
 def test_people_search_queries(ann_client, org, django_assert_max_num_queries):
     # session, user, SAML session; the search: its transaction (here a savepoint and its
-    # release), the planner settings twice, the trigram probe and the page.
-    with django_assert_max_num_queries(9) as queries:
+    # release), the planner settings twice, the trigram probe and the page, and (only
+    # because the test's transaction stays open) the planner's reset.
+    with django_assert_max_num_queries(10) as queries:
         ann_client.get("/people/", {"q": "engineer staff"})
     reads = [q["sql"] for q in queries.captured_queries if 'FROM "users_user"' in q["sql"]]
     assert len(reads) == 3  # the session's user, the probe, the page
@@ -427,3 +428,18 @@ def test_reports_page_queries(ann_client, org, django_assert_max_num_queries):
     UserFactory.create_batch(30, manager=org.ann)
     with django_assert_max_num_queries(5):  # session, user, person, page, SAML session
         ann_client.get(f"/people/{org.ann.pk}/reports/")
+
+
+def test_a_search_inside_a_transaction_leaves_the_planner_as_it_was(org):
+    from django.db import connection, transaction
+
+    from users.selectors import people_search
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        people_search("engineer staff", offset=0, limit=25)
+        cursor.execute("SHOW enable_bitmapscan")
+        bitmap = cursor.fetchone()[0]
+        cursor.execute("SHOW enable_seqscan")
+        seq = cursor.fetchone()[0]
+
+    assert (bitmap, seq) == ("on", "on")

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "media.apps.MediaConfig",
     "personas.apps.PersonasConfig",
     "events.apps.EventsConfig",
+    "portal.apps.PortalConfig",
 ]
 
 MIDDLEWARE = [
@@ -112,7 +113,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# Pages that need a person send an anonymous visitor to the sign-in page (/); admin
+# keeps its own login form for local accounts.
+LOGIN_URL = "/"
 # How many proxies (load balancer, ingress) append to X-Forwarded-For in front of the
 # web processes: the client's address is then that many entries from the right
 # (axero_idp.client_address). 0: REMOTE_ADDR is the client.
@@ -185,7 +188,7 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # Where a SAML login lands when it names no safe `next` (a same-site relative path).
-SSO_DEFAULT_NEXT: str = env.str("SSO_DEFAULT_NEXT", default="/api/v1/me/")
+SSO_DEFAULT_NEXT: str = env.str("SSO_DEFAULT_NEXT", default="/")
 SAML_METADATA_ALLOW_PRIVATE_NETWORKS: bool = env.bool(
     "SAML_METADATA_ALLOW_PRIVATE_NETWORKS", default=False
 )

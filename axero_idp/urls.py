@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/me/", me_view, name="api-me"),
     path("api/v1/events/", events_feed, name="api-events"),
     path("", include("media.urls")),
+    path("", include("portal.urls")),
     path("api/v1/spaces/<slug:slug>/members/", space_members_view, name="api-space-members"),
 ]
 

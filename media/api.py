@@ -10,8 +10,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponseNotModified
 from django.http.response import HttpResponseBase
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.parsers import MultiPartParser
@@ -25,6 +23,7 @@ from axero_idp.principals import has_staff_permission, is_token
 from media.models import ImageSource, ProfileImage
 from media.selectors import profile_image_for
 from media.services import profile_image_remove, profile_image_store
+from media.serving import profile_image_response
 from media.uploads import FIELD, SizeCapUploadHandler, upload_bytes, upload_guard
 from users.models import User
 from users.selectors import user_get, user_image_url
@@ -60,12 +59,6 @@ def _actor(request: Request) -> Actor:
     if is_token(request):
         return Actor.scim(request.user.token_name)  # type: ignore[union-attr]
     return Actor.admin(request.user)
-
-
-def _not_modified(request: Request, etag: str) -> bool:
-    header = request.headers.get("If-None-Match", "")
-    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return etag in candidates or "*" in candidates
 
 
 def _same_id(pk: object, user_id: str) -> bool:
@@ -110,21 +103,7 @@ class UserImageApi(APIView):
         profile = profile_image_for(user.pk)
         if profile is None:
             raise NotFound("the user has no profile image")
-        etag = f'"{profile.sha256}"'
-        response: HttpResponseBase
-        if _not_modified(request, etag):
-            response = HttpResponseNotModified()
-        else:
-            try:
-                handle = default_storage.open(profile.storage_name, "rb")
-            except FileNotFoundError as exc:
-                raise NotFound("the profile image file is missing") from exc
-            response = FileResponse(handle, content_type=profile.content_type)
-        response["ETag"] = etag
-        response["Cache-Control"] = "private"
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'"
-        return response
+        return profile_image_response(request, profile)
 
     def post(self, request: Request, user_id: str) -> Response:
         """Add User Image: multipart field `image`, stored synchronously."""

@@ -74,3 +74,12 @@ def users_due_photo_refresh(
         .values_list("user_id", "source_url")[:limit]
     )
     return list(rows)
+
+
+def directory_photo_for(user_id: uuid.UUID) -> ProfileImage | None:
+    """The stored image of an active person (what the employee pages show), or None."""
+    return (
+        ProfileImage.objects.filter(user_id=user_id, user__is_active=True)
+        .exclude(storage_name="")
+        .first()
+    )

@@ -70,3 +70,42 @@ def space_members_page(
 
 def space_member_count(space: Space) -> int:
     return SpaceMembership.objects.filter(space=space).values("user").distinct().count()
+
+
+@dataclass
+class UserSpace:
+    """A space a user is in, with their strongest role there and every reason."""
+
+    space: Space
+    role: str = ""
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+
+def spaces_of_user(user_id: uuid.UUID) -> list[UserSpace]:
+    """The spaces a user is in, by name, with the role and why: one query (the user's
+    memberships by their index, with space and persona joined)."""
+    rows = (
+        SpaceMembership.objects.filter(user_id=user_id)
+        .select_related("space", "persona")
+        .order_by("space__name", "space_id", "source", "persona__slug")
+    )
+    spaces: dict[int, UserSpace] = {}
+    for row in rows:
+        entry = spaces.setdefault(row.space_id, UserSpace(space=row.space))
+        reason: dict[str, Any] = {"source": row.source, "role": row.role}
+        if row.persona is not None:
+            reason["persona"] = row.persona.slug
+        entry.reasons.append(reason)
+        if SPACE_ROLE_RANK[row.role] > SPACE_ROLE_RANK.get(entry.role, -1):
+            entry.role = row.role
+    return list(spaces.values())
+
+
+def spaces_page(*, offset: int, limit: int) -> tuple[list[Space], bool]:
+    """One page of all spaces by slug (their unique index), and whether more follow."""
+    rows = list(Space.objects.order_by("slug")[offset : offset + limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def space_is_member(space: Space, user_id: uuid.UUID) -> bool:
+    return SpaceMembership.objects.filter(space=space, user_id=user_id).exists()

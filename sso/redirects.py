@@ -12,9 +12,8 @@ MAX_NEXT_LENGTH: Final = 1000
 
 
 def default_landing() -> str:
-    """Where a login lands when no (safe) next path was given: the profile API for now,
-    until the intranet's own home page is served by this site."""
-    return getattr(settings, "SSO_DEFAULT_NEXT", "/api/v1/me/")
+    """Where a login lands when no (safe) next path was given: the home page (/)."""
+    return str(settings.SSO_DEFAULT_NEXT)
 
 
 def safe_next(value: str | None, *, default: str | None = None) -> str:

@@ -18,7 +18,13 @@ from sso.mapping import attribute_map_merge
 from sso.metadata import IdpMetadata, idp_metadata_fetch, idp_metadata_parse
 from sso.models import IdentityProvider, SamlSession
 from users.models import User
-from users.services import Actor, audit_record, audit_record_many, connection_ensure
+from users.services import (
+    Actor,
+    audit_record,
+    audit_record_many,
+    connection_ensure,
+    session_end_all,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -159,3 +165,21 @@ def idp_delete(*, idp: IdentityProvider, actor: Actor) -> int:
     )
     idp.delete()
     return ended
+
+
+@transaction.atomic
+def user_sign_out_everywhere(*, user: User, actor: Actor) -> int:
+    """End every session of the user: each web process drops them at their next request
+    (session_end_all), and the SAML sessions go at once, with their Django sessions, so
+    no list shows them any more. Returns how many SAML sessions ended."""
+    session_end_all(user=user)
+    keys = list(SamlSession.objects.filter(user=user).values_list("session_key", flat=True))
+    Session.objects.filter(session_key__in=keys).delete()
+    SamlSession.objects.filter(session_key__in=keys).delete()
+    audit_record(
+        actor=actor,
+        action="user.signed_out_everywhere",
+        target=user,
+        detail={"saml_sessions_ended": len(keys)},
+    )
+    return len(keys)

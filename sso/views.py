@@ -200,7 +200,12 @@ def sls(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
 @with_idp(action="saml.logout_refused")
 def logout(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
     if request.method == "GET":
-        return render(request, "sso/logout_confirm.html")
+        response = render(request, "sso/logout_confirm.html")
+        # The POST is answered by a redirect to the IdP's logout endpoint, which the
+        # browser follows only if the page's form-action allows it (CSP applies it to
+        # the redirect too).
+        csp_form_action_allow(response, idp.slo_url)
+        return response
     return HttpResponseRedirect(sp_logout_start(request=request, idp=idp))
 
 

@@ -53,3 +53,22 @@ def test_domain_listeners_never_import_protocol_apps(app):
         if bad:
             offenders[str(path.relative_to(ROOT))] = sorted(bad)
     assert offenders == {}
+
+
+@pytest.mark.parametrize("app", ["axero_idp", "users", "sso", "scim", "media", "personas"])
+def test_no_app_imports_the_employee_pages(app):
+    offenders = {}
+    for path in (ROOT / app).rglob("*.py"):
+        bad = {name for name in _imported_modules(path) if name.split(".")[0] == "portal"}
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offenders == {}
+
+
+def test_the_employee_pages_never_import_scim():
+    offenders = {}
+    for path in (ROOT / "portal").rglob("*.py"):
+        bad = {name for name in _imported_modules(path) if name.split(".")[0] == "scim"}
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = sorted(bad)
+    assert offenders == {}

@@ -112,13 +112,14 @@ def test_the_refusal_page_carries_the_policy(client):
 def test_the_self_service_image_page_carries_the_policy(client, pictured_user):
     client.force_login(pictured_user)
 
-    page = client.get("/account/image/")
+    page = client.get("/account/")
     refused = client.post(
         "/account/image/",
         {"image": SimpleUploadedFile("x.png", b"junk", content_type="image/png")},
     )
 
     assert page.status_code == 200 and "Your profile image" in page.content.decode()
+    assert "Your profile image" in refused.content.decode()
     assert refused.status_code == 415
     for response in (page, refused):
         assert_renders_under_the_policy(response)

@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ["axero_idp", "users", "sso", "scim", "personas", "media", "events"]
+PRODUCT = ["axero_idp", "users", "sso", "scim", "personas", "media", "events", "portal"]
 ENTRY_FILES = ["manage.py", "gunicorn.conf.py"]
 # What the Celery Redis transport and the settings reach without an import statement.
 SETTINGS_NAMED = {

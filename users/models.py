@@ -157,6 +157,12 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
             models.Index(fields=["hire_date"], name="users_user_hire_date_idx"),
             models.Index(fields=["created_at", "id"], name="users_user_created_idx"),
+            # The people directory's order, and a manager's direct reports in it: both
+            # pages read the first rows of an index range, however many people match.
+            models.Index(fields=["last_name", "first_name", "id"], name="users_user_name_idx"),
+            models.Index(
+                fields=["manager", "last_name", "first_name", "id"], name="users_user_reports_idx"
+            ),
         ]
         ordering = ["username"]
 
@@ -199,6 +205,9 @@ class CustomField(models.Model):
     key = models.SlugField(max_length=64, unique=True, help_text="Letters, digits, _ and -.")
     label = models.CharField(max_length=200)
     type = models.CharField(max_length=10, choices=CustomFieldType.choices)
+    public = models.BooleanField(
+        default=False, help_text="Shown on every employee's profile page (/people/<id>/)."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 
 from axero_idp.rawsql import model_columns, table
 from users.models import Connection, CustomField, Role, Source, User
+from users.search import PeopleSearchText
 
 # Accounts an identity provider created and manages. Every other account is local
 # (ensure_admin, createsuperuser, added in admin): no identity provider may see,
@@ -198,9 +199,141 @@ def user_profile(user_id: uuid.UUID) -> tuple[User, list[str]] | None:
     user = User.objects.select_related("manager").filter(pk=user_id).first()
     if user is None:
         return None
-    roles = sorted(
+    return user, user_roles(user_id)
+
+
+# --- The employee pages (portal/) ---------------------------------------------------
+
+# The directory's order: the users_user_name_idx index (reports: users_user_reports_idx).
+PEOPLE_ORDER: Final = ("last_name", "first_name", "id")
+# A search with at most this many matches reads them all from the trigram index and
+# sorts them; one with more walks the name index (see _few_matches).
+SEARCH_FEW: Final = 500
+TRIGRAM: Final = 3
+PLANNER_SETTINGS: Final = ("enable_bitmapscan", "enable_indexscan", "enable_seqscan")
+# The manager chain stops here even if the data loops (a cycle the directory allowed).
+MANAGER_CHAIN_DEPTH: Final = 32
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a search, lower-cased (every one must match), at most five."""
+    return [word.lower() for word in query.split()][:5]
+
+
+def people_search(query: str, *, offset: int, limit: int) -> tuple[list[User], bool]:
+    """One page of active people whose name, email, title or department contains every
+    word of the query (everyone, when none), in directory order; and whether more
+    follow. Two queries, whatever the words (see _few_matches); one without words."""
+    active = User.objects.filter(is_active=True)
+    terms = search_terms(query)
+    people = _matching(active, terms)
+    # SET LOCAL ends with the transaction; inside a caller's, it is undone below.
+    nested = connection.in_atomic_block
+    with transaction.atomic():
+        # Only words of TRIGRAM characters or more narrow a search through the trigram
+        # index: a shorter one would read the whole index (40 ms).
+        narrowing = [term for term in terms if len(term) >= TRIGRAM]
+        few = _few_matches(_matching(active, narrowing)) if narrowing else None
+        if few is not None:
+            people = people.filter(pk__in=few)
+        _planner_set(enable_bitmapscan="off", enable_indexscan="on", enable_seqscan="on")
+        rows = list(people.order_by(*PEOPLE_ORDER)[offset : offset + limit + 1])
+        if nested:
+            _planner_set(**dict.fromkeys(PLANNER_SETTINGS, "DEFAULT"))
+    return rows[:limit], len(rows) > limit
+
+
+def _matching(people: QuerySet[User], terms: list[str]) -> QuerySet[User]:
+    """people whose search text contains every term."""
+    if not terms:
+        return people
+    people = people.annotate(search=PeopleSearchText())
+    for term in terms:
+        people = people.filter(search__contains=term)
+    return people
+
+
+def _few_matches(people: QuerySet[User]) -> list[uuid.UUID] | None:
+    """The ids of every match when there are at most SEARCH_FEW; else None.
+
+    PostgreSQL estimates each word's matches alone and so misjudges a rare combination
+    of common words ("sales ines"): it walks the name index for 26 matches that do not
+    exist, 228 ms at 100,000 people. So the matches are first read from the trigram
+    index (2-9 ms, stopping after SEARCH_FEW + 1); only a search with more matches than
+    that walks the name index, where they are dense enough to be found early
+    (BENCHMARKS.md)."""
+    _planner_set(enable_indexscan="off", enable_seqscan="off")
+    ids = list(people.order_by().values_list("pk", flat=True)[: SEARCH_FEW + 1])
+    return ids if len(ids) <= SEARCH_FEW else None
+
+
+def _planner_set(**settings: str) -> None:
+    """Planner settings for the rest of the caller's transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("; ".join(f"SET LOCAL {name} = {value}" for name, value in settings.items()))
+
+
+def manager_chain(user: User) -> list[User]:
+    """The user's managers, nearest first, up to the top: one recursive query, bounded
+    by MANAGER_CHAIN_DEPTH (issue 13: the same cost for a new hire and the CEO). Raw
+    SQL: the ORM has no recursive CTE; it replaces one query per level (up to 32)."""
+    if user.manager_id is None:
+        return []
+    users = table(User)
+    sql = (
+        f"WITH RECURSIVE chain (id, depth) AS ("  # noqa: S608
+        f" SELECT manager_id, 1 FROM {users} WHERE id = %s AND manager_id IS NOT NULL"
+        f" UNION ALL SELECT u.manager_id, c.depth + 1 FROM {users} u JOIN chain c ON u.id = c.id"
+        f" WHERE u.manager_id IS NOT NULL AND c.depth < %s)"
+        f" SELECT {model_columns(User, 'u')} FROM chain c JOIN {users} u ON u.id = c.id"
+        f" ORDER BY c.depth"
+    )
+    seen: set[uuid.UUID] = {user.pk}
+    chain = []
+    key = User._meta.pk.get_db_prep_value(user.pk, connection)  # type: ignore[union-attr]
+    for manager in User.objects.raw(sql, [key, MANAGER_CHAIN_DEPTH]):
+        if manager.pk in seen:  # a cycle: show each person once
+            break
+        seen.add(manager.pk)
+        chain.append(manager)
+    return chain
+
+
+def direct_reports(manager_id: uuid.UUID, *, limit: int) -> tuple[list[User], int]:
+    """The first `limit` active direct reports in directory order, and how many there
+    are in all: two index range reads (users_user_reports_idx), whatever the team size."""
+    reports = User.objects.filter(manager_id=manager_id, is_active=True)
+    shown = list(reports.order_by(*PEOPLE_ORDER)[: limit + 1])
+    if len(shown) <= limit:
+        return shown, len(shown)
+    return shown[:limit], reports.count()
+
+
+def direct_reports_page(
+    manager_id: uuid.UUID, *, offset: int, limit: int
+) -> tuple[list[User], bool]:
+    """One page of a manager's active direct reports in directory order, and whether
+    more follow: an index range read (users_user_reports_idx)."""
+    reports = User.objects.filter(manager_id=manager_id, is_active=True)
+    rows = list(reports.order_by(*PEOPLE_ORDER)[offset : offset + limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def public_custom_fields(user: User) -> list[tuple[str, Any]]:
+    """(label, value) of the custom fields the admin marked public that the user has a
+    value for, in key order: one query."""
+    values = user.custom or {}
+    return [
+        (field.label, values[field.key])
+        for field in CustomField.objects.filter(public=True).order_by("key")
+        if values.get(field.key) not in (None, "", [])
+    ]
+
+
+def user_roles(user_id: uuid.UUID) -> list[str]:
+    """The names of the user's roles, sorted: one query."""
+    return sorted(
         Role.objects.filter(memberships__user_id=user_id)
         .values_list("display_name", flat=True)
         .distinct()
     )
-    return user, roles

@@ -211,7 +211,10 @@ def test_migration_keeps_existing_hire_dates_as_midnight_utc():
 
     executor = MigrationExecutor(connection)
     executor.migrate([after])
-
     stored = dict(User.objects.values_list("username", "hired_at"))
+    # The later migrations again, or the next tests would meet an old schema.
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
     assert stored == {"ada": dt.datetime(2020, 5, 17, tzinfo=dt.UTC), "bob": None}
     assert User.objects.get(username="ada").hire_date == dt.date(2020, 5, 17)

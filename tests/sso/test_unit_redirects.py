@@ -10,6 +10,13 @@ from sso.redirects import safe_next
 @pytest.fixture(autouse=True)
 def _site(settings):
     settings.SITE_URL = "https://intranet.example.com"
+    settings.SSO_DEFAULT_NEXT = "/landing/"
+
+
+def test_a_login_lands_on_the_home_page_by_default():
+    from axero_idp import settings as defaults
+
+    assert defaults.SSO_DEFAULT_NEXT == "/"
 
 
 @pytest.mark.parametrize(
@@ -18,16 +25,16 @@ def _site(settings):
         ("/spaces/new-hires/?tab=1", "/spaces/new-hires/?tab=1"),
         ("https://intranet.example.com/people/", "/people/"),
         ("https://INTRANET.example.com", "/"),
-        ("https://evil.example.com/people/", "/api/v1/me/"),
-        ("http://intranet.example.com/people/", "/api/v1/me/"),
-        ("//evil.example.com/", "/api/v1/me/"),
-        ("/\\evil.example.com", "/api/v1/me/"),
-        ("javascript:alert(1)", "/api/v1/me/"),
-        ("people/", "/api/v1/me/"),
-        ("/ok\r\nSet-Cookie: x=1", "/api/v1/me/"),
-        ("", "/api/v1/me/"),
-        (None, "/api/v1/me/"),
-        ("/" + "a" * 1000, "/api/v1/me/"),
+        ("https://evil.example.com/people/", "/landing/"),
+        ("http://intranet.example.com/people/", "/landing/"),
+        ("//evil.example.com/", "/landing/"),
+        ("/\\evil.example.com", "/landing/"),
+        ("javascript:alert(1)", "/landing/"),
+        ("people/", "/landing/"),
+        ("/ok\r\nSet-Cookie: x=1", "/landing/"),
+        ("", "/landing/"),
+        (None, "/landing/"),
+        ("/" + "a" * 1000, "/landing/"),
     ],
 )
 def test_safe_next_allows_only_same_site_paths(value, expected):

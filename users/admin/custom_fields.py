@@ -13,7 +13,8 @@ from users.services import Actor, custom_field_define
 
 @admin.register(CustomField)
 class CustomFieldAdmin(admin.ModelAdmin):
-    list_display = ("key", "label", "type", "created_at")
+    list_display = ("key", "label", "type", "public", "created_at")
+    list_filter = ("public",)
     search_fields = ("key", "label")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -25,6 +26,10 @@ class CustomFieldAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: CustomField, form: Any, change: bool) -> None:
         field, _ = custom_field_define(
-            key=obj.key, type=obj.type, label=obj.label, actor=Actor.admin(request.user)
+            key=obj.key,
+            type=obj.type,
+            label=obj.label,
+            public=obj.public,
+            actor=Actor.admin(request.user),
         )
         obj.pk, obj._state.adding = field.pk, False

@@ -16,9 +16,10 @@ _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
 @transaction.atomic
 def custom_field_define(
-    *, key: str, type: str, label: str = "", actor: Actor
+    *, key: str, type: str, label: str = "", public: bool | None = None, actor: Actor
 ) -> tuple[CustomField, bool]:
-    """Define a custom field, or relabel it; idempotent. Returns (field, created).
+    """Define a custom field, or relabel it or change whether profiles show it (public;
+    None keeps it); idempotent. Returns (field, created).
 
     Changing the type of an existing field is refused: stored values would no longer
     match it.
@@ -36,22 +37,10 @@ def custom_field_define(
             raise UniquenessConflict(
                 f"custom field {key!r} exists with type {existing.type}; its type cannot change"
             )
-        if existing.label == label:
-            return existing, False
-        before = existing.label
-        existing.label = label
-        existing.save(update_fields=["label"])
-        audit_record(
-            actor=actor,
-            action="custom_field.relabelled",
-            target=existing,
-            target_id=key,
-            detail={"label": [before, label]},
-        )
-        return existing, False
+        return _custom_field_change(existing, label=label, public=public, actor=actor), False
     try:
         with transaction.atomic():
-            field = CustomField.objects.create(key=key, type=type, label=label)
+            field = CustomField.objects.create(key=key, type=type, label=label, public=bool(public))
     except IntegrityError as exc:
         raise UniquenessConflict(f"custom field {key!r} was defined concurrently") from exc
     audit_record(
@@ -59,6 +48,30 @@ def custom_field_define(
         action="custom_field.defined",
         target=field,
         target_id=key,
-        detail={"type": type, "label": label},
+        detail={"type": type, "label": label, "public": field.public},
     )
     return field, True
+
+
+def _custom_field_change(
+    field: CustomField, *, label: str, public: bool | None, actor: Actor
+) -> CustomField:
+    wanted = {"label": label, "public": field.public if public is None else public}
+    changes = {
+        name: [getattr(field, name), value]
+        for name, value in wanted.items()
+        if getattr(field, name) != value
+    }
+    if not changes:
+        return field
+    for name, (_, value) in changes.items():
+        setattr(field, name, value)
+    field.save(update_fields=list(changes))
+    audit_record(
+        actor=actor,
+        action="custom_field.relabelled" if list(changes) == ["label"] else "custom_field.changed",
+        target=field,
+        target_id=field.key,
+        detail=changes,
+    )
+    return field

@@ -1,0 +1,1 @@
+"""The employee pages: thin views over the domain apps' selectors."""

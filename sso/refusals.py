@@ -35,6 +35,8 @@ EMAIL_LINK_REFUSED: Final = "email_link_refused"
 # through its connection, no email link).
 ACCOUNT_NOT_LINKED: Final = "account_not_linked"
 UNKNOWN_IDP: Final = "unknown_idp"
+# The connection exists (its SP metadata is served) but its IdP's metadata is not imported.
+METADATA_MISSING: Final = "metadata_missing"
 VALIDATION: Final = "validation"  # anything else python3-saml refused; message preserved
 NO_EXPIRY: Final = "no_expiry"  # an assertion without any NotOnOrAfter
 SUBJECT_CONFIRMATION: Final = "subject_confirmation"  # no bearer method, or an empty one
@@ -65,6 +67,7 @@ ALL_REASONS: Final = frozenset(
         EMAIL_LINK_REFUSED,
         ACCOUNT_NOT_LINKED,
         UNKNOWN_IDP,
+        METADATA_MISSING,
         VALIDATION,
         NO_EXPIRY,
         SUBJECT_CONFIRMATION,
@@ -80,6 +83,7 @@ HTTP_STATUS: Final[dict[str, int]] = {
     EMAIL_LINK_REFUSED: 403,
     ACCOUNT_NOT_LINKED: 409,
     UNKNOWN_IDP: 404,
+    METADATA_MISSING: 404,
     TOO_MANY_PENDING: 429,
 }
 
@@ -116,6 +120,8 @@ USER_MESSAGES: Final[dict[str, str]] = {
     ACCOUNT_NOT_LINKED: "An account with your name exists here but is not connected to this "
     "sign-in. Contact your administrator.",
     UNKNOWN_IDP: "This sign-in link is not configured.",
+    METADATA_MISSING: "Sign-in through this connection is not set up yet. "
+    "Contact your administrator.",
     VALIDATION: "The sign-in message was refused.",
     NO_EXPIRY: "The sign-in message does not say when it expires, so it cannot be accepted.",
     SUBJECT_CONFIRMATION: "The sign-in message is not meant for signing in through a browser.",

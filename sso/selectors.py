@@ -8,6 +8,7 @@ from django.db import connection
 
 from axero_idp.rawsql import model_columns, table
 from sso.models import IdentityProvider
+from users.models import Connection
 
 
 @functools.cache
@@ -25,3 +26,14 @@ def idp_active(slug: str) -> IdentityProvider | None:
     the ORM's per-call query compilation."""
     found = list(IdentityProvider.objects.raw(_active_idp_sql(), [slug]))
     return found[0] if found else None
+
+
+def connection_awaiting_metadata(slug: str) -> bool:
+    """Whether slug names a connection whose identity provider's metadata is not imported
+    yet (created on the admin's connections page): its SP metadata is served, logins are
+    refused as metadata_missing. Read only when no active IdP answers the slug."""
+    return (
+        Connection.objects.filter(slug=slug)
+        .exclude(slug__in=IdentityProvider.objects.values("slug"))
+        .exists()
+    )

@@ -31,11 +31,11 @@ from sso.login import (
     login_complete_posted,
 )
 from sso.logout import sls_handle, sp_logout_start
-from sso.metadata import sp_metadata_xml
+from sso.metadata import sp_metadata_xml, sp_metadata_xml_pending
 from sso.models import IdentityProvider
 from sso.outcomes import refusal_record
 from sso.refusals import SamlRefused
-from sso.selectors import idp_active
+from sso.selectors import connection_awaiting_metadata, idp_active
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,23 @@ def refusal_page(
         "reason": refused.reason,
         "reference": reference,
         "retry_url": reverse("sso:login", args=[slug])
-        if refused.reason != refusals.UNKNOWN_IDP
+        if refused.reason not in (refusals.UNKNOWN_IDP, refusals.METADATA_MISSING)
         else "/",
     }
     return render(request, "sso/refused.html", context, status=refused.http_status)
+
+
+def idp_or_refuse(slug: str) -> IdentityProvider:
+    """The active IdP of the URL, or the refusal that says why there is none."""
+    idp = idp_active(slug)
+    if idp is not None:
+        return idp
+    if connection_awaiting_metadata(slug):
+        raise SamlRefused(
+            refusals.METADATA_MISSING,
+            f"connection {slug!r} exists but its identity provider's metadata is not imported",
+        )
+    raise SamlRefused(refusals.UNKNOWN_IDP, f"no active identity provider {slug!r}")
 
 
 def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
@@ -76,10 +89,7 @@ def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                idp = idp_active(slug)
-                if idp is None:
-                    raise SamlRefused(refusals.UNKNOWN_IDP, f"no active identity provider {slug!r}")
-                return view(request, idp, *args, **kwargs)
+                return view(request, idp_or_refuse(slug), *args, **kwargs)
             except SamlRefused as refused:
                 return refusal_page(request, slug, refused, action)
             except RequestDataTooBig:
@@ -164,9 +174,21 @@ def acs_complete(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
 
 
 @require_GET
+def metadata(request: HttpRequest, slug: str) -> HttpResponse:
+    # Served from the moment the connection exists: IdPs that want the SP's metadata
+    # first (before theirs is imported here) must be able to read it.
+    if idp_active(slug) is None and connection_awaiting_metadata(slug):
+        return _metadata_response(sp_metadata_xml_pending(slug))
+    return _metadata_of_idp(request, slug)
+
+
 @with_idp()
-def metadata(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
-    return HttpResponse(sp_metadata_xml(idp), content_type="application/samlmetadata+xml")
+def _metadata_of_idp(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    return _metadata_response(sp_metadata_xml(idp))
+
+
+def _metadata_response(xml: str) -> HttpResponse:
+    return HttpResponse(xml, content_type="application/samlmetadata+xml")
 
 
 # The IdP's logout messages arrive cross-site like the ACS POST; they are accepted only

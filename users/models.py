@@ -32,12 +32,25 @@ class ActorKind(models.TextChoices):
     PERSON = "person", "The person themself (self-service)"
 
 
+class Vendor(models.TextChoices):
+    """Who runs a connection's identity provider: picks the attribute-map preset and the
+    set-up steps the admin's connection page shows."""
+
+    ONELOGIN = "onelogin", "OneLogin"
+    OKTA = "okta", "Okta"
+    ENTRA = "entra", "Microsoft Entra ID"
+    GOOGLE = "google", "Google Workspace"
+    SAML = "saml", "Other SAML 2.0 identity provider"
+
+
 class Connection(models.Model):
     """One identity provider's connection: its SAML side (sso.IdentityProvider with the
     same slug) and its SCIM tokens. Users provisioned through a bound token belong to it,
-    and its SAML login links them on the first sign-in."""
+    and its SAML login links them on the first sign-in. It may exist before its IdP's
+    metadata is imported (SP metadata is served from then on; logins wait)."""
 
     slug = models.SlugField(max_length=50, unique=True)
+    vendor = models.CharField(max_length=20, choices=Vendor.choices, default=Vendor.SAML)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -53,6 +53,7 @@ from sso.models import (
     SeenAssertion,
     SsoBinding,
 )
+from sso.preview import LoginPreview, login_preview
 from sso.provisioning import ProvisionResult, user_provision_from_login, user_roles_from_login
 from sso.redirects import safe_next
 from sso.refusals import SamlRefused
@@ -80,7 +81,7 @@ def browser_id(session: SessionBase, *, create: bool) -> str | None:
 
 
 def outstanding_request_remember(
-    *, idp: IdentityProvider, request_id: str, kind: str, browser: str
+    *, idp: IdentityProvider, request_id: str, kind: str, browser: str, dry_run_by: str = ""
 ) -> None:
     with ephemeral_write():
         OutstandingRequest.objects.create(
@@ -89,6 +90,7 @@ def outstanding_request_remember(
             kind=kind,
             browser=browser,
             expires_at=timezone.now() + REQUEST_LIFETIME,
+            dry_run_by=dry_run_by,
         )
 
 
@@ -114,14 +116,17 @@ class LoginStart:
 
 
 def authn_request_start(
-    *, idp: IdentityProvider, browser: str, next_path: str | None
+    *, idp: IdentityProvider, browser: str, next_path: str | None, dry_run_by: str = ""
 ) -> LoginStart:
     """Build a signed AuthnRequest, remember its ID for this browser id (the binding
-    cookie's), say where to go."""
+    cookie's), say where to go. With dry_run_by (an admin's username) its answer is a
+    test login: shown to that browser, never applied."""
     built = saml_settings(idp)
     relay_state = safe_next(next_path)
     authn = OneLogin_Saml2_Authn_Request(built.login)
-    outstanding_request_remember(idp=idp, request_id=authn.get_id(), kind=AUTHN, browser=browser)
+    outstanding_request_remember(
+        idp=idp, request_id=authn.get_id(), kind=AUTHN, browser=browser, dry_run_by=dry_run_by
+    )
     if idp.sso_binding == SsoBinding.POST:
         sp = built.login.get_sp_data()
         signed = OneLogin_Saml2_Utils.add_sign(
@@ -151,9 +156,18 @@ def _replay_until(idp: IdentityProvider, valid: ValidLogin) -> dt.datetime:
     return until + dt.timedelta(seconds=idp.clock_skew_seconds)
 
 
+@dataclass(frozen=True)
+class Consumed:
+    """Whether the response's request was this browser's and outstanding, and whether
+    an admin started it as a test login (dry_run_by: their username)."""
+
+    ok: bool
+    dry_run_by: str = ""
+
+
 def assertion_remember(
     *, idp: IdentityProvider, valid: ValidLogin, consume_for: str | None = None
-) -> bool | None:
+) -> Consumed | None:
     """One-time use of each assertion ID, in the database all processes share: the
     unique (idp, assertion_id) row decides, whichever process gets there first.
 
@@ -174,21 +188,33 @@ def assertion_remember(
             cursor.execute(
                 f"WITH seen AS ({insert}), consumed AS ("  # noqa: S608
                 f"DELETE FROM {outstanding} WHERE request_id = %s AND idp_id = %s "
-                "AND kind = %s AND browser = %s AND expires_at > %s RETURNING id) "
-                "SELECT (SELECT count(*) FROM seen), (SELECT count(*) FROM consumed)",
+                "AND kind = %s AND browser = %s AND expires_at > %s RETURNING dry_run_by) "
+                "SELECT (SELECT count(*) FROM seen), (SELECT count(*) FROM consumed), "
+                "(SELECT max(dry_run_by) FROM consumed)",
                 [*params, valid.in_response_to, idp.pk, AUTHN, consume_for, timezone.now()],
             )
-            inserted, consumed = cursor.fetchone()
+            inserted, consumed, dry_run_by = cursor.fetchone()
         else:
             cursor.execute(insert, params)
-            inserted, consumed = (cursor.fetchone() is not None), None
+            inserted, consumed, dry_run_by = (cursor.fetchone() is not None), None, ""
     if not inserted:
         raise SamlRefused(refusals.REPLAY, f"assertion {valid.assertion_id} was already used")
-    if consume and consumed is None:
-        consumed = outstanding_request_consume(
-            idp=idp, request_id=valid.in_response_to or "", kind=AUTHN, browser=consume_for
-        )
-    return bool(consumed) if consume else None
+    if not consume:
+        return None
+    if consumed is None:
+        return _consume_elsewhere(idp, valid.in_response_to or "", consume_for or "")
+    return Consumed(ok=bool(consumed), dry_run_by=dry_run_by or "")
+
+
+def _consume_elsewhere(idp: IdentityProvider, request_id: str, browser: str) -> Consumed:
+    # Databases without DELETE ... RETURNING in a CTE (SQLite under `make run`).
+    dry_run_by = (
+        OutstandingRequest.objects.filter(request_id=request_id, idp=idp, browser=browser)
+        .values_list("dry_run_by", flat=True)
+        .first()
+    )
+    ok = outstanding_request_consume(idp=idp, request_id=request_id, kind=AUTHN, browser=browser)
+    return Consumed(ok=ok, dry_run_by=(dry_run_by or "") if ok else "")
 
 
 def _in_response_to_check(
@@ -222,8 +248,11 @@ def _in_response_to_check(
 
 @dataclass(frozen=True)
 class LoginDone:
-    result: ProvisionResult
+    """A completed login, or (preview set, result None) an admin's test login."""
+
+    result: ProvisionResult | None
     next_path: str
+    preview: LoginPreview | None = None
 
 
 def completes_in_post(*, idp: IdentityProvider, root: etree._Element, browser: str | None) -> bool:
@@ -333,7 +362,13 @@ def _login_complete(
         expect=response_expectations(idp, built.urls),
     )
     consumed = assertion_remember(idp=idp, valid=valid, consume_for=browser)
-    _in_response_to_check(idp=idp, valid=valid, browser=browser, consumed=consumed)
+    _in_response_to_check(
+        idp=idp, valid=valid, browser=browser, consumed=consumed.ok if consumed else None
+    )
+    if consumed is not None and consumed.dry_run_by:
+        # A test login: everything above ran for real; nothing below may.
+        preview = login_preview(idp=idp, valid=valid, admin=consumed.dry_run_by)
+        return LoginDone(result=None, next_path="", preview=preview)
     # Provisioning refuses before it writes; each service it calls rolls back its own
     # savepoint on failure, so no half-made user survives a refusal.
     result = user_provision_from_login(idp=idp, name_id=valid.name_id, attributes=valid.attributes)

@@ -150,6 +150,10 @@ class SamlRefused(Exception):
     def user_message(self) -> str:
         return USER_MESSAGES[self.reason]
 
+    @property
+    def admin_hint(self) -> str:
+        return ADMIN_HINTS.get(self.reason, "")
+
 
 def _validation_codes() -> dict[int, str]:
     from onelogin.saml2.errors import OneLogin_Saml2_ValidationError as E
@@ -204,3 +208,28 @@ def reason_for_validation_error(code: int) -> str:
     if _CODES is None:
         _CODES = _validation_codes()
     return _CODES.get(code, VALIDATION)
+
+
+# What an admin changes to fix a refusal (the test login's answer; the README's
+# "Troubleshooting refused logins" table says the same at more length).
+ADMIN_HINTS: Final[dict[str, str]] = {
+    SIGNATURE: "Re-import the IdP metadata (certificate rollover?).",
+    UNSIGNED_ASSERTION: "Set the IdP to sign the assertion, or turn off want_assertions_signed.",
+    DEPRECATED_ALGORITHM: "Switch the IdP's signing and digest algorithm to SHA-256.",
+    AUDIENCE: "The IdP's Audience / Entity ID must be this connection's entity ID.",
+    DESTINATION: "The IdP's ACS URL must be exactly this connection's ACS URL (check SITE_URL).",
+    RECIPIENT: "The IdP's Recipient must be exactly this connection's ACS URL.",
+    EXPIRED: "Check the clocks; raise clock_skew_seconds (at most 300).",
+    NOT_YET_VALID: "Check the clocks.",
+    ISSUER: "Re-import the IdP metadata: the issuer is not its entity ID.",
+    STATUS: "See the identity provider's own logs.",
+    NO_NAMEID: "Configure an email, persistent or unspecified NameID at the IdP.",
+    USER_INACTIVE: "Reactivate the user in admin if intended.",
+    JIT_DISABLED: "Provision the person by SCIM with this connection's token, or turn on "
+    "jit_create.",
+    ACCOUNT_NOT_LINKED: "Push the person with this connection's SCIM token, or link the "
+    "account in admin.",
+    EMAIL_LINK_REFUSED: "Give the person their own provisioned account.",
+    METADATA_MISSING: "Import the IdP metadata on the connection's page.",
+    IN_RESPONSE_TO_UNKNOWN: "Start the test login again from the same browser.",
+}

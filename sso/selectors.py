@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 
 from django.db import connection
+from django.utils import timezone
 
 from axero_idp.rawsql import model_columns, table
-from sso.models import IdentityProvider
+from sso.models import IdentityProvider, OutstandingRequest
 from users.models import Connection
 
 
@@ -35,5 +36,20 @@ def connection_awaiting_metadata(slug: str) -> bool:
     return (
         Connection.objects.filter(slug=slug)
         .exclude(slug__in=IdentityProvider.objects.values("slug"))
+        .exists()
+    )
+
+
+def test_login_waiting(slug: str, browser: str | None) -> bool:
+    """Whether this browser has an admin's test login outstanding at slug's IdP: its
+    refusals are then shown in full to that browser (the admin's), not as the short
+    page a person sees. Read only on a refusal that carries the binding cookie."""
+    if not browser:
+        return False
+    return (
+        OutstandingRequest.objects.filter(
+            idp__slug=slug, kind="authn", browser=browser, expires_at__gt=timezone.now()
+        )
+        .exclude(dry_run_by="")
         .exists()
     )

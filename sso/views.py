@@ -10,10 +10,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -25,6 +26,8 @@ from sso.browser_binding import browser_binding_new, browser_binding_read, brows
 from sso.hop import pending_response_park
 from sso.inbound import RESPONSE_TAG, b64_decode_strict, xml_parse
 from sso.login import (
+    LoginDone,
+    LoginStart,
     authn_request_start,
     completes_in_post,
     login_complete,
@@ -35,7 +38,9 @@ from sso.metadata import sp_metadata_xml, sp_metadata_xml_pending
 from sso.models import IdentityProvider
 from sso.outcomes import refusal_record
 from sso.refusals import SamlRefused
-from sso.selectors import connection_awaiting_metadata, idp_active
+from sso.selectors import connection_awaiting_metadata, idp_active, test_login_waiting
+from users.selectors import connection_get
+from users.services import Actor, audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +63,8 @@ def refusal_page(
 ) -> HttpResponse:
     audit = refusal_audited(slug, refused)
     reference = refusal_record(slug=slug, refused=refused, action=action, audit=audit)
+    if action == "saml.login_refused" and test_login_waiting(slug, browser_binding_read(request)):
+        return test_login_page(request, slug, None, refused, reference)
     context = {
         "message": refused.user_message,
         "reason": refused.reason,
@@ -114,6 +121,24 @@ def login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
     # One id per browser (kept across logins in several tabs), renewed with each request.
     browser = browser_binding_read(request) or browser_binding_new()
     start = authn_request_start(idp=idp, browser=browser, next_path=request.GET.get("next"))
+    return login_response(request, start, browser)
+
+
+# An admin's test login (dry run): a CSRF-checked POST from the connection page. The
+# answer is shown to this browser and never applied (sso.preview).
+@require_POST
+@with_idp()
+def test_login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    if not request.user.has_perm("sso.change_identityprovider"):
+        raise PermissionDenied
+    browser = browser_binding_read(request) or browser_binding_new()
+    admin = request.user.get_username()
+    start = authn_request_start(idp=idp, browser=browser, next_path=None, dry_run_by=admin)
+    audit_record(actor=Actor.admin(request.user), action="saml.test_login_started", target=idp)
+    return login_response(request, start, browser)
+
+
+def login_response(request: HttpRequest, start: LoginStart, browser: str) -> HttpResponse:
     response: HttpResponse
     if start.redirect_url:
         response = HttpResponseRedirect(start.redirect_url)
@@ -148,7 +173,7 @@ def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
             relay_state=relay_state,
             browser=browser,
         )
-        return HttpResponseRedirect(done.next_path, status=303)
+        return login_done_response(request, idp, done, status=303)
     # No binding arrived (an http SITE_URL: the cookie is Lax): hop to a same-site GET.
     key = pending_response_park(
         idp=idp,
@@ -170,7 +195,44 @@ def acs_complete(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
         key=request.GET.get("k", "")[:100],
         browser=browser_binding_read(request),
     )
-    return HttpResponseRedirect(done.next_path)
+    return login_done_response(request, idp, done)
+
+
+def login_done_response(
+    request: HttpRequest, idp: IdentityProvider, done: LoginDone, status: int = 302
+) -> HttpResponse:
+    if done.preview is not None:
+        return test_login_page(request, idp.slug, done, None, "")
+    return HttpResponseRedirect(done.next_path, status=status)
+
+
+def test_login_page(
+    request: HttpRequest,
+    slug: str,
+    done: LoginDone | None,
+    refused: SamlRefused | None,
+    reference: str,
+) -> HttpResponse:
+    """A test login's answer, for the admin who started it: what would have happened,
+    or the full reason of the refusal and what to change."""
+    context = {
+        "slug": slug,
+        "preview": done.preview if done else None,
+        "refused": refused,
+        "reference": reference,
+        "connection_url": _connection_admin_url(slug),
+    }
+    status = refused.http_status if refused is not None else 200
+    response = render(request, "sso/test_login.html", context, status=status)
+    add_never_cache_headers(response)
+    return response
+
+
+def _connection_admin_url(slug: str) -> str:
+    connection = connection_get(slug)
+    if connection is None:
+        return reverse("admin:index")
+    return reverse("admin:users_connection_change", args=[connection.pk])
 
 
 @require_GET

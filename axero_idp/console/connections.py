@@ -21,6 +21,7 @@ from axero_idp.console.selectors import (
     connection_idp,
     connection_tokens,
 )
+from axero_idp.csp import csp_form_action_allow
 from axero_idp.errors import ApplicationError
 from scim.tokens import scim_token_create
 from sso.keys import signing_key_pair
@@ -83,6 +84,13 @@ class ConnectionAdmin(admin.ModelAdmin):
         )
         obj.pk, obj.created_at = created.pk, created.created_at
 
+    def response_add(
+        self, request: HttpRequest, obj: Connection, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        # Straight to the connection page: its values are what the admin needs next.
+        messages.success(request, f"Connection {obj.slug} created.")
+        return HttpResponseRedirect(reverse("admin:users_connection_change", args=[obj.pk]))
+
     def change_view(
         self,
         request: HttpRequest,
@@ -109,7 +117,12 @@ class ConnectionAdmin(admin.ModelAdmin):
             "metadata_form": form,
             "steps_template": f"admin/console/steps/{preset_for(connection.vendor).vendor}.html",
         }
-        return TemplateResponse(request, TEMPLATE, context, status=status)
+        response = TemplateResponse(request, TEMPLATE, context, status=status)
+        if context["idp"] is not None:
+            # The test login form posts here and is redirected on to the IdP, which the
+            # Content-Security-Policy's form-action must allow (browsers check redirects).
+            csp_form_action_allow(response, context["idp"].sso_url)
+        return response
 
     def metadata_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         connection = self._connection_for_change(request, pk)

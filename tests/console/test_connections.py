@@ -27,7 +27,10 @@ ADD = "/admin/users/connection/add/"
 def _create(client, slug: str = "entra", vendor: str = "entra") -> Connection:
     response = client.post(ADD, {"slug": slug, "vendor": vendor})
     assert response.status_code == 302, response.content[:2000]
-    assert response["Location"] == f"/admin/users/connection/{Connection.objects.get(slug=slug).pk}/change/"
+    assert (
+        response["Location"]
+        == f"/admin/users/connection/{Connection.objects.get(slug=slug).pk}/change/"
+    )
     return Connection.objects.get(slug=slug)
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("scim/v2/", include("scim.urls")),
     path("sso/", include("sso.urls")),
+    path("setup/", include("sso.setup_urls")),
     path("api/v1/me/", me_view, name="api-me"),
     path("", include("media.urls")),
     path("api/v1/spaces/<slug:slug>/members/", space_members_view, name="api-space-members"),

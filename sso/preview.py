@@ -24,10 +24,29 @@ from sso.provisioning import (
     username_for,
 )
 from sso.refusals import SamlRefused
-from users.models import MembershipSource, User
+from users.models import MembershipSource, SetupLink, User
 from users.selectors import user_role_names, username_taken
 from users.services import Actor, audit_record
+from users.services.setup_links import setup_link_actor
 from users.services.values import attributes_differ
+
+# Who started a test login (OutstandingRequest.dry_run_by): "admin:<username>" or
+# "setup-link:<the link's id>".
+ADMIN_STARTER = "admin:"
+SETUP_LINK_STARTER = "setup-link:"
+
+
+def dry_run_actor(started_by: str) -> Actor:
+    """Who a test login's events are recorded for: the admin, or the setup link."""
+    if started_by.startswith(SETUP_LINK_STARTER):
+        link = (
+            SetupLink.objects.select_related("connection")
+            .filter(pk=int(started_by[len(SETUP_LINK_STARTER) :] or 0))
+            .first()
+        )
+        if link is not None:
+            return setup_link_actor(link)
+    return Actor.admin(started_by.removeprefix(ADMIN_STARTER))
 
 
 @dataclass(frozen=True)
@@ -55,6 +74,7 @@ class LoginPreview:
     roles_removed: list[str] = field(default_factory=list)
     refusal_reason: str = ""
     refusal_message: str = ""
+    started_by: str = ""
 
     @property
     def refusal_hint(self) -> str:
@@ -83,7 +103,7 @@ def attribute_rows(
 
 def login_preview(*, idp: IdentityProvider, valid: ValidLogin, admin: str) -> LoginPreview:
     """What this verified login would do, without doing it; audited as saml.test_login."""
-    preview = LoginPreview(idp.slug, valid.name_id, valid.name_id_format or "")
+    preview = LoginPreview(idp.slug, valid.name_id, valid.name_id_format or "", started_by=admin)
     preview.attributes = attribute_rows(valid.attributes, idp.attribute_map)
     try:
         _decide(idp, valid, preview)
@@ -92,7 +112,7 @@ def login_preview(*, idp: IdentityProvider, valid: ValidLogin, admin: str) -> Lo
     except ApplicationError as exc:
         preview.refusal_reason, preview.refusal_message = refusals.VALIDATION, exc.detail
     audit_record(
-        actor=Actor.admin(admin),
+        actor=dry_run_actor(admin),
         action="saml.test_login",
         target_type="identityprovider",
         target_id=idp.slug,

@@ -40,16 +40,19 @@ def connection_awaiting_metadata(slug: str) -> bool:
     )
 
 
-def test_login_waiting(slug: str, browser: str | None) -> bool:
-    """Whether this browser has an admin's test login outstanding at slug's IdP: its
-    refusals are then shown in full to that browser (the admin's), not as the short
-    page a person sees. Read only on a refusal that carries the binding cookie."""
+def test_login_waiting(slug: str, browser: str | None) -> str:
+    """Who started a test login this browser has outstanding at slug's IdP (an admin's
+    username or a setup link, sso.preview), or "": its refusals are then shown in full
+    to that browser, not as the short page a person sees. Read only on a refusal that
+    carries the binding cookie."""
     if not browser:
-        return False
-    return (
+        return ""
+    started_by = (
         OutstandingRequest.objects.filter(
             idp__slug=slug, kind="authn", browser=browser, expires_at__gt=timezone.now()
         )
         .exclude(dry_run_by="")
-        .exists()
+        .values_list("dry_run_by", flat=True)
+        .first()
     )
+    return started_by or ""

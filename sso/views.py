@@ -37,6 +37,7 @@ from sso.logout import sls_handle, sp_logout_start
 from sso.metadata import sp_metadata_xml, sp_metadata_xml_pending
 from sso.models import IdentityProvider
 from sso.outcomes import refusal_record
+from sso.preview import ADMIN_STARTER, SETUP_LINK_STARTER
 from sso.refusals import SamlRefused
 from sso.selectors import connection_awaiting_metadata, idp_active, test_login_waiting
 from users.selectors import connection_get
@@ -63,8 +64,13 @@ def refusal_page(
 ) -> HttpResponse:
     audit = refusal_audited(slug, refused)
     reference = refusal_record(slug=slug, refused=refused, action=action, audit=audit)
-    if action == "saml.login_refused" and test_login_waiting(slug, browser_binding_read(request)):
-        return test_login_page(request, slug, None, refused, reference)
+    started_by = (
+        test_login_waiting(slug, browser_binding_read(request))
+        if action == "saml.login_refused"
+        else ""
+    )
+    if started_by:
+        return test_login_page(request, slug, started_by, None, refused, reference)
     context = {
         "message": refused.user_message,
         "reason": refused.reason,
@@ -132,7 +138,7 @@ def test_login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
     if not request.user.has_perm("sso.change_identityprovider"):
         raise PermissionDenied
     browser = browser_binding_read(request) or browser_binding_new()
-    admin = request.user.get_username()
+    admin = ADMIN_STARTER + request.user.get_username()
     start = authn_request_start(idp=idp, browser=browser, next_path=None, dry_run_by=admin)
     audit_record(actor=Actor.admin(request.user), action="saml.test_login_started", target=idp)
     return login_response(request, start, browser)
@@ -202,13 +208,14 @@ def login_done_response(
     request: HttpRequest, idp: IdentityProvider, done: LoginDone, status: int = 302
 ) -> HttpResponse:
     if done.preview is not None:
-        return test_login_page(request, idp.slug, done, None, "")
+        return test_login_page(request, idp.slug, done.preview.started_by, done, None, "")
     return HttpResponseRedirect(done.next_path, status=status)
 
 
 def test_login_page(
     request: HttpRequest,
     slug: str,
+    started_by: str,
     done: LoginDone | None,
     refused: SamlRefused | None,
     reference: str,
@@ -220,7 +227,9 @@ def test_login_page(
         "preview": done.preview if done else None,
         "refused": refused,
         "reference": reference,
-        "connection_url": _connection_admin_url(slug),
+        "connection_url": reverse("sso_setup:page")
+        if started_by.startswith(SETUP_LINK_STARTER)
+        else _connection_admin_url(slug),
     }
     status = refused.http_status if refused is not None else 200
     response = render(request, "sso/test_login.html", context, status=status)

@@ -30,6 +30,7 @@ class ActorKind(models.TextChoices):
     IDP = "idp", "Identity provider"
     SYSTEM = "system", "System"
     PERSON = "person", "The person themself (self-service)"
+    SETUP_LINK = "setup_link", "Setup link (the customer's IT admin)"
 
 
 class Vendor(models.TextChoices):
@@ -58,6 +59,29 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+
+class SetupLink(models.Model):
+    """A time-limited link that lets the customer's IT admin set up one connection
+    without a Django account: see our values, submit IdP metadata, run a test login.
+    Only its hash is stored; the first browser that opens it claims it (one person)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="setup_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=16)
+    created_by = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # SHA-256 of a secret kept in the session of the browser that opened it first.
+    claim_hash = models.CharField(max_length=64, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"setup link {self.prefix}… for {self.connection_id}"
 
 
 class UserManager(BaseUserManager["User"]):

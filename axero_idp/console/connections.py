@@ -7,16 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from axero_idp.console.selectors import (
-    ConnectionValues,
     connection_checklist,
     connection_idp,
     connection_tokens,
@@ -24,12 +25,15 @@ from axero_idp.console.selectors import (
 from axero_idp.csp import csp_form_action_allow
 from axero_idp.errors import ApplicationError
 from scim.tokens import scim_token_create
+from sso.connection_values import ConnectionValues
+from sso.forms import MetadataForm
 from sso.keys import signing_key_pair
 from sso.presets import preset_for
 from sso.services import idp_import_for_connection
-from users.models import Connection
+from users.models import Connection, SetupLink
 from users.services import Actor, connection_create
 from users.services.connections import SLUG_PATTERN
+from users.services.setup_links import setup_link_create, setup_link_revoke
 
 TEMPLATE = "admin/console/connection.html"
 
@@ -47,23 +51,6 @@ class ConnectionCreateForm(forms.ModelForm):
         return slug
 
 
-class MetadataForm(forms.Form):
-    metadata_xml = forms.CharField(
-        label="Paste the IdP metadata XML", required=False, widget=forms.Textarea
-    )
-    metadata_file = forms.FileField(label="or upload the metadata file", required=False)
-    metadata_url = forms.URLField(
-        label="or its metadata URL (refreshed daily)", required=False, assume_scheme="https"
-    )
-
-    def metadata_bytes(self) -> bytes | None:
-        upload = self.cleaned_data.get("metadata_file")
-        if upload is not None:
-            return bytes(upload.read())
-        text = self.cleaned_data.get("metadata_xml", "").strip()
-        return text.encode() if text else None
-
-
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionCreateForm
     list_display = ("slug", "vendor", "created_at")
@@ -74,6 +61,12 @@ class ConnectionAdmin(admin.ModelAdmin):
         own = [
             path("<int:pk>/metadata/", view(self.metadata_view), name="users_connection_metadata"),
             path("<int:pk>/scim-token/", view(self.token_view), name="users_connection_token"),
+            path("<int:pk>/setup-link/", view(self.setup_link_view), name="users_connection_link"),
+            path(
+                "<int:pk>/setup-link/<int:link_pk>/revoke/",
+                view(self.setup_link_revoke_view),
+                name="users_connection_link_revoke",
+            ),
             path("sp-certificate.pem", view(self.certificate_view), name="users_connection_spcert"),
         ]
         return own + super().get_urls()
@@ -114,6 +107,8 @@ class ConnectionAdmin(admin.ModelAdmin):
             "checklist": connection_checklist(connection),
             "idp": connection_idp(connection),
             "tokens": connection_tokens(connection),
+            "setup_links": list(connection.setup_links.order_by("-created_at")[:10]),
+            "now": timezone.now(),
             "metadata_form": form,
             "steps_template": f"admin/console/steps/{preset_for(connection.vendor).vendor}.html",
         }
@@ -164,6 +159,33 @@ class ConnectionAdmin(admin.ModelAdmin):
         response = TemplateResponse(request, "admin/console/token_created.html", context)
         add_never_cache_headers(response)
         return response
+
+    def setup_link_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The link on the page that answers the creating POST, once (only its hash is
+        kept), like a SCIM token."""
+        connection = self._connection_for_change(request, pk)
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:users_connection_change", args=[pk]))
+        link, raw = setup_link_create(connection=connection, actor=Actor.admin(request.user))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Setup link for {connection.slug}",
+            "connection": connection,
+            "link": link,
+            "url": settings.SITE_URL.rstrip("/") + reverse("sso_setup:open", args=[raw]),
+        }
+        response = TemplateResponse(request, "admin/console/setup_link_created.html", context)
+        add_never_cache_headers(response)
+        return response
+
+    def setup_link_revoke_view(self, request: HttpRequest, pk: int, link_pk: int) -> HttpResponse:
+        connection = self._connection_for_change(request, pk)
+        if request.method == "POST":
+            link = get_object_or_404(SetupLink, pk=link_pk, connection=connection)
+            setup_link_revoke(link=link, actor=Actor.admin(request.user))
+            messages.success(request, f"Setup link {link.prefix}… revoked.")
+        return HttpResponseRedirect(reverse("admin:users_connection_change", args=[pk]))
 
     def certificate_view(self, request: HttpRequest) -> HttpResponse:
         _key, certificates = signing_key_pair()

@@ -1,41 +1,12 @@
-"""Reads for the connection page: the values to paste into the IdP and the checklist."""
+"""Reads for the connection page: the checklist, the IdP and the tokens."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-from django.urls import reverse
-
 from scim.models import ScimRequestLog, ScimToken
 from sso.models import IdentityProvider, SamlIdentity
-from sso.saml_settings import SpUrls
 from users.models import AuditEvent, Connection
-
-
-@dataclass(frozen=True)
-class ConnectionValues:
-    """What the IdP admin pastes: every URL built from SITE_URL, as the SP uses them."""
-
-    entity_id: str
-    acs: str
-    sls: str
-    login: str
-    metadata: str
-    scim_base: str
-
-    @classmethod
-    def for_slug(cls, slug: str) -> ConnectionValues:
-        urls = SpUrls.for_idp(slug)
-        base = settings.SITE_URL.rstrip("/")
-        return cls(
-            entity_id=urls.entity_id,
-            acs=urls.acs,
-            sls=urls.sls,
-            login=base + reverse("sso:login", args=[slug]),
-            metadata=urls.entity_id,
-            scim_base=base + "/scim/v2",
-        )
 
 
 @dataclass(frozen=True)

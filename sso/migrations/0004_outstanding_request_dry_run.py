@@ -12,6 +12,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="outstandingrequest",
             name="dry_run_by",
-            field=models.CharField(blank=True, default="", max_length=150),
+            field=models.CharField(blank=True, default="", max_length=200),
         ),
     ]

@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from axero_idp.rawsql import model_columns, table
-from sso.models import IdentityProvider, OutstandingRequest
+from sso.models import IdentityProvider, OutstandingRequest, SamlIdentity
 from users.models import Connection
 
 
@@ -56,3 +56,10 @@ def test_login_waiting(slug: str, browser: str | None) -> str:
         .first()
     )
     return started_by or ""
+
+
+def connection_is_live(slug: str) -> bool:
+    """Whether anyone has signed in through slug's IdP: from then on only an admin may
+    change its metadata (a setup link's holder could otherwise swap the certificates a
+    production login trusts)."""
+    return SamlIdentity.objects.filter(idp__slug=slug).exists()

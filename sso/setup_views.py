@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from axero_idp.csp import csp_form_action_allow
-from axero_idp.errors import ApplicationError, ValidationFailed
+from axero_idp.errors import ApplicationError, Forbidden, ValidationFailed
 from sso.browser_binding import browser_binding_new, browser_binding_read
 from sso.connection_values import ConnectionValues
 from sso.forms import MetadataForm
@@ -19,6 +19,7 @@ from sso.login import authn_request_start
 from sso.models import IdentityProvider
 from sso.presets import preset_for
 from sso.preview import SETUP_LINK_STARTER
+from sso.selectors import connection_is_live
 from sso.services import idp_import_for_connection
 from sso.views import login_response
 from users.models import SetupLink
@@ -93,6 +94,13 @@ def setup_metadata(request: HttpRequest) -> HttpResponse:
         link = _claimed(request)
     except ApplicationError as exc:
         return _refused(request, exc)
+    if connection_is_live(link.connection.slug):
+        return _refused(
+            request,
+            Forbidden(
+                "people sign in through this connection now: only an administrator may change its metadata"
+            ),
+        )
     form = MetadataForm(request.POST, request.FILES)
     if not form.is_valid():
         return _page(request, link, form, status=400)

@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from sso.models import IdentityProvider
-from tests.sso.conftest import SLUG
+from tests.sso.conftest import SLUG, Browser
 from tests.sso.idp_peer import IdpPeer, post_form
 from users.models import AuditEvent, Connection, SetupLink, User
 from users.services.setup_links import _digest
@@ -149,3 +149,21 @@ def test_the_setup_forms_are_csrf_checked(admin_client, site):
 
     assert browser.post("/setup/metadata/", {"metadata_xml": "x"}).status_code == 403
     assert browser.post("/setup/test-login/").status_code == 403
+
+
+def test_a_live_connection_s_metadata_cannot_be_swapped_through_a_link(client, peer, admin_user):
+    admin = Client()
+    admin.force_login(admin_user)
+    it_admin = _open(_create_link(admin, Connection.objects.get(slug=SLUG)))
+    Browser(client, peer).login("ada@example.com")
+    certificates = IdentityProvider.objects.get(slug=SLUG).signing_certificates
+    attacker = IdpPeer(
+        peer.directory.parent / "attacker", key=peer.key, entity_id="https://evil.example/idp"
+    )
+
+    response = it_admin.post("/setup/metadata/", {"metadata_xml": attacker.metadata_xml()})
+
+    assert response.status_code == 403
+    assert "only an administrator may change its metadata" in response.content.decode()
+    idp = IdentityProvider.objects.get(slug=SLUG)
+    assert idp.signing_certificates == certificates and idp.entity_id != "https://evil.example/idp"

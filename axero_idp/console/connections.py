@@ -71,6 +71,11 @@ class ConnectionAdmin(admin.ModelAdmin):
         ]
         return own + super().get_urls()
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a connection would unbind its people and tokens without a trace; an
+        # identity provider is retired on its own page (deactivate, audited) instead.
+        return False
+
     def save_model(self, request: HttpRequest, obj: Connection, form: Any, change: bool) -> None:
         created = connection_create(
             slug=obj.slug, vendor=obj.vendor, actor=Actor.admin(request.user)

@@ -205,3 +205,14 @@ def test_staff_without_the_permission_and_anonymous_people_get_no_page(client, s
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
     assert forbidden.status_code == 403
     assert not ScimToken.objects.exists()
+
+
+def test_a_connection_cannot_be_deleted_in_admin(admin_client):
+    connection = Connection.objects.create(slug="okta", vendor="okta")
+
+    response = admin_client.post(
+        f"/admin/users/connection/{connection.pk}/delete/", {"post": "yes"}
+    )
+
+    assert response.status_code == 403
+    assert Connection.objects.filter(pk=connection.pk).exists()

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export DATABASE_URL_TEST ?= postgres://postgres@127.0.0.1:5432/axero
 export REDIS_URL_TEST ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint smoke lock worker beat migrate clean
+.PHONY: run test lint smoke lock worker beat migrate clean dev-idp demo-data
 
 # The dev lock: the runtime lock's exact versions plus test and lint tools, hashed.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -28,19 +28,39 @@ var/secret_key:
 	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
 	chmod 600 var/secret_key
 
-# Local run: PostgreSQL (DATABASE_URL, or an embedded server with its data in var/pg),
-# DEBUG on, Celery tasks in-process, an admin account.
-run: $(STAMP) var/secret_key
-	@url="$${DATABASE_URL:-}"; \
+# The local database: DATABASE_URL, or an embedded PostgreSQL with its data in var/pg
+# (deploy/devdb.py starts it when needed). Shared by run, dev-idp and demo-data.
+LOCAL_DB = url="$${DATABASE_URL:-}"; \
 	if [ -z "$$url" ]; then \
 		url="$$($(BIN)/python deploy/devdb.py)" || exit 1; \
 		echo "DATABASE_URL=$$url (embedded PostgreSQL, data in var/pg)"; \
-	fi; \
+	fi
+
+# Local run: PostgreSQL (see LOCAL_DB), DEBUG on, Celery tasks in-process, an admin account.
+run: $(STAMP) var/secret_key
+	@$(LOCAL_DB); \
 	DATABASE_URL="$$url" SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" DEBUG="$${DEBUG:-true}" \
 		IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS="$${IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS:-false}" \
 		sh -c '$(BIN)/python manage.py migrate --no-input && \
 		$(BIN)/python manage.py ensure_admin && \
+		printf "%s\n" "" \
+		"Try it: admin at http://127.0.0.1:8000/admin/ (Connections: set up an identity provider)." \
+		"  Sign in with SSO: in a second terminal run  make dev-idp  then open" \
+		"    http://127.0.0.1:8000/sso/dev-idp/login/  and pick a sample person." \
+		"  A demo company (people, managers, roles, spaces, personas):  make demo-data" "" && \
 		exec $(BIN)/python manage.py runserver 127.0.0.1:8000'
+
+# A development identity provider on 127.0.0.1:8001, registered as connection dev-idp
+# (DEBUG only; see "Try SSO locally" in the README).
+dev-idp: $(STAMP) var/secret_key
+	@$(LOCAL_DB); \
+	DATABASE_URL="$$url" SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" DEBUG="$${DEBUG:-true}" \
+		sh -c '$(BIN)/python manage.py migrate --no-input && exec $(BIN)/python manage.py dev_idp'
+
+demo-data: $(STAMP) var/secret_key
+	@$(LOCAL_DB); \
+	DATABASE_URL="$$url" SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" DEBUG="$${DEBUG:-true}" \
+		sh -c '$(BIN)/python manage.py migrate --no-input && $(BIN)/python manage.py demo_data'
 
 # Whole suite on the real PostgreSQL and Redis: the PostgreSQL at DATABASE_URL (default
 # DATABASE_URL_TEST), or, when nothing answers there, the embedded one in var/pg.

@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("scim/v2/", include("scim.urls")),
     path("sso/", include("sso.urls")),
+    path("setup/", include("sso.setup_urls")),
     path("api/v1/me/", me_view, name="api-me"),
     path("api/v1/events/", events_feed, name="api-events"),
     path("", include("media.urls")),

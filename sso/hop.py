@@ -121,15 +121,8 @@ def pending_response_take(*, idp: IdentityProvider, key: str) -> PendingResponse
             refusals.REPLAY, "the posted response was already processed (or never posted)"
         )
     pending = PendingResponse(
-        key=key, idp=idp, saml_response=row[0], relay_state=row[1], expires_at=_aware(row[2])
+        key=key, idp=idp, saml_response=row[0], relay_state=row[1], expires_at=row[2]
     )
     if pending.expires_at <= timezone.now():
         raise SamlRefused(refusals.EXPIRED, "the posted response waited too long for the browser")
     return pending
-
-
-def _aware(value: dt.datetime | str) -> dt.datetime:
-    # SQLite hands raw text back from a cursor; PostgreSQL an aware datetime.
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)

@@ -53,6 +53,7 @@ from sso.models import (
     SeenAssertion,
     SsoBinding,
 )
+from sso.preview import LoginPreview, login_preview
 from sso.provisioning import ProvisionResult, user_provision_from_login, user_roles_from_login
 from sso.redirects import safe_next
 from sso.refusals import SamlRefused
@@ -80,7 +81,7 @@ def browser_id(session: SessionBase, *, create: bool) -> str | None:
 
 
 def outstanding_request_remember(
-    *, idp: IdentityProvider, request_id: str, kind: str, browser: str
+    *, idp: IdentityProvider, request_id: str, kind: str, browser: str, dry_run_by: str = ""
 ) -> None:
     with ephemeral_write():
         OutstandingRequest.objects.create(
@@ -89,6 +90,7 @@ def outstanding_request_remember(
             kind=kind,
             browser=browser,
             expires_at=timezone.now() + REQUEST_LIFETIME,
+            dry_run_by=dry_run_by,
         )
 
 
@@ -114,16 +116,25 @@ class LoginStart:
 
 
 def authn_request_start(
-    *, idp: IdentityProvider, browser: str, next_path: str | None, login_hint: str = ""
+    *,
+    idp: IdentityProvider,
+    browser: str,
+    next_path: str | None,
+    login_hint: str = "",
+    dry_run_by: str = "",
 ) -> LoginStart:
     """Build a signed AuthnRequest, remember its ID for this browser id (the binding
     cookie's), say where to go. A login hint (the email the person typed at /sso/) rides
     along as the `login_hint` query parameter Entra ID, Okta and Google read; it is not
-    part of the signed message, and an IdP that does not know it ignores it."""
+    part of the signed message, and an IdP that does not know it ignores it. With
+    dry_run_by (an admin's username) its answer is a test login: shown to that browser,
+    never applied."""
     built = saml_settings(idp)
     relay_state = safe_next(next_path)
     authn = OneLogin_Saml2_Authn_Request(built.login)
-    outstanding_request_remember(idp=idp, request_id=authn.get_id(), kind=AUTHN, browser=browser)
+    outstanding_request_remember(
+        idp=idp, request_id=authn.get_id(), kind=AUTHN, browser=browser, dry_run_by=dry_run_by
+    )
     if idp.sso_binding == SsoBinding.POST:
         sp = built.login.get_sp_data()
         signed = OneLogin_Saml2_Utils.add_sign(
@@ -155,9 +166,18 @@ def _replay_until(idp: IdentityProvider, valid: ValidLogin) -> dt.datetime:
     return until + dt.timedelta(seconds=idp.clock_skew_seconds)
 
 
+@dataclass(frozen=True)
+class Consumed:
+    """Whether the response's request was this browser's and outstanding, and whether
+    an admin started it as a test login (dry_run_by: their username)."""
+
+    ok: bool
+    dry_run_by: str = ""
+
+
 def assertion_remember(
     *, idp: IdentityProvider, valid: ValidLogin, consume_for: str | None = None
-) -> bool | None:
+) -> Consumed | None:
     """One-time use of each assertion ID, in the database all processes share: the
     unique (idp, assertion_id) row decides, whichever process gets there first.
 
@@ -178,17 +198,20 @@ def assertion_remember(
             cursor.execute(
                 f"WITH seen AS ({insert}), consumed AS ("  # noqa: S608
                 f"DELETE FROM {outstanding} WHERE request_id = %s AND idp_id = %s "
-                "AND kind = %s AND browser = %s AND expires_at > %s RETURNING id) "
-                "SELECT (SELECT count(*) FROM seen), (SELECT count(*) FROM consumed)",
+                "AND kind = %s AND browser = %s AND expires_at > %s RETURNING dry_run_by) "
+                "SELECT (SELECT count(*) FROM seen), (SELECT count(*) FROM consumed), "
+                "(SELECT max(dry_run_by) FROM consumed)",
                 [*params, valid.in_response_to, idp.pk, AUTHN, consume_for, timezone.now()],
             )
-            inserted, consumed = cursor.fetchone()
+            inserted, consumed, dry_run_by = cursor.fetchone()
         else:
             cursor.execute(insert, params)
-            inserted, consumed = (cursor.fetchone() is not None), None
+            inserted, consumed, dry_run_by = (cursor.fetchone() is not None), None, ""
     if not inserted:
         raise SamlRefused(refusals.REPLAY, f"assertion {valid.assertion_id} was already used")
-    return bool(consumed) if consume else None
+    if not consume:
+        return None
+    return Consumed(ok=bool(consumed), dry_run_by=dry_run_by or "")
 
 
 def _in_response_to_check(
@@ -222,8 +245,11 @@ def _in_response_to_check(
 
 @dataclass(frozen=True)
 class LoginDone:
-    result: ProvisionResult
+    """A completed login, or (preview set, result None) an admin's test login."""
+
+    result: ProvisionResult | None
     next_path: str
+    preview: LoginPreview | None = None
 
 
 def completes_in_post(*, idp: IdentityProvider, root: etree._Element, browser: str | None) -> bool:
@@ -334,7 +360,13 @@ def _login_complete(
         decrypt_fallbacks=built.decrypt_fallbacks,
     )
     consumed = assertion_remember(idp=idp, valid=valid, consume_for=browser)
-    _in_response_to_check(idp=idp, valid=valid, browser=browser, consumed=consumed)
+    _in_response_to_check(
+        idp=idp, valid=valid, browser=browser, consumed=consumed.ok if consumed else None
+    )
+    if consumed is not None and consumed.dry_run_by:
+        # A test login: everything above ran for real; nothing below may.
+        preview = login_preview(idp=idp, valid=valid, admin=consumed.dry_run_by)
+        return LoginDone(result=None, next_path="", preview=preview)
     # Provisioning refuses before it writes; each service it calls rolls back its own
     # savepoint on failure, so no half-made user survives a refusal.
     result = user_provision_from_login(idp=idp, name_id=valid.name_id, attributes=valid.attributes)

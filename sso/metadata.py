@@ -13,9 +13,10 @@ from onelogin.saml2.metadata import OneLogin_Saml2_Metadata
 from axero_idp.errors import ValidationFailed
 from axero_idp.safe_fetch import FetchFailed, FetchPolicy, FetchTooLarge, safe_fetch
 from sso.inbound import xml_parse
+from sso.keys import signing_key_pair
 from sso.models import IdentityProvider, SsoBinding
 from sso.refusals import SamlRefused
-from sso.saml_settings import saml_settings
+from sso.saml_settings import SpUrls, saml_settings
 
 METADATA_MAX_BYTES: Final = 1024 * 1024
 METADATA_TIMEOUT: Final = 10.0
@@ -27,8 +28,29 @@ def sp_metadata_xml(idp: IdentityProvider) -> str:
     the older active keys still decrypt during a rollover)."""
     built = saml_settings(idp)
     sp = dict(built.login.get_sp_data())
-    metadata = OneLogin_Saml2_Metadata.builder(sp, authnsign=True, wsign=idp.want_assertions_signed)
-    for index, cert in enumerate(built.sp_certificates):
+    return _sp_metadata(sp, idp.want_assertions_signed, built.sp_certificates)
+
+
+def sp_metadata_xml_pending(slug: str) -> str:
+    """Our metadata for a connection whose IdP is not imported yet (some IdPs want the
+    SP's metadata first): the same URLs and certificates, assertions signed (the
+    default every import starts with)."""
+    urls = SpUrls.for_idp(slug)
+    _key, certificates = signing_key_pair()
+    sp = {
+        "entityId": urls.entity_id,
+        "assertionConsumerService": {"url": urls.acs, "binding": C.BINDING_HTTP_POST},
+        "singleLogoutService": {"url": urls.sls, "binding": C.BINDING_HTTP_REDIRECT},
+        "NameIDFormat": C.NAMEID_UNSPECIFIED,
+    }
+    return _sp_metadata(sp, True, certificates)
+
+
+def _sp_metadata(sp: dict[str, Any], want_assertions_signed: bool, certs: tuple[str, ...]) -> str:
+    metadata = OneLogin_Saml2_Metadata.builder(sp, authnsign=True, wsign=want_assertions_signed)
+    # Every active certificate signs; the newest is also the one an IdP encrypts for
+    # (the older active keys still decrypt during a rollover).
+    for index, cert in enumerate(certs):
         metadata = OneLogin_Saml2_Metadata.add_x509_key_descriptors(metadata, cert, index == 0)
     return metadata if isinstance(metadata, str) else metadata.decode()
 

@@ -246,6 +246,9 @@ class OutstandingRequest(models.Model):
     kind = models.CharField(max_length=10)  # "authn" | "logout"
     browser = models.CharField(max_length=64)
     expires_at = models.DateTimeField(db_index=True)
+    # Who started a test login (dry run; sso.preview): its answer is shown to that
+    # browser, never applied. "admin:<username>" or "setup-link:<id>".
+    dry_run_by = models.CharField(max_length=200, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.kind} {self.request_id}"

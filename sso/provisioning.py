@@ -102,7 +102,7 @@ def _clean_profile(
     return attributes, custom, ignored
 
 
-def _unmapped_names(
+def unmapped_names(
     idp: IdentityProvider, attributes: Mapping[str, Sequence[Any]], ignored: Mapping[str, str]
 ) -> list[str]:
     """The assertion's attribute names that reached no field: names the attribute map
@@ -120,7 +120,7 @@ def _maps_custom_fields(idp: IdentityProvider) -> bool:
 
 
 @dataclass(frozen=True)
-class _Found:
+class FoundAccount:
     user: User | None
     linked_by: str = ""  # "name_id" | "connection" | "email" | ""
     has_identity: bool = False
@@ -147,7 +147,7 @@ def _by_name_id_sql() -> str:
     )
 
 
-def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
+def account_find(idp: IdentityProvider, name_id: str, email: str | None) -> FoundAccount:
     # Every login starts here: one hand-written query (user, identity and manager keys
     # by the (idp, name_id) unique index), where select_related cost more to compile
     # than to run.
@@ -155,7 +155,7 @@ def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
     found = list(User.objects.raw(_by_name_id_sql(), [recent_since, idp.pk, name_id]))
     if found:
         row: Any = found[0]  # a User with the extra columns as attributes
-        return _Found(
+        return FoundAccount(
             user=row,
             linked_by="name_id",
             has_identity=True,
@@ -173,7 +173,7 @@ def _find(idp: IdentityProvider, name_id: str, email: str | None) -> _Found:
         return in_connection
     if idp.link_by_email and email:
         return _found_by_email(idp, email)
-    return _Found(user=None)
+    return FoundAccount(user=None)
 
 
 def _manager_keys(manager: User | None) -> ManagerKeys:
@@ -187,7 +187,7 @@ def _manager_keys(manager: User | None) -> ManagerKeys:
     )
 
 
-def _found_in_connection(idp: IdentityProvider, name_id: str) -> _Found:
+def _found_in_connection(idp: IdentityProvider, name_id: str) -> FoundAccount:
     # The usual set-up: one application provisions (SCIM, a token bound to this IdP)
     # and signs in (SAML). Its first login links the person its SCIM side created.
     user = user_for_connection_link(
@@ -197,8 +197,8 @@ def _found_in_connection(idp: IdentityProvider, name_id: str) -> _Found:
         linked_here=SamlIdentity.objects.filter(idp=idp).values("user_id"),
     )
     if user is None:
-        return _Found(user=None)
-    return _Found(
+        return FoundAccount(user=None)
+    return FoundAccount(
         user=user,
         linked_by="connection",
         connection_slug=idp.slug,
@@ -206,7 +206,7 @@ def _found_in_connection(idp: IdentityProvider, name_id: str) -> _Found:
     )
 
 
-def _found_by_email(idp: IdentityProvider, email: str) -> _Found:
+def _found_by_email(idp: IdentityProvider, email: str) -> FoundAccount:
     # users/ decides which accounts may be linked; sso/ only knows whose they are.
     link = user_for_email_link(
         email, claimed_elsewhere=SamlIdentity.objects.exclude(idp=idp).values("user_id")
@@ -218,8 +218,8 @@ def _found_by_email(idp: IdentityProvider, email: str) -> _Found:
         )
     user = link.user
     if user is None:
-        return _Found(user=None)
-    return _Found(
+        return FoundAccount(user=None)
+    return FoundAccount(
         user=user,
         linked_by="email",
         connection_slug=user.connection.slug if user.connection is not None else "",
@@ -227,7 +227,7 @@ def _found_by_email(idp: IdentityProvider, email: str) -> _Found:
     )
 
 
-def _username_for(name_id: str, email: str | None) -> str:
+def username_for(name_id: str, email: str | None) -> str:
     # OneLogin and Entra send an email or UPN as NameID: a natural username. Other
     # IdPs send opaque ids; then the email, if any, reads better.
     if "@" in name_id or not email:
@@ -236,7 +236,10 @@ def _username_for(name_id: str, email: str | None) -> str:
 
 
 def _changed_only(
-    found: _Found, values: Mapping[str, Any], custom: Mapping[str, Any], profile: MappedProfile
+    found: FoundAccount,
+    values: Mapping[str, Any],
+    custom: Mapping[str, Any],
+    profile: MappedProfile,
 ) -> dict[str, Any]:
     """The user_update arguments for what differs from the user as just read (nothing in
     the usual repeat login, which then costs no row lock and no write). user_update
@@ -268,6 +271,27 @@ def identity_link(*, idp: IdentityProvider, name_id: str, user: User) -> None:
         pass  # a concurrent first login linked it already
 
 
+def login_profile_read(
+    *, idp: IdentityProvider, attributes: Mapping[str, Sequence[Any]]
+) -> tuple[MappedProfile, dict[str, Any], dict[str, Any], dict[str, str]]:
+    """The assertion through idp's attribute map: (profile, clean values, clean custom
+    values, ignored attribute -> why). Reads only (also the admin's test login)."""
+    definitions = custom_fields_by_key() if _maps_custom_fields(idp) else {}
+    list_keys = frozenset(k for k, f in definitions.items() if f.type == CustomFieldType.LIST)
+    profile = profile_from_attributes(attributes, idp.attribute_map, list_custom_keys=list_keys)
+    values, custom, ignored = _clean_profile(profile, definitions)
+    return profile, values, custom, ignored
+
+
+def scim_decides_for(*, idp: IdentityProvider, found: FoundAccount, created: bool) -> bool:
+    """Whether the connection's SCIM side decides this person's profile and roles."""
+    return (
+        not created
+        and idp.attribute_precedence == AttributePrecedence.SCIM
+        and found.connection_slug == idp.slug
+    )
+
+
 def user_provision_from_login(
     *,
     idp: IdentityProvider,
@@ -278,11 +302,8 @@ def user_provision_from_login(
     an assertion describes. Refuses deactivated users; never reactivates anyone. The
     roles are synced by user_roles_from_login."""
     actor = Actor.idp(idp.slug)
-    definitions = custom_fields_by_key() if _maps_custom_fields(idp) else {}
-    list_keys = frozenset(k for k, f in definitions.items() if f.type == CustomFieldType.LIST)
-    profile = profile_from_attributes(attributes, idp.attribute_map, list_custom_keys=list_keys)
-    values, custom, ignored = _clean_profile(profile, definitions)
-    found = _find(idp, name_id, values.get("email"))
+    profile, values, custom, ignored = login_profile_read(idp=idp, attributes=attributes)
+    found = account_find(idp, name_id, values.get("email"))
     user, linked_by = found.user, found.linked_by
     if user is not None and not user.is_active:
         raise SamlRefused(refusals.USER_INACTIVE, f"user {user.pk} is deactivated")
@@ -296,7 +317,7 @@ def user_provision_from_login(
             user = user_create(
                 actor=actor,
                 source=Source.SAML,
-                username=_username_for(name_id, values.get("email")),
+                username=username_for(name_id, values.get("email")),
                 attributes=values,
                 custom={k: v for k, v in custom.items() if v is not None},
                 manager_ref=profile.manager_ref if profile.has_manager else None,
@@ -305,7 +326,7 @@ def user_provision_from_login(
         except UniquenessConflict as exc:
             # Either a concurrent first login of the same person won the race (its
             # identity is committed by now), or someone else owns the username.
-            found = _find(idp, name_id, values.get("email"))
+            found = account_find(idp, name_id, values.get("email"))
             user, linked_by = found.user, found.linked_by
             if user is None or linked_by not in ("name_id", "connection"):
                 raise SamlRefused(
@@ -318,11 +339,7 @@ def user_provision_from_login(
                 raise SamlRefused(refusals.USER_INACTIVE, f"user {user.pk} is deactivated") from exc
         else:
             created, linked_by = True, "created"
-    scim_decides = (
-        not created
-        and idp.attribute_precedence == AttributePrecedence.SCIM
-        and found.connection_slug == idp.slug
-    )
+    scim_decides = scim_decides_for(idp=idp, found=found, created=created)
     if not created and not scim_decides:
         update = _changed_only(found, values, custom, profile)
         if update:
@@ -352,7 +369,7 @@ def user_provision_from_login(
         SamlIdentity.objects.filter(idp=idp, name_id=name_id).update(last_login_at=timezone.now())
     attributes_unmapped_record(
         protocol=UnmappedAttribute.Protocol.SAML,
-        names=_unmapped_names(idp, attributes, ignored),
+        names=unmapped_names(idp, attributes, ignored),
         connection_slug=idp.slug,
     )
     if ignored:

@@ -35,6 +35,8 @@ EMAIL_LINK_REFUSED: Final = "email_link_refused"
 # through its connection, no email link).
 ACCOUNT_NOT_LINKED: Final = "account_not_linked"
 UNKNOWN_IDP: Final = "unknown_idp"
+# The connection exists (its SP metadata is served) but its IdP's metadata is not imported.
+METADATA_MISSING: Final = "metadata_missing"
 VALIDATION: Final = "validation"  # anything else python3-saml refused; message preserved
 NO_EXPIRY: Final = "no_expiry"  # an assertion without any NotOnOrAfter
 SUBJECT_CONFIRMATION: Final = "subject_confirmation"  # no bearer method, or an empty one
@@ -68,6 +70,7 @@ ALL_REASONS: Final = frozenset(
         EMAIL_LINK_REFUSED,
         ACCOUNT_NOT_LINKED,
         UNKNOWN_IDP,
+        METADATA_MISSING,
         VALIDATION,
         NO_EXPIRY,
         SUBJECT_CONFIRMATION,
@@ -85,6 +88,7 @@ HTTP_STATUS: Final[dict[str, int]] = {
     EMAIL_LINK_REFUSED: 403,
     ACCOUNT_NOT_LINKED: 409,
     UNKNOWN_IDP: 404,
+    METADATA_MISSING: 404,
     TOO_MANY_PENDING: 429,
     RATE_LIMITED: 429,
 }
@@ -122,6 +126,8 @@ USER_MESSAGES: Final[dict[str, str]] = {
     ACCOUNT_NOT_LINKED: "An account with your name exists here but is not connected to this "
     "sign-in. Contact your administrator.",
     UNKNOWN_IDP: "This sign-in link is not configured.",
+    METADATA_MISSING: "Sign-in through this connection is not set up yet. "
+    "Contact your administrator.",
     VALIDATION: "The sign-in message was refused.",
     NO_EXPIRY: "The sign-in message does not say when it expires, so it cannot be accepted.",
     SUBJECT_CONFIRMATION: "The sign-in message is not meant for signing in through a browser.",
@@ -152,6 +158,10 @@ class SamlRefused(Exception):
     @property
     def user_message(self) -> str:
         return USER_MESSAGES[self.reason]
+
+    @property
+    def admin_hint(self) -> str:
+        return ADMIN_HINTS.get(self.reason, "")
 
 
 def _validation_codes() -> dict[int, str]:
@@ -208,3 +218,28 @@ def reason_for_validation_error(code: int) -> str:
     if _CODES is None:
         _CODES = _validation_codes()
     return _CODES.get(code, VALIDATION)
+
+
+# What an admin changes to fix a refusal (the test login's answer; the README's
+# "Troubleshooting refused logins" table says the same at more length).
+ADMIN_HINTS: Final[dict[str, str]] = {
+    SIGNATURE: "Re-import the IdP metadata (certificate rollover?).",
+    UNSIGNED_ASSERTION: "Set the IdP to sign the assertion, or turn off want_assertions_signed.",
+    DEPRECATED_ALGORITHM: "Switch the IdP's signing and digest algorithm to SHA-256.",
+    AUDIENCE: "The IdP's Audience / Entity ID must be this connection's entity ID.",
+    DESTINATION: "The IdP's ACS URL must be exactly this connection's ACS URL (check SITE_URL).",
+    RECIPIENT: "The IdP's Recipient must be exactly this connection's ACS URL.",
+    EXPIRED: "Check the clocks; raise clock_skew_seconds (at most 300).",
+    NOT_YET_VALID: "Check the clocks.",
+    ISSUER: "Re-import the IdP metadata: the issuer is not its entity ID.",
+    STATUS: "See the identity provider's own logs.",
+    NO_NAMEID: "Configure an email, persistent or unspecified NameID at the IdP.",
+    USER_INACTIVE: "Reactivate the user in admin if intended.",
+    JIT_DISABLED: "Provision the person by SCIM with this connection's token, or turn on "
+    "jit_create.",
+    ACCOUNT_NOT_LINKED: "Push the person with this connection's SCIM token, or link the "
+    "account in admin.",
+    EMAIL_LINK_REFUSED: "Give the person their own provisioned account.",
+    METADATA_MISSING: "Import the IdP metadata on the connection's page.",
+    IN_RESPONSE_TO_UNKNOWN: "Start the test login again from the same browser.",
+}

@@ -9,9 +9,11 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from axero_idp.rawsql import model_columns, table
-from sso.models import IdentityProvider, SamlSession
+from sso.models import IdentityProvider, OutstandingRequest, SamlIdentity, SamlSession
+from users.models import Connection
 
 
 @functools.cache
@@ -67,3 +69,39 @@ def saml_sessions_of_user(user_id: uuid.UUID) -> list[SamlSession]:
         .select_related("idp")
         .order_by("-created")
     )
+
+
+def connection_awaiting_metadata(slug: str) -> bool:
+    """Whether slug names a connection whose identity provider's metadata is not imported
+    yet (created on the admin's connections page): its SP metadata is served, logins are
+    refused as metadata_missing. Read only when no active IdP answers the slug."""
+    return (
+        Connection.objects.filter(slug=slug)
+        .exclude(slug__in=IdentityProvider.objects.values("slug"))
+        .exists()
+    )
+
+
+def test_login_waiting(slug: str, browser: str | None) -> str:
+    """Who started a test login this browser has outstanding at slug's IdP (an admin's
+    username or a setup link, sso.preview), or "": its refusals are then shown in full
+    to that browser, not as the short page a person sees. Read only on a refusal that
+    carries the binding cookie."""
+    if not browser:
+        return ""
+    started_by = (
+        OutstandingRequest.objects.filter(
+            idp__slug=slug, kind="authn", browser=browser, expires_at__gt=timezone.now()
+        )
+        .exclude(dry_run_by="")
+        .values_list("dry_run_by", flat=True)
+        .first()
+    )
+    return started_by or ""
+
+
+def connection_is_live(slug: str) -> bool:
+    """Whether anyone has signed in through slug's IdP: from then on only an admin may
+    change its metadata (a setup link's holder could otherwise swap the certificates a
+    production login trusts)."""
+    return SamlIdentity.objects.filter(idp__slug=slug).exists()

@@ -17,7 +17,8 @@ from axero_idp.errors import ValidationFailed
 from sso.mapping import attribute_map_merge
 from sso.metadata import IdpMetadata, idp_metadata_fetch, idp_metadata_parse
 from sso.models import IdentityProvider, SamlSession
-from users.models import User
+from sso.presets import preset_for
+from users.models import Connection, User
 from users.services import (
     Actor,
     audit_record,
@@ -82,6 +83,31 @@ def idp_import(
             detail={"changes": changes},
         )
     return idp, created, changes
+
+
+def idp_import_for_connection(
+    *,
+    connection: Connection,
+    actor: Actor,
+    metadata_xml: bytes | None = None,
+    metadata_url: str | None = None,
+) -> tuple[IdentityProvider, bool, dict[str, Any]]:
+    """Import the IdP metadata of a connection made on the admin's connections page,
+    pasted, uploaded or fetched from its URL (the same import as `saml_idp import`).
+    The vendor's attribute map applies when the IdP is created; a re-import keeps
+    whatever an admin changed since."""
+    if metadata_url:
+        metadata_xml = idp_metadata_fetch(metadata_url)
+    if not metadata_xml:
+        raise ValidationFailed("metadata: paste it, upload the file or give its URL")
+    exists = IdentityProvider.objects.filter(slug=connection.slug).exists()
+    return idp_import(
+        slug=connection.slug,
+        metadata_xml=metadata_xml,
+        actor=actor,
+        metadata_url=metadata_url or None,
+        attribute_map=None if exists else preset_for(connection.vendor).attribute_map,
+    )
 
 
 def idp_metadata_refresh(*, idp_id: int) -> bool:

@@ -10,11 +10,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,18 +28,29 @@ from sso.browser_binding import browser_binding_new, browser_binding_read, brows
 from sso.hop import pending_response_park
 from sso.inbound import RESPONSE_TAG, b64_decode_strict, xml_parse
 from sso.login import (
+    LoginDone,
+    LoginStart,
     authn_request_start,
     completes_in_post,
     login_complete,
     login_complete_posted,
 )
 from sso.logout import sls_handle, sp_logout_start
-from sso.metadata import sp_metadata_xml
+from sso.metadata import sp_metadata_xml, sp_metadata_xml_pending
 from sso.models import IdentityProvider
 from sso.outcomes import refusal_record
+from sso.preview import ADMIN_STARTER, SETUP_LINK_STARTER
 from sso.redirects import safe_next
 from sso.refusals import SamlRefused
-from sso.selectors import idp_active, idp_for_email, idps_active
+from sso.selectors import (
+    connection_awaiting_metadata,
+    idp_active,
+    idp_for_email,
+    idps_active,
+    test_login_waiting,
+)
+from users.selectors import connection_get
+from users.services import Actor, audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +73,35 @@ def refusal_page(
 ) -> HttpResponse:
     audit = refusal_audited(slug, refused)
     reference = refusal_record(slug=slug, refused=refused, action=action, audit=audit)
+    started_by = (
+        test_login_waiting(slug, browser_binding_read(request))
+        if action == "saml.login_refused"
+        else ""
+    )
+    if started_by:
+        return test_login_page(request, slug, started_by, None, refused, reference)
     context = {
         "message": refused.user_message,
         "reason": refused.reason,
         "reference": reference,
         "retry_url": reverse("sso:login", args=[slug])
-        if refused.reason != refusals.UNKNOWN_IDP
+        if refused.reason not in (refusals.UNKNOWN_IDP, refusals.METADATA_MISSING)
         else "/",
     }
     return render(request, "sso/refused.html", context, status=refused.http_status)
+
+
+def idp_or_refuse(slug: str) -> IdentityProvider:
+    """The active IdP of the URL, or the refusal that says why there is none."""
+    idp = idp_active(slug)
+    if idp is not None:
+        return idp
+    if connection_awaiting_metadata(slug):
+        raise SamlRefused(
+            refusals.METADATA_MISSING,
+            f"connection {slug!r} exists but its identity provider's metadata is not imported",
+        )
+    raise SamlRefused(refusals.UNKNOWN_IDP, f"no active identity provider {slug!r}")
 
 
 def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
@@ -79,10 +111,7 @@ def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
         @wraps(view)
         def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                idp = idp_active(slug)
-                if idp is None:
-                    raise SamlRefused(refusals.UNKNOWN_IDP, f"no active identity provider {slug!r}")
-                return view(request, idp, *args, **kwargs)
+                return view(request, idp_or_refuse(slug), *args, **kwargs)
             except SamlRefused as refused:
                 return refusal_page(request, slug, refused, action)
             except RequestDataTooBig:
@@ -112,6 +141,24 @@ def login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
         next_path=request.GET.get("next"),
         login_hint=login_hint_clean(request.GET.get("login_hint", "")),
     )
+    return login_response(request, start, browser)
+
+
+# An admin's test login (dry run): a CSRF-checked POST from the connection page. The
+# answer is shown to this browser and never applied (sso.preview).
+@require_POST
+@with_idp()
+def test_login(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    if not request.user.has_perm("sso.change_identityprovider"):
+        raise PermissionDenied
+    browser = browser_binding_read(request) or browser_binding_new()
+    admin = ADMIN_STARTER + request.user.get_username()
+    start = authn_request_start(idp=idp, browser=browser, next_path=None, dry_run_by=admin)
+    audit_record(actor=Actor.admin(request.user), action="saml.test_login_started", target=idp)
+    return login_response(request, start, browser)
+
+
+def login_response(request: HttpRequest, start: LoginStart, browser: str) -> HttpResponse:
     response: HttpResponse
     if start.redirect_url:
         response = HttpResponseRedirect(start.redirect_url)
@@ -154,7 +201,7 @@ def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
             relay_state=relay_state,
             browser=browser,
         )
-        return HttpResponseRedirect(done.next_path, status=303)
+        return login_done_response(request, idp, done, status=303)
     # No binding arrived (an http SITE_URL: the cookie is Lax): hop to a same-site GET.
     key = pending_response_park(
         idp=idp,
@@ -176,13 +223,65 @@ def acs_complete(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
         key=request.GET.get("k", "")[:100],
         browser=browser_binding_read(request),
     )
-    return HttpResponseRedirect(done.next_path)
+    return login_done_response(request, idp, done)
+
+
+def login_done_response(
+    request: HttpRequest, idp: IdentityProvider, done: LoginDone, status: int = 302
+) -> HttpResponse:
+    if done.preview is not None:
+        return test_login_page(request, idp.slug, done.preview.started_by, done, None, "")
+    return HttpResponseRedirect(done.next_path, status=status)
+
+
+def test_login_page(
+    request: HttpRequest,
+    slug: str,
+    started_by: str,
+    done: LoginDone | None,
+    refused: SamlRefused | None,
+    reference: str,
+) -> HttpResponse:
+    """A test login's answer, for the admin who started it: what would have happened,
+    or the full reason of the refusal and what to change."""
+    context = {
+        "slug": slug,
+        "preview": done.preview if done else None,
+        "refused": refused,
+        "reference": reference,
+        "connection_url": reverse("sso_setup:page")
+        if started_by.startswith(SETUP_LINK_STARTER)
+        else _connection_admin_url(slug),
+    }
+    status = refused.http_status if refused is not None else 200
+    response = render(request, "sso/test_login.html", context, status=status)
+    add_never_cache_headers(response)
+    return response
+
+
+def _connection_admin_url(slug: str) -> str:
+    connection = connection_get(slug)
+    if connection is None:
+        return reverse("admin:index")
+    return reverse("admin:users_connection_change", args=[connection.pk])
 
 
 @require_GET
+def metadata(request: HttpRequest, slug: str) -> HttpResponse:
+    # Served from the moment the connection exists: IdPs that want the SP's metadata
+    # first (before theirs is imported here) must be able to read it.
+    if idp_active(slug) is None and connection_awaiting_metadata(slug):
+        return _metadata_response(sp_metadata_xml_pending(slug))
+    return _metadata_of_idp(request, slug)
+
+
 @with_idp()
-def metadata(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
-    return HttpResponse(sp_metadata_xml(idp), content_type="application/samlmetadata+xml")
+def _metadata_of_idp(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
+    return _metadata_response(sp_metadata_xml(idp))
+
+
+def _metadata_response(xml: str) -> HttpResponse:
+    return HttpResponse(xml, content_type="application/samlmetadata+xml")
 
 
 # The IdP's logout messages arrive cross-site like the ACS POST; they are accepted only

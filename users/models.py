@@ -30,14 +30,28 @@ class ActorKind(models.TextChoices):
     IDP = "idp", "Identity provider"
     SYSTEM = "system", "System"
     PERSON = "person", "The person themself (self-service)"
+    SETUP_LINK = "setup_link", "Setup link (the customer's IT admin)"
+
+
+class Vendor(models.TextChoices):
+    """Who runs a connection's identity provider: picks the attribute-map preset and the
+    set-up steps the admin's connection page shows."""
+
+    ONELOGIN = "onelogin", "OneLogin"
+    OKTA = "okta", "Okta"
+    ENTRA = "entra", "Microsoft Entra ID"
+    GOOGLE = "google", "Google Workspace"
+    SAML = "saml", "Other SAML 2.0 identity provider"
 
 
 class Connection(models.Model):
     """One identity provider's connection: its SAML side (sso.IdentityProvider with the
     same slug) and its SCIM tokens. Users provisioned through a bound token belong to it,
-    and its SAML login links them on the first sign-in."""
+    and its SAML login links them on the first sign-in. It may exist before its IdP's
+    metadata is imported (SP metadata is served from then on; logins wait)."""
 
     slug = models.SlugField(max_length=50, unique=True)
+    vendor = models.CharField(max_length=20, choices=Vendor.choices, default=Vendor.SAML)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -45,6 +59,29 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+
+class SetupLink(models.Model):
+    """A time-limited link that lets the customer's IT admin set up one connection
+    without a Django account: see our values, submit IdP metadata, run a test login.
+    Only its hash is stored; the first browser that opens it claims it (one person)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="setup_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=16)
+    created_by = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # SHA-256 of a secret kept in the session of the browser that opened it first.
+    claim_hash = models.CharField(max_length=64, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"setup link {self.prefix}… for {self.connection_id}"
 
 
 class UserManager(BaseUserManager["User"]):

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet
 
 from axero_idp.rawsql import model_columns, table
-from users.models import Connection, CustomField, Role, Source, User
+from users.models import Connection, CustomField, Role, RoleMembership, Source, User
 from users.search import PeopleSearchText
 
 # Accounts an identity provider created and manages. Every other account is local
@@ -337,3 +337,16 @@ def user_roles(user_id: uuid.UUID) -> list[str]:
         .values_list("display_name", flat=True)
         .distinct()
     )
+
+
+def user_role_names(user: User, *, source: str) -> list[str]:
+    """The names of the roles source granted user (a test login's "would remove")."""
+    return sorted(
+        RoleMembership.objects.filter(user=user, source=source).values_list(
+            "role__display_name", flat=True
+        )
+    )
+
+
+def username_taken(username: str) -> bool:
+    return User.objects.filter(username__ci=username).exists()

@@ -1,10 +1,9 @@
 """Set-based persona evaluation: the database computes who joins and who leaves.
 
 For each (persona, linked space) one INSERT ... SELECT adds the matching users who are
-not yet there and one DELETE removes those who no longer match; on PostgreSQL each
-statement also writes its audit rows in the same statement (a data-modifying CTE), on
-SQLite the changed ids come back through RETURNING and are audited in one bulk insert.
-No Python loop over users, whatever their number.
+not yet there and one DELETE removes those who no longer match; each statement also
+writes its audit rows (and the events outbox's) in the same statement (data-modifying
+CTEs). No Python loop over users, whatever their number.
 
 Concurrency: the persona row is locked (SELECT ... FOR UPDATE) for the transaction, so
 two evaluations of one persona queue; the second sees the first's rows (READ COMMITTED)

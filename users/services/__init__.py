@@ -8,7 +8,7 @@ from users.services.activation import (
 )
 from users.services.actors import Actor
 from users.services.audit import audit_record, audit_record_many
-from users.services.connections import connection_ensure
+from users.services.connections import connection_create, connection_ensure
 from users.services.creates_many import NewUser, users_create_many
 from users.services.custom_fields import custom_field_define
 from users.services.roles import (
@@ -46,6 +46,7 @@ __all__ = [
     "attributes_unmapped_record",
     "audit_record",
     "audit_record_many",
+    "connection_create",
     "connection_ensure",
     "custom_field_define",
     "manager_ref_is_current",

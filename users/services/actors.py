@@ -41,5 +41,10 @@ class Actor:
         return cls(ActorKind.PERSON, str(getattr(user, "username", user)))
 
     @classmethod
+    def setup_link(cls, name: str) -> Actor:
+        """The holder of a connection's setup link (the customer's IT admin)."""
+        return cls(ActorKind.SETUP_LINK, name)
+
+    @classmethod
     def system(cls, what: str = "system") -> Actor:
         return cls(ActorKind.SYSTEM, what)

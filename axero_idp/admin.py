@@ -1,0 +1,8 @@
+"""Admin pages that compose several apps (axero_idp.console)."""
+
+from django.contrib import admin
+
+from axero_idp.console.connections import ConnectionAdmin
+from users.models import Connection
+
+admin.site.register(Connection, ConnectionAdmin)

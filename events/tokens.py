@@ -6,41 +6,26 @@ raw value is stored, looked up by index and compared in constant time.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import hmac
-import secrets
 from typing import Final
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from axero_idp.errors import NotFound, UniquenessConflict, ValidationFailed
+from axero_idp.bearer_tokens import token_authenticate_header, token_issue
+from axero_idp.errors import NotFound
 from events.models import EventsToken
 from users.services import Actor, audit_record
 
 TOKEN_PREFIX: Final = "axevt_"  # noqa: S105 - a public marker, not a secret
-LAST_USED_GRANULARITY: Final = dt.timedelta(minutes=1)
-
-
-def token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
 @transaction.atomic
 def events_token_create(*, name: str, actor: Actor) -> tuple[EventsToken, str]:
     """Create a token; returns it and its raw value, which is never stored."""
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise ValidationFailed("name: required, at most 100 characters")
-    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = EventsToken(name=name, token_hash=token_hash(raw), prefix=raw[:12])
-    try:
-        with transaction.atomic():
-            token.save()
-    except IntegrityError as exc:
-        raise UniquenessConflict(f"a token named {name!r} already exists") from exc
-    audit_record(actor=actor, action="events_token.created", target=token, detail={"name": name})
+    token, raw = token_issue(EventsToken, name=name, marker=TOKEN_PREFIX)
+    audit_record(
+        actor=actor, action="events_token.created", target=token, detail={"name": token.name}
+    )
     return token, raw
 
 
@@ -61,18 +46,4 @@ def events_token_revoke(*, name: str, actor: Actor) -> EventsToken:
 
 def events_token_authenticate(header: str | None) -> EventsToken | None:
     """The live events token an `Authorization: Bearer ...` header carries, or None."""
-    scheme, _, raw = (header or "").strip().partition(" ")
-    raw = raw.strip()
-    if scheme.lower() != "bearer" or not raw or len(raw) > 200 or not raw.isascii():
-        return None
-    digest = token_hash(raw)
-    token = next(iter(EventsToken.objects.filter(token_hash=digest).order_by()[:1]), None)
-    if token is None or not hmac.compare_digest(token.token_hash, digest):
-        return None
-    if token.revoked_at is not None:
-        return None
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
-        EventsToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        token.last_used_at = now
-    return token
+    return token_authenticate_header(EventsToken, header)

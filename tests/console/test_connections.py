@@ -10,8 +10,8 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from axero_idp.bearer_tokens import token_hash
 from scim.models import ScimToken
-from scim.tokens import token_hash
 from sso.models import IdentityProvider
 from sso.presets import ENTRA_ROLE
 from tests.scim.conftest import ScimClient

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import pytest
@@ -12,8 +13,12 @@ from users.services import Actor
 
 @pytest.fixture(autouse=True)
 def _fresh_limit_counters(monkeypatch) -> None:
-    """Rate counters (axero_idp.limits) live in the shared cache: each test gets its own."""
+    """Rate counters (axero_idp.limits) live in the shared cache: each test gets its own,
+    and its windows stand still (a test crossing a minute boundary would otherwise see a
+    counter start again mid-test)."""
     monkeypatch.setattr("axero_idp.limits.KEY_PREFIX", f"limits-test-{uuid.uuid4().hex}")
+    frozen = time.time()
+    monkeypatch.setattr("axero_idp.limits._now", lambda: frozen)
 
 
 @pytest.fixture

@@ -29,10 +29,10 @@ var/secret_key:
 	chmod 600 var/secret_key
 
 # The local database: DATABASE_URL, or an embedded PostgreSQL with its data in var/pg
-# (deploy/devdb.py starts it when needed). Shared by run, dev-idp and demo-data.
+# (tests/tools/devdb.py starts it when needed). Shared by run, dev-idp and demo-data.
 LOCAL_DB = url="$${DATABASE_URL:-}"; \
 	if [ -z "$$url" ]; then \
-		url="$$($(BIN)/python deploy/devdb.py)" || exit 1; \
+		url="$$($(BIN)/python tests/tools/devdb.py)" || exit 1; \
 		echo "DATABASE_URL=$$url (embedded PostgreSQL, data in var/pg)"; \
 	fi
 
@@ -65,7 +65,7 @@ demo-data: $(STAMP) var/secret_key
 # Whole suite on the real PostgreSQL and Redis: the PostgreSQL at DATABASE_URL (default
 # DATABASE_URL_TEST), or, when nothing answers there, the embedded one in var/pg.
 test: $(STAMP)
-	@url="$$($(BIN)/python deploy/devdb.py --prefer "$${DATABASE_URL:-$(DATABASE_URL_TEST)}")" || exit 1; \
+	@url="$$($(BIN)/python tests/tools/devdb.py --prefer "$${DATABASE_URL:-$(DATABASE_URL_TEST)}")" || exit 1; \
 	echo "DATABASE_URL=$$url"; \
 	DATABASE_URL="$$url" REDIS_URL="$${REDIS_URL:-$(REDIS_URL_TEST)}" \
 		SECRET_KEY=test-secret-key-not-for-production \
@@ -77,9 +77,9 @@ lint: $(STAMP)
 	SECRET_KEY=lint $(BIN)/mypy .
 	$(BIN)/lint-imports
 
-# The production path, as CI runs it: runtime lock alone, real processes (deploy/smoke.py).
+# The production path, as CI runs it: runtime lock alone, real processes (tests/tools/smoke.py).
 smoke: $(STAMP)
-	$(BIN)/python deploy/smoke.py
+	$(BIN)/python tests/tools/smoke.py
 
 worker: $(STAMP) var/secret_key
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/celery -A axero_idp worker -l INFO
@@ -88,5 +88,5 @@ beat: $(STAMP) var/secret_key
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/celery -A axero_idp beat -l INFO
 
 clean:
-	test ! -x $(BIN)/python || $(BIN)/python deploy/devdb.py --stop
+	test ! -x $(BIN)/python || $(BIN)/python tests/tools/devdb.py --stop
 	rm -rf $(VENV) var/pg var/smoke

@@ -18,7 +18,7 @@ from typing import Any, Final, TypeVar
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from axero_idp.errors import UniquenessConflict, ValidationFailed
+from axero_idp.errors import NotFound, UniquenessConflict, ValidationFailed
 
 LAST_USED_GRANULARITY: Final = dt.timedelta(minutes=1)
 MAX_RAW_LENGTH: Final = 200
@@ -72,3 +72,17 @@ def token_authenticate_header(model: type[TokenModel], header: str | None) -> To
         manager.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token  # type: ignore[no-any-return]
+
+
+def token_revoke(model: type[TokenModel], *, name: str) -> tuple[TokenModel, bool]:
+    """Revoke the token named `name` at once (row locked; the caller's transaction);
+    returns it and whether this call revoked it (a second revoke is a no-op to audit)."""
+    manager: Any = model._default_manager
+    token = manager.select_for_update().filter(name=name).first()
+    if token is None:
+        raise NotFound(f"no token named {name!r}")
+    if token.revoked_at is not None:
+        return token, False
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    return token, True

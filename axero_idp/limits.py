@@ -33,8 +33,13 @@ def counter_hit(name: str, *, window_seconds: int) -> int:
     """Count one event under `name` in the current window; the count so far."""
     key = _key(name, window_seconds)
     try:
-        cache.add(key, 0, timeout=window_seconds + 5)
-        return int(cache.incr(key))
+        try:
+            # One round trip on every hit but a window's first: these sit on the SCIM
+            # and ACS paths (rate limits).
+            return int(cache.incr(key))
+        except ValueError:  # the window's first hit: create it (racing creators: add wins)
+            cache.add(key, 0, timeout=window_seconds + 5)
+            return int(cache.incr(key))
     except Exception:  # any cache failure: see the module docstring
         logger.warning("limit counter unavailable", exc_info=True)
         return 0

@@ -92,7 +92,7 @@ TEMPLATES = [
 ]
 
 # PostgreSQL only (one engine: what runs in production is what `make run` and `make
-# test` run; they start an embedded PostgreSQL when no server is given: deploy/devdb.py).
+# test` run; they start an embedded PostgreSQL when no server is given: tests/tools/devdb.py).
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/axero"),
 }

@@ -9,10 +9,8 @@ from __future__ import annotations
 from typing import Final
 
 from django.db import transaction
-from django.utils import timezone
 
-from axero_idp.bearer_tokens import token_authenticate_header, token_issue
-from axero_idp.errors import NotFound
+from axero_idp.bearer_tokens import token_authenticate_header, token_issue, token_revoke
 from events.models import EventsToken
 from users.services import Actor, audit_record
 
@@ -32,12 +30,8 @@ def events_token_create(*, name: str, actor: Actor) -> tuple[EventsToken, str]:
 @transaction.atomic
 def events_token_revoke(*, name: str, actor: Actor) -> EventsToken:
     """Revoke a token at once; revoking twice is a no-op."""
-    token = EventsToken.objects.select_for_update().filter(name=name).first()
-    if token is None:
-        raise NotFound(f"no token named {name!r}")
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+    token, revoked = token_revoke(EventsToken, name=name)
+    if revoked:
         audit_record(
             actor=actor, action="events_token.revoked", target=token, detail={"name": name}
         )

@@ -19,6 +19,7 @@ from users.services import Actor
 class ScimTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "connection", "prefix", "created_at", "last_used_at", "revoked_at")
     list_filter = ("connection",)
+    list_select_related = ("connection",)
     search_fields = ("name",)
     fields = ("name", "connection", "prefix", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")

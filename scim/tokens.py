@@ -9,10 +9,9 @@ from __future__ import annotations
 from typing import Final
 
 from django.db import transaction
-from django.utils import timezone
 
-from axero_idp.bearer_tokens import token_issue
-from axero_idp.errors import NotFound, ValidationFailed
+from axero_idp.bearer_tokens import token_issue, token_revoke
+from axero_idp.errors import ValidationFailed
 from scim.models import ScimToken
 from users.selectors import connection_get
 from users.services import Actor, audit_record
@@ -44,11 +43,7 @@ def scim_token_create(
 @transaction.atomic
 def scim_token_revoke(*, name: str, actor: Actor) -> ScimToken:
     """Revoke a token at once; revoking twice is a no-op."""
-    token = ScimToken.objects.select_for_update().filter(name=name).first()
-    if token is None:
-        raise NotFound(f"no token named {name!r}")
-    if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+    token, revoked = token_revoke(ScimToken, name=name)
+    if revoked:
         audit_record(actor=actor, action="scim_token.revoked", target=token, detail={"name": name})
     return token

@@ -33,16 +33,11 @@ def idp_active(slug: str) -> IdentityProvider | None:
     return found[0] if found else None
 
 
-def idps_active() -> list[IdentityProvider]:
-    """The identity providers people may sign in with, by name."""
-    return sorted(IdentityProvider.objects.filter(is_active=True), key=lambda i: str(i).lower())
-
-
 def idp_for_email(email: str) -> IdentityProvider | None:
     """The active identity provider that lists the email's domain, if any."""
     domain = email.rpartition("@")[2].strip().lower()
-    # A handful of IdPs at most: read in Python, the same on every database engine.
-    return next((idp for idp in idps_active() if domain and domain in idp.email_domains), None)
+    # A handful of IdPs at most: read in Python, the same answer as the sign-in page's.
+    return next((idp for idp in idps_for_sign_in() if domain and domain in idp.email_domains), None)
 
 
 def idps_for_sign_in() -> list[IdentityProvider]:

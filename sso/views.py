@@ -46,7 +46,7 @@ from sso.selectors import (
     connection_awaiting_metadata,
     idp_active,
     idp_for_email,
-    idps_active,
+    idps_for_sign_in,
     test_login_waiting,
 )
 from users.selectors import connection_get
@@ -335,7 +335,7 @@ def _login_url(idp: IdentityProvider, next_path: str | None, login_hint: str = "
 # the person to the IdP that lists its domain, with the address as a login hint.
 @require_http_methods(["GET", "POST"])
 def route(request: HttpRequest) -> HttpResponse:
-    idps = idps_active()
+    idps = idps_for_sign_in()
     next_path = request.POST.get("next") if request.method == "POST" else request.GET.get("next")
     if len(idps) == 1:
         return HttpResponseRedirect(_login_url(idps[0], next_path))

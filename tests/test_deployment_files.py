@@ -1,7 +1,7 @@
 """The deployment files tell the truth: every environment variable the product reads is
 in .env.example and the README, and docker-compose.yml starts the app only after its
 migrations, with a health check on every long-running service. (CI's smoke stage runs
-the compose file's own commands: deploy/smoke.py.)"""
+the compose file's own commands: tests/tools/smoke.py.)"""
 
 from __future__ import annotations
 

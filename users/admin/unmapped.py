@@ -33,6 +33,7 @@ def custom_key_for(row: UnmappedAttribute) -> str | None:
 class UnmappedAttributeAdmin(admin.ModelAdmin):
     list_display = ("name", "protocol", "connection", "last_seen", "first_seen", "how_to_map")
     list_filter = ("connection", "protocol")
+    list_select_related = ("connection",)  # how_to_map names it on every row
     search_fields = ("name",)
     actions = ["define_text_fields"]
 

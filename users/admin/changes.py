@@ -51,7 +51,6 @@ def admin_changes(
 ) -> dict[str, list[Any]]:
     """{field: [before, after]} for each named concrete field whose value differs
     (before None: a new object, every named field from None)."""
-    summaries = summaries or {}
     changes: dict[str, list[Any]] = {}
     for name in fields:
         field = _concrete(after, name)
@@ -59,14 +58,15 @@ def admin_changes(
             continue
         old = field.value_from_object(before) if before is not None else None
         new = field.value_from_object(after)
-        if before is not None and old == new:
-            continue
-        if is_secret(name):
-            changes[name] = [REDACTED if old else None, REDACTED if new else None]
-            continue
-        summary = summaries.get(name, json_value)
-        changes[name] = [None if old is None else summary(old), summary(new)]
+        if before is None or old != new:
+            changes[name] = _pair(name, old, new, (summaries or {}).get(name, json_value))
     return changes
+
+
+def _pair(name: str, old: Any, new: Any, summary: Summary) -> list[Any]:
+    if is_secret(name):
+        return [REDACTED if old else None, REDACTED if new else None]
+    return [None if old is None else summary(old), summary(new)]
 
 
 def _concrete(obj: models.Model, name: str) -> models.Field[Any, Any] | None:

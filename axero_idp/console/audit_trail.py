@@ -89,6 +89,10 @@ _KINDS: Final[dict[str, _Kind]] = {
 }
 
 
+# What the target type filter offers: every type the trail names, and the IdP.
+AUDIT_TARGET_TYPES: Final = tuple(sorted({*_KINDS, "identityprovider"}))
+
+
 def _identity_providers(ids: set[str]) -> dict[str, Model]:
     # Refusals name an IdP by its slug (the login may have named one that does not
     # exist); its own changes by its primary key.

@@ -189,3 +189,18 @@ def test_event_page_links_its_target(admin_client, ada):
     html = admin_client.get(f"{LIST}{event.pk}/change/").content.decode()
 
     assert "Ada Lovelace &lt;ada@example.com&gt;" in html
+
+
+def test_list_counts_at_most_its_cap_and_reads_no_distinct_values_of_the_trail(
+    admin_client, monkeypatch
+):
+    monkeypatch.setattr("axero_idp.console.audit.COUNT_CAP", 3)
+    for _ in range(5):
+        audit_record(actor=Actor.admin("root"), action="role.created", target=RoleFactory())
+
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(LIST)
+
+    assert response.context["cl"].result_count == 4
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "DISTINCT" not in sql and "MIN(" not in sql

@@ -15,8 +15,9 @@ from django.utils.safestring import SafeString
 from sso.keys import keys_cache_clear
 from sso.models import IdentityProvider, SamlIdentity, SamlSession, SPKey
 from sso.services import idp_deactivate, idp_delete
+from users.admin.changes import admin_changes, certificate_fingerprints
 from users.models import AuditEvent
-from users.services import Actor, connection_ensure
+from users.services import Actor, audit_record, connection_ensure
 
 RECENT_FAILURES = 20
 
@@ -40,12 +41,26 @@ class IdentityProviderAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: IdentityProvider, form: Any, change: bool
     ) -> None:
+        # Everything here runs in the change form's transaction: the edit, its audit
+        # record and (on deactivation) the end of the IdP's sessions commit together.
+        actor = Actor.admin(request.user)
+        before = IdentityProvider.objects.filter(pk=obj.pk).first() if change else None
         super().save_model(request, obj, form, change)
         if not change:
-            connection_ensure(slug=obj.slug, actor=Actor.admin(request.user))
+            connection_ensure(slug=obj.slug, actor=actor)
+        changes = admin_changes(
+            before,
+            obj,
+            form.changed_data if change else list(form.fields),
+            summaries={"signing_certificates": certificate_fingerprints},
+        )
+        if changes:
+            # One record per save, each changed field before and after: turning on
+            # link-by-email or IdP-initiated login is a security decision to find later.
+            action = "sso.idp_changed" if change else "sso.idp_created"
+            audit_record(actor=actor, action=action, target=obj, detail={"changes": changes})
         if change and "is_active" in form.changed_data and not obj.is_active:
-            # In the change form's transaction: the edit and the sessions' end commit together.
-            idp_deactivate(idp=obj, actor=Actor.admin(request.user))
+            idp_deactivate(idp=obj, actor=actor)
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: IdentityProvider | None = None
@@ -101,8 +116,17 @@ class SPKeyAdmin(admin.ModelAdmin):
         # Keys are generated (sso.keys.sp_key_create), never pasted in.
         return False
 
-    def save_model(self, request: HttpRequest, obj: SPKey, form: object, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: SPKey, form: Any, change: bool) -> None:
+        before = SPKey.objects.filter(pk=obj.pk).first()
         super().save_model(request, obj, form, change)
+        changes = admin_changes(before, obj, form.changed_data)
+        if changes:
+            audit_record(
+                actor=Actor.admin(request.user),
+                action="sso.sp_key_changed",
+                target=obj,
+                detail={"name": obj.name, "changes": changes},
+            )
         keys_cache_clear()
 
 

@@ -1,5 +1,6 @@
 """Django admin for the directory; each model's admin writes through users.services."""
 
-from users.admin import audit, custom_fields, roles, unmapped, users
+# The audit trail's admin names targets from every app: axero_idp.console.audit.
+from users.admin import custom_fields, roles, unmapped, users
 
-__all__ = ["audit", "custom_fields", "roles", "unmapped", "users"]
+__all__ = ["custom_fields", "roles", "unmapped", "users"]

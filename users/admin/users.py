@@ -10,15 +10,20 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth.admin import UserAdmin as AuthUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
 
 from users.admin.common import ServiceErrorsAsMessages
+from users.admin.user_page import user_page_context
 from users.models import CustomField, CustomFieldType, Role, User
 from users.services import (
     Actor,
@@ -170,8 +175,58 @@ def _confirm(
     return None
 
 
+def _new_user_save(obj: User, form: Any, actor: Actor) -> None:
+    password = (
+        form.cleaned_data.get("password1")
+        if form.cleaned_data.get("usable_password") != "false"
+        else None
+    )
+    created = user_create(
+        actor=actor,
+        source="admin",
+        username=obj.username,
+        attributes={f: getattr(obj, f) for f in ("email", "first_name", "last_name")},
+        password=password or None,
+    )
+    obj.pk, obj._state.adding, obj.password = created.pk, False, created.password
+
+
+def _changes_save(obj: User, form: Any, actor: Actor) -> None:
+    """An edit: each part through the service that owns it (and audits it, before
+    and after): profile, custom fields and manager; the IdP-reactivation switch;
+    admin access."""
+    changed = set(form.changed_data)
+    kwargs: dict[str, Any] = {
+        "attributes": {f: form.cleaned_data[f] for f in changed.intersection(ATTRIBUTE_FIELDS)},
+        "custom": form.custom_values(),
+    }
+    if "manager" in changed:
+        manager = form.cleaned_data["manager"]
+        kwargs["manager_ref"] = str(manager.pk) if manager else None
+    user_update(user=obj, actor=actor, **kwargs)
+    if "idp_may_reactivate" in changed:
+        user_idp_reactivation_allow(
+            user=obj, actor=actor, allowed=form.cleaned_data["idp_may_reactivate"]
+        )
+    if {"is_staff", "is_superuser"} & changed:
+        user_access_set(user=obj, actor=actor, is_staff=obj.is_staff, is_superuser=obj.is_superuser)
+
+
+def _django_permissions(user: User) -> dict[str, list[str]]:
+    return {
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "user_permissions": sorted(
+            f"{app}.{codename}"
+            for app, codename in user.user_permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        ),
+    }
+
+
 @admin.register(User)
 class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
+    change_form_template = "admin/users/user/change_form.html"
     form = DirectoryUserChangeForm
     add_form = DirectoryUserCreationForm
     list_display = (
@@ -212,8 +267,10 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
         "last_login",
         "role_names",
     )
+    # The page leads with the person (profile, then their custom fields: get_fieldsets),
+    # then organisation and status details; the account's plumbing comes last, and
+    # Django's permission widgets are folded away (roles, not groups, are what matter).
     fieldsets = (
-        (None, {"fields": ("id", "username", "password", "source", "external_id")}),
         (
             "Profile",
             {"fields": ("first_name", "last_name", "display_name", "email", "title", "photo_url")},
@@ -249,7 +306,12 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
                 )
             },
         ),
-        ("Admin access", {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Account", {"fields": ("id", "username", "password", "source", "external_id")}),
+        ("Admin access", {"fields": ("is_staff", "is_superuser")}),
+        (
+            "Django permissions (groups and single permissions)",
+            {"classes": ("collapse",), "fields": ("groups", "user_permissions")},
+        ),
     )
     add_fieldsets = (
         (
@@ -283,7 +345,9 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
         if obj is None:
             return fieldsets
         custom = [CUSTOM_PREFIX + key for key in CustomField.objects.values_list("key", flat=True)]
-        return (*fieldsets, ("Custom profile fields", {"fields": custom})) if custom else fieldsets
+        if not custom:
+            return fieldsets
+        return (fieldsets[0], ("Custom profile fields", {"fields": custom}), *fieldsets[1:])
 
     def get_form(  # type: ignore[override]
         self, request: HttpRequest, obj: Any = None, **kwargs: Any
@@ -316,35 +380,92 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         actor = Actor.admin(request.user)
-        if not change:
-            password = (
-                form.cleaned_data.get("password1")
-                if form.cleaned_data.get("usable_password") != "false"
-                else None
-            )
-            created = user_create(
-                actor=actor,
-                source="admin",
-                username=obj.username,
-                attributes={f: getattr(obj, f) for f in ("email", "first_name", "last_name")},
-                password=password or None,
-            )
-            obj.pk, obj._state.adding, obj.password = created.pk, False, created.password
+        if change:
+            _changes_save(obj, form, actor)
+        else:
+            _new_user_save(obj, form, actor)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        before = _django_permissions(form.instance) if change else None
+        super().save_related(request, form, formsets, change)
+        if before is None:
             return
-        attributes = {f: form.cleaned_data[f] for f in form.changed_data if f in ATTRIBUTE_FIELDS}
-        kwargs: dict[str, Any] = {"attributes": attributes, "custom": form.custom_values()}
-        if "manager" in form.changed_data:
-            manager = form.cleaned_data["manager"]
-            kwargs["manager_ref"] = str(manager.pk) if manager else None
-        user_update(user=obj, actor=actor, **kwargs)
-        if "idp_may_reactivate" in form.changed_data:
-            user_idp_reactivation_allow(
-                user=obj, actor=actor, allowed=form.cleaned_data["idp_may_reactivate"]
+        after = _django_permissions(form.instance)
+        changes = {
+            name: [before[name], after[name]] for name in before if before[name] != after[name]
+        }
+        if changes:
+            # Django's own m2m save: recorded here, in the change form's transaction.
+            audit_record(
+                actor=Actor.admin(request.user),
+                action="user.permissions_changed",
+                target=form.instance,
+                detail={"changes": changes},
             )
-        if {"is_staff", "is_superuser"} & set(form.changed_data):
-            user_access_set(
-                user=obj, actor=actor, is_staff=obj.is_staff, is_superuser=obj.is_superuser
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        own = [
+            path(
+                "<path:object_id>/deactivate/",
+                view(self.deactivate_view),
+                name="users_user_deactivate",
+            ),
+            path(
+                "<path:object_id>/reactivate/",
+                view(self.reactivate_view),
+                name="users_user_reactivate",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        user = self.get_object(request, unquote(object_id))
+        if user is not None:
+            extra_context = {**(extra_context or {}), **self.page_context(request, user)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def page_context(self, request: HttpRequest, user: User) -> dict[str, Any]:
+        """What the page shows above the form; subclasses that compose other apps
+        (axero_idp.console.user_page) add their sections here."""
+        return {**user_page_context(user), "may_change": self.has_change_permission(request, user)}
+
+    @method_decorator(require_POST)
+    def deactivate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._activation(request, object_id, user_deactivate, "deactivated")
+
+    @method_decorator(require_POST)
+    def reactivate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._activation(request, object_id, user_reactivate, "reactivated")
+
+    def _activation(
+        self, request: HttpRequest, object_id: str, service: Any, done: str
+    ) -> HttpResponse:
+        """The page's Deactivate / Reactivate buttons: through the service, so the audit
+        record (with the reason) and the admin-deactivation hold apply as everywhere."""
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            raise Http404
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        page = reverse("admin:users_user_change", args=[user.pk])
+        reason = (request.POST.get("reason") or "").strip()[:500]
+        if not reason:
+            self.message_user(
+                request,
+                "Nothing changed: give a reason (it goes into the audit trail).",
+                messages.ERROR,
             )
+            return HttpResponseRedirect(page)
+        user = service(user=user, actor=Actor.admin(request.user), reason=reason)
+        self.message_user(request, f"{user.get_full_name()} {done}.", messages.SUCCESS)
+        return HttpResponseRedirect(page)
 
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""

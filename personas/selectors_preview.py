@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Window
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from personas.models import SpaceMembership
@@ -57,15 +57,16 @@ def _person(user: User) -> PreviewPerson:
 
 
 def _group(users: QuerySet[User], limit: int) -> PreviewGroup:
-    """The count and the first `limit` people, in one query: the window count is taken
-    over every row before LIMIT keeps the first ones (a top-N sort, not a full one)."""
-    rows = list(
-        users.annotate(total=Window(expression=Count("pk")))
-        .only("pk", "username", "email", "first_name", "last_name", "display_name")
-        .order_by("last_name", "first_name", "username", "pk")[:limit]
-    )
-    count = rows[0].total if rows else 0  # type: ignore[attr-defined]
-    return PreviewGroup(count=count, first=[_person(user) for user in rows])
+    """The count, then the first `limit` people by name: two queries. One query with a
+    window count was 3 to 5 times slower at 50,000 users (0.41 s against 0.11 s, 0.66 s
+    against 0.14 s: the planner walks the name index and probes the memberships per
+    user to skip the sort; bench/personas_preview_bench.py)."""
+    count = users.count()
+    if not count:
+        return PreviewGroup(count=0, first=[])
+    rows = users.only("pk", "username", "email", "first_name", "last_name", "display_name")
+    first = rows.order_by("last_name", "first_name", "username", "pk")[:limit]
+    return PreviewGroup(count=count, first=[_person(user) for user in first])
 
 
 def persona_rule_preview(
@@ -77,8 +78,8 @@ def persona_rule_preview(
     limit: int = PREVIEW_NAMES,
 ) -> RulePreview:
     """Who a (validated) rule would add to and remove from a persona's spaces if saved
-    now; `persona_id` None for a persona not created yet. Two queries (three when the
-    custom field definitions are not given)."""
+    now; `persona_id` None for a persona not created yet. At most four queries (and one
+    more when the custom field definitions are not given)."""
     if custom_fields is None:
         custom_fields = custom_fields_by_key()
     matches = compile_rule(rule, custom_fields=custom_fields, today=today or timezone.localdate())

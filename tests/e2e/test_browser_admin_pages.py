@@ -56,7 +56,10 @@ def test_setup_link_lets_someone_without_an_account_connect_and_test(
     connection = connection_create(slug=SLUG, vendor="onelogin", actor=ADMIN)
     _admin_login(chrome, live_server.url)
     chrome.get(f"{live_server.url}/admin/users/connection/{connection.pk}/change/")
-    _wait_for(chrome, "create-setup-link").click()
+    button = _wait_for(chrome, "create-setup-link")
+    assert "Steps in OneLogin" in chrome.find_element(By.ID, "connection-page").text
+    _shot(chrome, "connection-onelogin")
+    button.click()
     url = _wait_for(chrome, "setup-link-url").get_attribute("value")
     assert url.startswith(f"{live_server.url}/setup/axsetup_")
     _shot(chrome, "setup-link-created")

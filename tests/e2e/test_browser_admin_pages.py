@@ -7,11 +7,13 @@ a refused sign-in, and the persona editor's preview. Screenshots go to var/scree
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
 from personas.models import Persona
 from personas.services import SpaceGrant, persona_evaluate, persona_upsert, space_upsert
+from sso.dev_idp import DevIdp, dev_idp_server
 from sso.services import idp_import_for_connection
 from tests.e2e.test_browser_console import (
     PASSWORD,
@@ -32,6 +34,21 @@ from users.services import Actor, connection_create, user_deactivate
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ADMIN = Actor.system("test")
+ONELOGIN = "onelogin"
+
+
+@pytest.fixture
+def onelogin_like_idp(tmp_path):
+    """The development IdP behind a connection named like the README's walkthrough."""
+    idp = DevIdp.with_keys_in(tmp_path / "keys", base_url="", slug=ONELOGIN)
+    server = dev_idp_server(idp, 0)
+    idp.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield idp
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _connected(dev_idp) -> Connection:  # noqa: F811
@@ -47,13 +64,13 @@ def test_setup_link_lets_someone_without_an_account_connect_and_test(
     live_server,
     settings,
     chrome,  # noqa: F811
-    dev_idp,  # noqa: F811
+    onelogin_like_idp,
 ):
     from selenium.webdriver.common.by import By
 
     settings.SITE_URL = live_server.url
     User.objects.create_superuser("root", PASSWORD, email="root@example.com")
-    connection = connection_create(slug=SLUG, vendor="onelogin", actor=ADMIN)
+    connection = connection_create(slug=ONELOGIN, vendor="onelogin", actor=ADMIN)
     _admin_login(chrome, live_server.url)
     chrome.get(f"{live_server.url}/admin/users/connection/{connection.pk}/change/")
     button = _wait_for(chrome, "create-setup-link")
@@ -70,10 +87,10 @@ def test_setup_link_lets_someone_without_an_account_connect_and_test(
     _wait_for(chrome, "setup-page")
     assert chrome.current_url == f"{live_server.url}/setup/"
     acs = chrome.find_element(By.ID, "value-acs").get_attribute("value")
-    assert acs == f"{live_server.url}/sso/{SLUG}/acs/"
+    assert acs == f"{live_server.url}/sso/{ONELOGIN}/acs/"
     _shot(chrome, "setup-link-page")
 
-    chrome.find_element(By.ID, "id_metadata_xml").send_keys(dev_idp.metadata_xml())
+    chrome.find_element(By.ID, "id_metadata_xml").send_keys(onelogin_like_idp.metadata_xml())
     chrome.find_element(By.ID, "import-metadata").click()
     _wait_for(chrome, "imported")
     _wait_for(chrome, "test-login").click()

@@ -11,7 +11,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 from axero_idp.errors import ApplicationError
 from personas.admin.rule_help import rule_language_help
@@ -122,17 +122,25 @@ class PersonaAdmin(DeletesMemberships, ServiceErrorsAsMessages, admin.ModelAdmin
         context["rule_help"] = rule_language_help()
         return super().render_change_form(request, context, *args, **kwargs)
 
+    def _preview_object(self, request: HttpRequest, object_id: str | None) -> Persona | None:
+        """The persona being edited (None on the add page), if this admin may edit it."""
+        if object_id is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            return None
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404("no such persona")
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
     def _preview_view(
         self, request: HttpRequest, object_id: str | None, extra_context: dict[str, Any]
     ) -> HttpResponse:
         """The change form again, with the posted (unsaved) values and what they would
         do. Nothing is written: no save, no audit, no admin log entry."""
-        obj = self.get_object(request, unquote(object_id)) if object_id else None
-        allowed = (
-            self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
-        )
-        if not allowed or (object_id and obj is None):
-            raise PermissionDenied
+        obj = self._preview_object(request, object_id)
         fieldsets: Any = self.get_fieldsets(request, obj)
         form_class = self.get_form(
             request, obj, change=obj is not None, fields=flatten_fieldsets(fieldsets)

@@ -199,3 +199,17 @@ def test_preview_needs_the_change_permission(client, django_user_model, sales):
         },
     )
     assert response.status_code == 403
+
+
+def test_preview_of_a_persona_that_is_gone_is_not_found(admin_client, sales):
+    response = admin_client.post(
+        "/admin/personas/persona/999999/change/",
+        {
+            "slug": "x",
+            "name": "X",
+            "rule": json.dumps(SUPPORT),
+            "spaces_json": SPACES,
+            "_preview": "1",
+        },
+    )
+    assert response.status_code == 404

@@ -21,7 +21,7 @@ WIDTH = 880
 # name -> (left, top, right, bottom) in the 1280-pixel-wide screenshot; None: all of it.
 SHOTS: dict[str, tuple[int, int, int, int] | None] = {
     "connection-onelogin": (300, 80, 1280, 1620),
-    "setup-link-page": None,
+    "setup-link-page": (0, 0, 1280, 1080),
     "setup-link-test-login": (0, 0, 1280, 860),
     "dashboard-refusal": (0, 50, 960, 660),
     "persona-preview": (330, 80, 1280, 1290),

@@ -66,7 +66,8 @@ def seed(count: int) -> dict[str, object]:
         "department", "employee_number", "cost_center", "organization", "division",
         "pending_manager_ref", "hire_date", "photo_url", "custom", "is_active", "is_staff",
         "is_superuser", "source", "session_generation", "version", "created_at",
-        "updated_at", "password", "manager_id",
+        "updated_at", "password", "manager_id", "image_version", "deactivated_by",
+        "idp_may_reactivate",
     ]  # fmt: skip
     rows = []
     for n, user_id in enumerate(ids):
@@ -81,6 +82,7 @@ def seed(count: int) -> dict[str, object]:
                 ("R&D", "Sales", "Ops", "Finance")[n % 4], str(100000 + n), "", "", "", "",
                 today - dt.timedelta(days=n % 1825), "", json.dumps(custom), n % 50 != 0,
                 False, False, "scim", 0, 1, now, now, "!", ids[1] if n % 10 == 0 else None,
+                "", "" if n % 50 else "scim", False,
             ]
         )  # fmt: skip
     for start in range(0, count, 20000):

@@ -1,38 +1,28 @@
-"""Admin for spaces, personas and space memberships; every write goes through services."""
+"""Admin for spaces and space memberships; every write goes through services."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from axero_idp.errors import ApplicationError
-from personas.models import MembershipSource, Persona, Space, SpaceMembership
-from personas.rules import validate_rule
+from personas.models import MembershipSource, Space, SpaceMembership
 from personas.selectors import (
-    personas_with_match_count,
     space_member_count,
     space_members_page,
     spaces_with_member_count,
 )
 from personas.services import (
-    SpaceGrant,
-    clean_space_grants,
-    persona_delete,
-    persona_evaluate,
-    persona_upsert,
     space_delete,
     space_member_add,
     space_member_remove,
     space_upsert,
 )
 from users.admin.common import ServiceErrorsAsMessages
-from users.selectors import custom_fields_by_key
 from users.services import Actor
 
 MEMBERS_PREVIEW = 20
@@ -49,7 +39,7 @@ def _members_link(space_id: int, text: str) -> str:
     return format_html('<a href="{}">{}</a>', url, text)
 
 
-class _DeletesMemberships:
+class DeletesMemberships:
     """The delete confirmation of a space or persona: counts, not a list of every
     membership (there may be 50,000), and no per-row permission check. The service
     deletes and audits the memberships; persona rows may not be deleted one by one
@@ -68,7 +58,7 @@ class _DeletesMemberships:
 
 
 @admin.register(Space)
-class SpaceAdmin(_DeletesMemberships, ServiceErrorsAsMessages, admin.ModelAdmin):
+class SpaceAdmin(DeletesMemberships, ServiceErrorsAsMessages, admin.ModelAdmin):
     membership_field = "space"
     list_display = ("slug", "name", "member_count", "updated_at")
     search_fields = ("slug", "name")
@@ -118,102 +108,6 @@ class SpaceAdmin(_DeletesMemberships, ServiceErrorsAsMessages, admin.ModelAdmin)
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Space]) -> None:
         for space in queryset:
             space_delete(space=space, actor=Actor.admin(request.user))
-
-
-class PersonaForm(forms.ModelForm):
-    spaces_json = forms.JSONField(
-        label="Spaces",
-        initial=list,
-        help_text='Where matches go, e.g. [{"space": "new-hires", "role": "member"}].',
-    )
-
-    class Meta:
-        model = Persona
-        fields = ("slug", "name", "rule")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.initial["spaces_json"] = [
-                {"space": link.space.slug, "role": link.role}
-                for link in self.instance.space_links.select_related("space").order_by(
-                    "space__slug"
-                )
-            ]
-
-    def clean_rule(self) -> Any:
-        rule = self.cleaned_data["rule"]
-        try:
-            validate_rule(rule, custom_fields=custom_fields_by_key())
-        except ApplicationError as exc:
-            raise forms.ValidationError(exc.detail) from exc
-        return rule
-
-    def clean_spaces_json(self) -> list[SpaceGrant]:
-        known = set(Space.objects.values_list("slug", flat=True))
-        try:
-            return clean_space_grants(
-                self.cleaned_data["spaces_json"], path="spaces", known_spaces=known
-            )
-        except ApplicationError as exc:
-            raise forms.ValidationError(exc.detail) from exc
-
-
-@admin.register(Persona)
-class PersonaAdmin(_DeletesMemberships, ServiceErrorsAsMessages, admin.ModelAdmin):
-    membership_field = "persona"
-    form = PersonaForm
-    list_display = ("slug", "name", "matching", "has_time_rule", "last_evaluated_at")
-    search_fields = ("slug", "name")
-    readonly_fields = ("matching", "has_time_rule", "last_evaluated_at", "updated_at")
-    actions = ("evaluate_now",)
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ("slug", "name", "rule", "spaces_json", *self.readonly_fields)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ("slug", *self.readonly_fields) if obj is not None else self.readonly_fields
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Persona]:
-        return personas_with_match_count()
-
-    @admin.display(description="Matching users", ordering="match_count")
-    def matching(self, obj: Persona) -> int:
-        count = getattr(obj, "match_count", None)
-        if count is None:
-            count = obj.memberships.values("user").distinct().count() if obj.pk else 0
-        return int(count)
-
-    def save_model(self, request: HttpRequest, obj: Persona, form: Any, change: bool) -> None:
-        saved, _ = persona_upsert(
-            slug=obj.slug,
-            name=obj.name,
-            rule=obj.rule,
-            spaces=form.cleaned_data["spaces_json"],
-            actor=Actor.admin(request.user),
-        )
-        obj.pk, obj._state.adding = saved.pk, False
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        # persona_upsert wrote the space links; the form has no relations of its own.
-        return None
-
-    def delete_model(self, request: HttpRequest, obj: Persona) -> None:
-        persona_delete(persona=obj, actor=Actor.admin(request.user))
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Persona]) -> None:
-        for persona in queryset:
-            persona_delete(persona=persona, actor=Actor.admin(request.user))
-
-    @admin.action(description="Evaluate selected personas now")
-    def evaluate_now(self, request: HttpRequest, queryset: QuerySet[Persona]) -> None:
-        for persona in queryset.order_by("pk"):
-            result = persona_evaluate(persona=persona, actor=Actor.admin(request.user))
-            self.message_user(
-                request,
-                f"{persona.slug}: {result.added} added, {result.removed} removed",
-                messages.SUCCESS,
-            )
 
 
 @admin.register(SpaceMembership)

@@ -1,0 +1,5 @@
+"""Django admin for spaces, personas and memberships; every write goes through services."""
+
+from personas.admin import personas, spaces
+
+__all__ = ["personas", "spaces"]

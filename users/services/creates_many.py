@@ -24,6 +24,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import connection, transaction
 from django.utils import timezone
 
+from axero_idp import rawsql
 from axero_idp.errors import ApplicationError, UniquenessConflict
 from axero_idp.rawsql import model_columns, table
 from users import events
@@ -194,21 +195,18 @@ def _insert_skipping_taken(users: list[User]) -> set[uuid.UUID]:
     pk = connection.ops.quote_name(User._meta.pk.attname)
     row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
     inserted: set[uuid.UUID] = set()
-    with connection.cursor() as cursor:
-        for start in range(0, len(ordered), _ROWS_PER_INSERT):
-            chunk = ordered[start : start + _ROWS_PER_INSERT]
-            params = [
-                f.get_db_prep_save(getattr(u, f.attname), connection)
-                for u in chunk
-                for f in _COLUMNS
-            ]
-            cursor.execute(
-                f"INSERT INTO {table(User)} ({columns}) "  # noqa: S608
-                f"VALUES {', '.join([row] * len(chunk))} "
-                f"ON CONFLICT DO NOTHING RETURNING {pk}",
-                params,
-            )
-            inserted.update(uuid.UUID(str(pk)) for (pk,) in cursor.fetchall())
+    for start in range(0, len(ordered), _ROWS_PER_INSERT):
+        chunk = ordered[start : start + _ROWS_PER_INSERT]
+        params = [
+            f.get_db_prep_save(getattr(u, f.attname), connection) for u in chunk for f in _COLUMNS
+        ]
+        rows = rawsql.fetch_all(
+            f"INSERT INTO {table(User)} ({columns}) "  # noqa: S608
+            f"VALUES {', '.join([row] * len(chunk))} "
+            f"ON CONFLICT DO NOTHING RETURNING {pk}",
+            params,
+        )
+        inserted.update(uuid.UUID(str(pk)) for (pk,) in rows)
     return inserted
 
 

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from axero_idp import rawsql
 from axero_idp.errors import UniquenessConflict, ValidationFailed
 from axero_idp.rawsql import table
 from users import events
@@ -310,39 +311,17 @@ def _user_roles_sync(
 
 
 def _memberships_write(user: User, source: str, *, add: list[Role], remove: list[Role]) -> None:
-    """One INSERT ... ON CONFLICT DO NOTHING and one DELETE, by hand (every login whose
-    roles changed runs them; the ORM's bulk insert and delete cost more to prepare)."""
-    members = table(RoleMembership)
-    role_pk = Role._meta.pk
-    user_id = User._meta.pk.get_db_prep_value(user.pk, connection)  # type: ignore[union-attr]
-    with connection.cursor() as cursor:
-        if add:
-            now = connection.ops.adapt_datetimefield_value(timezone.now())
-            cursor.execute(
-                f"INSERT INTO {members} (role_id, user_id, source, created_at) VALUES "  # noqa: S608
-                + ", ".join(["(%s, %s, %s, %s)"] * len(add))
-                + " ON CONFLICT DO NOTHING",
-                [
-                    value
-                    for role in add
-                    for value in (
-                        role_pk.get_db_prep_value(role.pk, connection),  # type: ignore[union-attr]
-                        user_id,
-                        source,
-                        now,
-                    )
-                ],
-            )
-        if remove:
-            cursor.execute(
-                f"DELETE FROM {members} WHERE user_id = %s AND source = %s "  # noqa: S608
-                f"AND role_id IN ({', '.join(['%s'] * len(remove))})",
-                [
-                    user_id,
-                    source,
-                    *(role_pk.get_db_prep_value(r.pk, connection) for r in remove),  # type: ignore[union-attr]
-                ],
-            )
+    """One INSERT ... ON CONFLICT DO NOTHING and one DELETE (a login whose roles changed)."""
+    if add:
+        RoleMembership.objects.bulk_create(
+            [RoleMembership(role=role, user=user, source=source) for role in add],
+            ignore_conflicts=True,
+        )
+    if remove:
+        # No signal or cascade hangs on a membership: one DELETE, no SELECT first.
+        RoleMembership.objects.filter(
+            user=user, source=source, role__in=[r.pk for r in remove]
+        ).delete()
 
 
 def _named_and_held(
@@ -373,9 +352,7 @@ def _named_and_held(
         )
         params = [user_id, source, *lower_names, *params]
     to_pk = Role._meta.pk.to_python  # type: ignore[union-attr]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(to_pk(pk), name, bool(held)) for pk, name, held in cursor.fetchall()]
+    return [(to_pk(pk), name, bool(held)) for pk, name, held in rawsql.fetch_all(sql, params)]
 
 
 def _role_get_or_create(name: str, actor: Actor) -> Role:

@@ -87,22 +87,31 @@ def _touch(role: Role) -> None:
     role.refresh_from_db(fields=["version", "updated_at"])
 
 
+def _name_change(role: Role, name: str) -> dict[str, Any]:
+    if name == role.display_name:
+        return {}
+    if _name_taken(name, exclude=role.pk):
+        raise UniquenessConflict(f"displayName {name!r} is already taken")
+    change = {"display_name": [role.display_name, name]}
+    role.display_name = name
+    return change
+
+
+def _external_id_change(role: Role, external_id: str | None) -> dict[str, Any]:
+    if (external_id or None) == role.external_id:
+        return {}
+    change = {"external_id": [role.external_id, external_id or None]}
+    role.external_id = external_id or None
+    return change
+
+
 @transaction.atomic
 def role_rename(*, role: Role, actor: Actor, display_name: str, external_id: Any = _UNSET) -> Role:
     """Rename a role (and optionally change its external id); a repeat is a no-op."""
     role = _locked(role)
-    name = _clean_name(display_name)
-    changes: dict[str, Any] = {}
-    if name != role.display_name:
-        if _name_taken(name, exclude=role.pk):
-            raise UniquenessConflict(f"displayName {name!r} is already taken")
-        changes["display_name"] = [role.display_name, name]
-        role.display_name = name
+    changes = _name_change(role, _clean_name(display_name))
     if external_id is not _UNSET:
-        external_id = clean_external_id(external_id)
-    if external_id is not _UNSET and (external_id or None) != role.external_id:
-        changes["external_id"] = [role.external_id, external_id or None]
-        role.external_id = external_id or None
+        changes.update(_external_id_change(role, clean_external_id(external_id)))
     if not changes:
         return role
     role.updated_at = timezone.now()
@@ -275,6 +284,21 @@ def user_roles_sync(
 def _user_roles_sync(
     *, user: User, names: set[str], source: str, actor: Actor
 ) -> tuple[set[str], set[str]]:
+    wanted, current = _wanted_and_held(user, names, source, actor)
+    to_add = [wanted[pk] for pk in wanted.keys() - current.keys()]
+    to_remove = [current[pk] for pk in current.keys() - wanted.keys()]
+    if not to_add and not to_remove:
+        return set(), set()
+    _memberships_write(user, source, add=to_add, remove=to_remove)
+    _user_roles_changed(user, source, actor, added=to_add, removed=to_remove)
+    return {r.display_name for r in to_add}, {r.display_name for r in to_remove}
+
+
+def _wanted_and_held(
+    user: User, names: set[str], source: str, actor: Actor
+) -> tuple[dict[uuid.UUID, Role], dict[uuid.UUID, Role]]:
+    """The roles named (created when missing) and the roles source grants user now,
+    each by id."""
     by_lower = {n.lower(): n for n in names}
     roles: dict[str, Role] = {}
     current: dict[uuid.UUID, Role] = {}
@@ -286,28 +310,28 @@ def _user_roles_sync(
             current[pk] = role
     for lower in sorted(set(by_lower) - set(roles)):
         roles[lower] = _role_get_or_create(by_lower[lower], actor)
-    wanted = {role.pk: role for role in roles.values()}
-    to_add = [wanted[pk] for pk in wanted.keys() - current.keys()]
-    to_remove = [current[pk] for pk in current.keys() - wanted.keys()]
-    if not to_add and not to_remove:
-        return set(), set()
-    _memberships_write(user, source, add=to_add, remove=to_remove)
+    return {role.pk: role for role in roles.values()}, current
+
+
+def _user_roles_changed(
+    user: User, source: str, actor: Actor, *, added: list[Role], removed: list[Role]
+) -> None:
+    """Audit one event per role and announce one event for the user."""
     detail = {"source": source, **_ids_detail([user.pk])}
     audit_record_many(
         actor=actor,
-        entries=[("role.members_added", role, detail) for role in to_add]
-        + [("role.members_removed", role, detail) for role in to_remove],
+        entries=[("role.members_added", role, detail) for role in added]
+        + [("role.members_removed", role, detail) for role in removed],
     )
     events.publish_on_commit(
         events.UserRolesChanged(
             user_id=user.pk,
             source=source,
-            added=frozenset(r.pk for r in to_add),
-            removed=frozenset(r.pk for r in to_remove),
+            added=frozenset(r.pk for r in added),
+            removed=frozenset(r.pk for r in removed),
             actor_kind=actor.kind,
         )
     )
-    return {r.display_name for r in to_add}, {r.display_name for r in to_remove}
 
 
 def _memberships_write(user: User, source: str, *, add: list[Role], remove: list[Role]) -> None:

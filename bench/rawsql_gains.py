@@ -162,3 +162,102 @@ def test_first_evaluation_set_based_against_orm():
         audit_record(actor=ACTOR, action="persona.evaluated", target=persona)
 
     _report(f"first evaluation of {MEMBERS} members", _median_ms(hand, 3), _median_ms(orm, 3))
+
+
+def test_login_role_lookup_union_against_orm_union():
+    from django.db.models import Exists, OuterRef, Value
+    from django.db.models.functions import Lower
+
+    from users.models import Role, RoleMembership
+    from users.services.roles import _named_and_held
+
+    user = User.objects.create(username="ann", email="ann@example.com")
+    roles = Role.objects.bulk_create([Role(display_name=f"Team {n}") for n in range(200)])
+    source = "saml:okta"
+    RoleMembership.objects.bulk_create(
+        [RoleMembership(role=r, user=user, source=source) for r in roles[:5]]
+    )
+    names = [f"team {n}" for n in range(3, 9)]
+
+    def hand() -> None:
+        for _ in range(100):
+            _named_and_held(user, source, names)
+
+    def orm() -> None:
+        for _ in range(100):
+            held_by = RoleMembership.objects.filter(role=OuterRef("pk"), user=user, source=source)
+            named = (
+                Role.objects.annotate(lower=Lower("display_name"))
+                .filter(lower__in=names)
+                .annotate(held=Exists(held_by))
+                .values_list("pk", "display_name", "held")
+                .order_by()
+            )
+            held = (
+                RoleMembership.objects.filter(user=user, source=source)
+                .annotate(held=Value(True))
+                .values_list("role_id", "role__display_name", "held")
+                .order_by()
+            )
+            list(named.union(held))
+
+    _report("a login's role lookup (per call)", _median_ms(hand) / 100, _median_ms(orm) / 100)
+
+
+def test_batch_user_insert_reporting_skips_against_orm():
+    from users.services.creates_many import _insert_skipping_taken
+
+    fields = tuple(User._meta.concrete_fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    pk = connection.ops.quote_name(User._meta.pk.attname)
+
+    User.objects.bulk_create([User(username=f"taken{n}") for n in range(0, 1000, 10)])
+
+    def batch() -> list[User]:
+        return [User(username=f"taken{n}", email=f"t{n}@example.com") for n in range(1000)]
+
+    def hand() -> None:
+        # The hand-written INSERT ... ON CONFLICT DO NOTHING RETURNING this replaced.
+        users = sorted(batch(), key=lambda u: u.username.lower())
+        params = [
+            f.get_db_prep_save(getattr(u, f.attname), connection) for u in users for f in fields
+        ]
+        rawsql.fetch_all(
+            f"INSERT INTO {rawsql.table(User)} ({rawsql.model_columns(User)}) "
+            f"VALUES {', '.join([row] * len(users))} ON CONFLICT DO NOTHING RETURNING {pk}",
+            params,
+        )
+
+    def orm() -> None:
+        _insert_skipping_taken(batch())
+
+    for _ in range(3):
+        _report("1,000 batch users (100 taken)", _median_ms(hand, 7), _median_ms(orm, 7))
+
+
+def test_user_events_snapshot_set_based_against_orm():
+    from events.recording import _users_events
+
+    _seed_users(1000)
+    ids = list(User.objects.values_list("pk", flat=True))
+
+    def hand() -> None:
+        _users_events("user.created", ids, "scim")
+
+    def orm() -> None:
+        from django.forms.models import model_to_dict
+
+        rows = User.objects.filter(pk__in=ids).order_by("username")
+        Event.objects.bulk_create(
+            [
+                Event(
+                    type="user.created",
+                    actor_kind="scim",
+                    data={"user_row": {k: str(v) for k, v in model_to_dict(u).items()}},
+                )
+                for u in rows
+            ],
+            batch_size=2000,
+        )
+
+    _report("user.created events of 1,000 users", _median_ms(hand), _median_ms(orm))

@@ -59,6 +59,8 @@ def _event(kind: str, actor_kind: str, data: dict[str, Any]) -> Event:
 
 # One statement per listener call, whatever the number of users: each event keeps the
 # user's row as committed (never the password hash); events.representation renders it.
+# Set-based: 83 ms for 1,000 users against 6.6 s for reading them and bulk_create with
+# a Python snapshot each (bench/rawsql_gains.py); statement count: tests/events.
 _USER_ROWS_SQL: Final = (
     f"INSERT INTO {EVENTS_TABLE} (type, created_at, actor_kind, data)"  # noqa: S608
     " SELECT %s, %s, %s, jsonb_build_object('user_row', to_jsonb(u) - 'password') || %s::jsonb"

@@ -150,6 +150,14 @@ def _cut(steps: list[_Step], max_failures: int | None) -> list[_Step]:
     return steps
 
 
+def _taken_refused(steps: list[_Step], inserted: set[uuid.UUID]) -> list[_Step]:
+    """The users a concurrent writer's username beat become 409s."""
+    return [
+        _taken(s.user) if isinstance(s, BatchUser) and s.user.pk not in inserted else s
+        for s in steps
+    ]
+
+
 def _write(
     *, actor: Actor, source: Source | str, steps: list[_Step], max_failures: int | None
 ) -> list[_Step]:
@@ -168,11 +176,7 @@ def _write(
                 _announce(actor=actor, source=source, created=batch)
                 return steps
             transaction.set_rollback(True)
-        steps = [
-            _taken(s.user) if isinstance(s, BatchUser) and s.user.pk not in inserted else s
-            for s in steps
-        ]
-        steps = _cut(steps, max_failures)
+        steps = _cut(_taken_refused(steps, inserted), max_failures)
         if not any(isinstance(s, BatchUser) for s in steps):
             return steps
     raise AssertionError("unreachable: every retry refuses at least one user")

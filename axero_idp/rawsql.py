@@ -1,7 +1,23 @@
-"""Small helpers for the few statements written by hand on hot paths (each one says why
-in a comment): names come from the models, values are always bound parameters."""
+"""The one door for SQL written by hand (PostgreSQL only).
+
+Policy (STYLE.md rule 16): the ORM is the default. A statement is written by hand only
+when it is set-based (INSERT ... SELECT, a data-modifying CTE, one multi-row statement
+that says which rows it skipped) or when it removes a round trip the ORM cannot; a
+single-row INSERT or UPDATE stays with the ORM, whatever microseconds it would save.
+Every hand-written statement
+
+- runs through `execute` / `fetch_all` here (so a grep for `rawsql.` lists them all),
+- names tables and columns from the models (`table`, `model_columns`, `columns`) and
+  binds every value as a parameter,
+- carries its measured gain over the ORM equivalent in a comment beside it
+  (bench/rawsql_gains.py re-measures them), and
+- has a query-count test beside its callers' tests.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import connection, models
 
@@ -16,3 +32,24 @@ def model_columns(model: type[models.Model], alias: str = "") -> str:
 
 def table(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
+
+
+def columns(model: type[models.Model], names: Iterable[str]) -> str:
+    """The quoted columns of these fields of model, in the given order."""
+    quote = connection.ops.quote_name
+    column = {f.name: f.column or f.name for f in model._meta.concrete_fields}
+    return ", ".join(quote(column[name]) for name in names)
+
+
+def execute(sql: str, params: Sequence[Any] = ()) -> int:
+    """Run one hand-written statement; how many rows it changed (or returned)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
+
+
+def fetch_all(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Run one hand-written statement that returns rows; every row."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())

@@ -15,9 +15,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from django.db import connection
 from django.utils import timezone
 
+from axero_idp import rawsql
 from events import catalogue as types
 from events.models import Event
 from events.queue import dispatch_after_commit
@@ -59,6 +59,8 @@ def _event(kind: str, actor_kind: str, data: dict[str, Any]) -> Event:
 
 # One statement per listener call, whatever the number of users: each event keeps the
 # user's row as committed (never the password hash); events.representation renders it.
+# Set-based: 83 ms for 1,000 users against 6.6 s for reading them and bulk_create with
+# a Python snapshot each (bench/rawsql_gains.py); statement count: tests/events.
 _USER_ROWS_SQL: Final = (
     f"INSERT INTO {EVENTS_TABLE} (type, created_at, actor_kind, data)"  # noqa: S608
     " SELECT %s, %s, %s, jsonb_build_object('user_row', to_jsonb(u) - 'password') || %s::jsonb"
@@ -71,54 +73,44 @@ def _users_events(kind: str, user_ids: Iterable[uuid.UUID], actor_kind: str, **e
     ids = sorted({str(pk) for pk in user_ids})
     if not ids:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _USER_ROWS_SQL,
-            [kind, timezone.now(), str(actor_kind), json.dumps(extra), ids],
-        )
-        if cursor.rowcount:
-            dispatch_after_commit()
+    if rawsql.execute(
+        _USER_ROWS_SQL, [kind, timezone.now(), str(actor_kind), json.dumps(extra), ids]
+    ):
+        dispatch_after_commit()
 
 
 def changed_attributes(fields: Iterable[str]) -> list[str]:
     return sorted({_ATTRIBUTE_NAMES.get(f, f) for f in fields if f not in _HIDDEN_FIELDS})
 
 
-def on_user_created(event: events.Event) -> None:
-    assert isinstance(event, events.UserCreated)
+def on_user_created(event: events.UserCreated) -> None:
     _users_events(types.USER_CREATED, [event.user_id], event.actor_kind)
 
 
-def on_users_created(event: events.Event) -> None:
-    assert isinstance(event, events.UsersCreated)
+def on_users_created(event: events.UsersCreated) -> None:
     _users_events(types.USER_CREATED, event.user_ids, event.actor_kind)
 
 
-def on_user_changed(event: events.Event) -> None:
-    assert isinstance(event, events.UserChanged)
+def on_user_changed(event: events.UserChanged) -> None:
     # `active` alone is a deactivation or reactivation: those have their own events.
     changed = changed_attributes(event.fields - {"is_active"})
     if changed:
         _users_events(types.USER_UPDATED, [event.user_id], event.actor_kind, changed=changed)
 
 
-def on_manager_changed(event: events.Event) -> None:
-    assert isinstance(event, events.ManagerChanged)
+def on_manager_changed(event: events.ManagerChanged) -> None:
     _users_events(types.USER_UPDATED, event.user_ids, event.actor_kind, changed=["manager"])
 
 
-def on_user_deactivated(event: events.Event) -> None:
-    assert isinstance(event, events.UserDeactivated)
+def on_user_deactivated(event: events.UserDeactivated) -> None:
     _users_events(types.USER_DEACTIVATED, [event.user_id], event.actor_kind)
 
 
-def on_user_reactivated(event: events.Event) -> None:
-    assert isinstance(event, events.UserReactivated)
+def on_user_reactivated(event: events.UserReactivated) -> None:
     _users_events(types.USER_REACTIVATED, [event.user_id], event.actor_kind)
 
 
-def on_user_deleted(event: events.Event) -> None:
-    assert isinstance(event, events.UserDeleted)
+def on_user_deleted(event: events.UserDeleted) -> None:
     user = {"id": str(event.user_id), "userName": event.username}
     if event.external_id:
         user["externalId"] = event.external_id
@@ -151,16 +143,14 @@ def _role_members_events(
     ]
 
 
-def on_role_members_changed(event: events.Event) -> None:
-    assert isinstance(event, events.RoleMembersChanged)
+def on_role_members_changed(event: events.RoleMembersChanged) -> None:
     if event.added or event.removed:
         _write(
             _role_members_events([(event.role_id, event.added, event.removed)], event.actor_kind)
         )
 
 
-def on_user_roles_changed(event: events.Event) -> None:
-    assert isinstance(event, events.UserRolesChanged)
+def on_user_roles_changed(event: events.UserRolesChanged) -> None:
     me = [event.user_id]
     changes: list[RoleChange] = [(pk, me, []) for pk in event.added] + [
         (pk, [], me) for pk in event.removed
@@ -168,16 +158,14 @@ def on_user_roles_changed(event: events.Event) -> None:
     _write(_role_members_events(changes, event.actor_kind))
 
 
-def on_role_deleted(event: events.Event) -> None:
-    assert isinstance(event, events.RoleDeleted)
+def on_role_deleted(event: events.RoleDeleted) -> None:
     if event.former_members:
         changes: list[RoleChange] = [(event.role_id, [], event.former_members)]
         names = {event.role_id: event.display_name}
         _write(_role_members_events(changes, event.actor_kind, names))
 
 
-def on_user_image_changed(event: events.Event) -> None:
-    assert isinstance(event, events.UserImageChanged)
+def on_user_image_changed(event: events.UserImageChanged) -> None:
     image = None
     if event.version:
         image = {"version": event.version, "url": user_image_url(event.user_id, event.version)}
@@ -231,24 +219,21 @@ def _membership_data(row: membership_events.MembershipRow) -> dict[str, Any]:
     }
 
 
-_LISTENERS: Final = (
-    (events.UserCreated, on_user_created),
-    (events.UsersCreated, on_users_created),
-    (events.UserChanged, on_user_changed),
-    (events.ManagerChanged, on_manager_changed),
-    (events.UserDeactivated, on_user_deactivated),
-    (events.UserReactivated, on_user_reactivated),
-    (events.UserDeleted, on_user_deleted),
-    (events.RoleMembersChanged, on_role_members_changed),
-    (events.UserRolesChanged, on_user_roles_changed),
-    (events.RoleDeleted, on_role_deleted),
-    (events.UserImageChanged, on_user_image_changed),
-)
 _MEMBERSHIP_OUTBOX: Final = MembershipOutbox()
 
 
 def subscribe_all() -> None:
     """Called from EventsConfig.ready()."""
-    for event_type, listener in _LISTENERS:
-        events.subscribe_in_transaction(event_type, listener)
+    listen = events.subscribe_in_transaction
+    listen(events.UserCreated, on_user_created)
+    listen(events.UsersCreated, on_users_created)
+    listen(events.UserChanged, on_user_changed)
+    listen(events.ManagerChanged, on_manager_changed)
+    listen(events.UserDeactivated, on_user_deactivated)
+    listen(events.UserReactivated, on_user_reactivated)
+    listen(events.UserDeleted, on_user_deleted)
+    listen(events.RoleMembersChanged, on_role_members_changed)
+    listen(events.UserRolesChanged, on_user_roles_changed)
+    listen(events.RoleDeleted, on_role_deleted)
+    listen(events.UserImageChanged, on_user_image_changed)
     membership_events.sink_register(_MEMBERSHIP_OUTBOX)

@@ -32,18 +32,15 @@ def _mark(user_ids: frozenset[uuid.UUID] | set[uuid.UUID]) -> None:
         drain_after_commit()
 
 
-def on_user_created(event: events.Event) -> None:
-    assert isinstance(event, events.UserCreated)
+def on_user_created(event: events.UserCreated) -> None:
     _mark({event.user_id})
 
 
-def on_users_created(event: events.Event) -> None:
-    assert isinstance(event, events.UsersCreated)
+def on_users_created(event: events.UsersCreated) -> None:
     _mark(event.user_ids)
 
 
-def on_user_changed(event: events.Event) -> None:
-    assert isinstance(event, events.UserChanged)
+def on_user_changed(event: events.UserChanged) -> None:
     # An event that does not say what changed is taken to change everything.
     affected = {event.user_id} if not event.fields or event.fields & _MATCHED_FIELDS else set()
     if event.fields & _MANAGER_KEYS:
@@ -51,31 +48,26 @@ def on_user_changed(event: events.Event) -> None:
     _mark(affected)
 
 
-def on_manager_changed(event: events.Event) -> None:
-    assert isinstance(event, events.ManagerChanged)
+def on_manager_changed(event: events.ManagerChanged) -> None:
     _mark(event.user_ids)
 
 
-def on_role_members_changed(event: events.Event) -> None:
-    assert isinstance(event, events.RoleMembersChanged)
+def on_role_members_changed(event: events.RoleMembersChanged) -> None:
     _mark(event.added | event.removed)
 
 
-def on_user_roles_changed(event: events.Event) -> None:
-    assert isinstance(event, events.UserRolesChanged)
+def on_user_roles_changed(event: events.UserRolesChanged) -> None:
     _mark({event.user_id})
 
 
-def on_role_renamed(event: events.Event) -> None:
-    assert isinstance(event, events.RoleRenamed)
+def on_role_renamed(event: events.RoleRenamed) -> None:
     # `roles` conditions compare names: every member may match differently now. Read at
     # most one past the threshold: beyond it the mark is "evaluate everyone" anyway.
     members = RoleMembership.objects.filter(role_id=event.role_id).values_list("user_id", flat=True)
     _mark(set(members.distinct()[: FULL_EVALUATION_THRESHOLD + 1]))
 
 
-def on_role_deleted(event: events.Event) -> None:
-    assert isinstance(event, events.RoleDeleted)
+def on_role_deleted(event: events.RoleDeleted) -> None:
     _mark(event.former_members)
 
 

@@ -20,6 +20,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from django.db import transaction
 
@@ -156,24 +157,27 @@ Event = (
     | UserImageChanged
 )
 Handler = Callable[[Event], None]
+E = TypeVar("E", bound=Event)
 
-_subscribers: dict[type, list[Handler]] = defaultdict(list)
-_in_transaction: dict[type, list[Handler]] = defaultdict(list)
+# Per event type, its listeners. A listener is typed by the event it takes
+# (`def on_user_created(event: UserCreated)`): subscribing it to another type fails mypy.
+_subscribers: dict[type, list[Callable[[Any], None]]] = defaultdict(list)
+_in_transaction: dict[type, list[Callable[[Any], None]]] = defaultdict(list)
 
 
-def subscribe(event_type: type, handler: Handler) -> None:
+def subscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
     """Register a listener (call from AppConfig.ready(); registering twice is a no-op)."""
     if handler not in _subscribers[event_type]:
         _subscribers[event_type].append(handler)
 
 
-def subscribe_in_transaction(event_type: type, handler: Handler) -> None:
+def subscribe_in_transaction(event_type: type[E], handler: Callable[[E], None]) -> None:
     """Register a listener that runs inside the publishing transaction (see above)."""
     if handler not in _in_transaction[event_type]:
         _in_transaction[event_type].append(handler)
 
 
-def unsubscribe(event_type: type, handler: Handler) -> None:
+def unsubscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
     for registry in (_subscribers, _in_transaction):
         if handler in registry[event_type]:
             registry[event_type].remove(handler)

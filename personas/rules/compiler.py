@@ -72,6 +72,9 @@ class _Compiler:
             return _any([self.rule(child) for child in node["any"]])
         if "not" in node:
             return ~self.rule(node["not"])
+        return self.leaf(node)
+
+    def leaf(self, node: dict[str, Any]) -> Q:
         attribute = resolve_attribute(node["attr"], self.custom_fields)
         if attribute is None:  # validation refuses this; a field deleted since matches nobody
             return Q(pk__in=[])

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -56,6 +56,23 @@ def _q(text: Any) -> str:
     return json.dumps(text) if isinstance(text, str) else repr(text)
 
 
+def _required_text(node: dict[str, Any], key: str, path: str) -> None:
+    if key not in node:
+        raise ValidationFailed(f"{path}.{key}: required")
+    if not isinstance(node[key], str):
+        raise ValidationFailed(f"{path}.{key}: expected text")
+
+
+def _operator_check(attribute: Attribute, op: str, path: str) -> None:
+    if op not in OPERATORS:
+        raise ValidationFailed(f"{path}.op: unknown operator {_q(op)}")
+    if op not in attribute.ops:
+        raise ValidationFailed(
+            f"{path}.op: operator {_q(op)} does not apply to {attribute.name} "
+            f"({attribute.kind}); use one of {', '.join(attribute.ops)}"
+        )
+
+
 class _Validator:
     def __init__(self, custom_fields: Mapping[str, CustomField]) -> None:
         self.custom_fields = custom_fields
@@ -72,11 +89,13 @@ class _Validator:
                 f'{{"not": rule}} or {{"attr", "op", "value"}}'
             )
         groups = [key for key in _GROUP_KEYS if key in node]
-        if not groups:
+        if groups:
+            self.group(node, groups, path, depth)
+        else:
             self.condition(node, path)
-            return
-        extra = sorted(set(node) - {groups[0]})
-        if len(groups) > 1 or extra:
+
+    def group(self, node: dict[str, Any], groups: list[str], path: str, depth: int) -> None:
+        if len(groups) > 1 or set(node) != {groups[0]}:
             raise ValidationFailed(
                 f"{path}: a group has exactly one key, {', '.join(_q(k) for k in sorted(node))} given"
             )
@@ -98,19 +117,10 @@ class _Validator:
         if unknown:
             raise ValidationFailed(f"{path}: unknown key {_q(unknown[0])}")
         for key in ("attr", "op"):
-            if key not in node:
-                raise ValidationFailed(f"{path}.{key}: required")
-            if not isinstance(node[key], str):
-                raise ValidationFailed(f"{path}.{key}: expected text")
+            _required_text(node, key, path)
         attribute = self.attribute(node["attr"], f"{path}.attr")
         op = node["op"]
-        if op not in OPERATORS:
-            raise ValidationFailed(f"{path}.op: unknown operator {_q(op)}")
-        if op not in attribute.ops:
-            raise ValidationFailed(
-                f"{path}.op: operator {_q(op)} does not apply to {attribute.name} "
-                f"({attribute.kind}); use one of {', '.join(attribute.ops)}"
-            )
+        _operator_check(attribute, op, path)
         if "value" not in node and op != "exists":
             raise ValidationFailed(f"{path}.value: required")
         check_value(attribute, op, node.get("value", True), f"{path}.value")
@@ -167,32 +177,47 @@ def _scalar(attribute: Attribute, value: Any, path: str) -> None:
         raise ValidationFailed(f"{path}: expected true or false")
 
 
+def _exists_value(attribute: Attribute, value: Any, path: str) -> None:
+    if not isinstance(value, bool):
+        raise ValidationFailed(f"{path}: expected true or false")
+
+
+def _days_value(attribute: Attribute, value: Any, path: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+        raise ValidationFailed(
+            f"{path}: expected a whole number of days from 0 to {MAX_DAYS}, got {_q(value)}"
+        )
+
+
+def _in_value(attribute: Attribute, value: Any, path: str) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationFailed(f"{path}: expected a non-empty list")
+    if len(value) > MAX_IN_VALUES:
+        raise ValidationFailed(f"{path}: more than {MAX_IN_VALUES} values")
+    for index, item in enumerate(value):
+        if attribute.kind in (ROLES, LIST):
+            _text(item, f"{path}[{index}]")
+        else:
+            _scalar(attribute, item, f"{path}[{index}]")
+
+
+def _text_value(attribute: Attribute, value: Any, path: str) -> None:
+    _text(value, path)
+
+
+# How each operator's value is checked; eq, ne, before and after take one scalar.
+_VALUE_CHECKS: Final[Mapping[str, Callable[[Attribute, Any, str], None]]] = {
+    "exists": _exists_value,
+    **dict.fromkeys(TIME_OPS, _days_value),
+    "in": _in_value,
+    "contains": _text_value,
+    "startswith": _text_value,
+}
+
+
 def check_value(attribute: Attribute, op: str, value: Any, path: str) -> None:
     """Check one condition's value against its attribute's kind and operator."""
-    if op == "exists":
-        if not isinstance(value, bool):
-            raise ValidationFailed(f"{path}: expected true or false")
-    elif op in TIME_OPS:
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
-            raise ValidationFailed(
-                f"{path}: expected a whole number of days from 0 to {MAX_DAYS}, got {_q(value)}"
-            )
-    elif op == "in":
-        if not isinstance(value, list) or not value:
-            raise ValidationFailed(f"{path}: expected a non-empty list")
-        if len(value) > MAX_IN_VALUES:
-            raise ValidationFailed(f"{path}: more than {MAX_IN_VALUES} values")
-        for index, item in enumerate(value):
-            if attribute.kind in (ROLES, LIST):
-                _text(item, f"{path}[{index}]")
-            else:
-                _scalar(attribute, item, f"{path}[{index}]")
-    elif op in ("contains", "startswith"):
-        _text(value, path)
-    elif op in ("before", "after"):
-        _scalar(attribute, value, path)
-    else:  # eq, ne
-        _scalar(attribute, value, path)
+    _VALUE_CHECKS.get(op, _scalar)(attribute, value, path)
 
 
 def validate_rule(

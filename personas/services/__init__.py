@@ -15,7 +15,10 @@ from personas.services.pending import (
 from personas.services.personas import (
     SpaceGrant,
     clean_space_grants,
+    persona_create,
     persona_delete,
+    persona_rule_set,
+    persona_spaces_set,
     persona_upsert,
 )
 from personas.services.spaces import (
@@ -34,9 +37,12 @@ __all__ = [
     "pending_drain",
     "pending_mark_persona",
     "pending_mark_users",
+    "persona_create",
     "persona_delete",
     "persona_evaluate",
     "persona_evaluate_for_users",
+    "persona_rule_set",
+    "persona_spaces_set",
     "persona_upsert",
     "personas_file_parse",
     "personas_import",

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from django.db import connection, transaction
-from django.utils import timezone
 
-from axero_idp.rawsql import table
 from personas.models import PendingEvaluation, Persona
 from personas.services.evaluation import (
     persona_evaluate,
@@ -42,21 +40,9 @@ def pending_mark_users(*, user_ids: Collection[uuid.UUID]) -> None:
         PendingEvaluation.objects.create()
         return
     if len(user_ids) == 1:
-        # The usual case (one login, one SCIM write), on every such request: written
-        # by hand, without the ORM's insert machinery.
+        # The usual case (one login, one SCIM write): one INSERT like bulk_create's.
         [user_id] = user_ids
-        marks = table(PendingEvaluation)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {marks} (user_id, persona_id, created_at) "  # noqa: S608
-                "VALUES (%s, NULL, %s)",
-                [
-                    PendingEvaluation._meta.get_field("user_id").get_db_prep_value(
-                        user_id, connection
-                    ),
-                    connection.ops.adapt_datetimefield_value(timezone.now()),
-                ],
-            )
+        PendingEvaluation.objects.create(user_id=user_id)
         return
     PendingEvaluation.objects.bulk_create(
         [PendingEvaluation(user_id=pk) for pk in user_ids], batch_size=DRAIN_BATCH

@@ -62,6 +62,124 @@ def _grants_of(persona: Persona) -> list[SpaceGrant]:
     return sorted(SpaceGrant(space=link.space.slug, role=link.role) for link in links)
 
 
+def _spaces_by_slug(spaces: Sequence[SpaceGrant]) -> dict[str, Space]:
+    by_slug = {s.slug: s for s in Space.objects.filter(slug__in=[g.space for g in spaces])}
+    for index, grant in enumerate(spaces):
+        if grant.space not in by_slug:
+            raise ValidationFailed(f'spaces[{index}].space: no space "{grant.space}"')
+    return by_slug
+
+
+def _links_write(persona: Persona, spaces: Sequence[SpaceGrant], by_slug: dict[str, Space]) -> None:
+    PersonaSpace.objects.filter(persona=persona).delete()
+    PersonaSpace.objects.bulk_create(
+        [PersonaSpace(persona=persona, space=by_slug[g.space], role=g.role) for g in spaces]
+    )
+
+
+def _evaluation_schedule(persona: Persona, schedule: bool) -> None:
+    """A changed persona is evaluated for everyone after commit (unless the caller
+    evaluates it itself)."""
+    if schedule:
+        pending_mark_persona(persona_id=persona.pk)
+        drain_after_commit()
+
+
+def _rule_checked(rule: Any, custom_fields: Mapping[str, CustomField] | None) -> bool:
+    """Validate rule; whether it reads the calendar (has_time_rule)."""
+    known = custom_fields if custom_fields is not None else custom_fields_by_key()
+    return validate_rule(rule, custom_fields=known).has_time_rule
+
+
+@transaction.atomic
+def persona_create(
+    *,
+    slug: str,
+    name: str,
+    rule: Any,
+    spaces: Sequence[SpaceGrant] = (),
+    actor: Actor,
+    custom_fields: Mapping[str, CustomField] | None = None,
+    schedule_evaluation: bool = True,
+) -> Persona:
+    """Create a persona with its rule and the spaces its matches join."""
+    slug = clean_slug(slug, path="slug")
+    name = clean_name(name, path="name")
+    has_time_rule = _rule_checked(rule, custom_fields)
+    by_slug = _spaces_by_slug(spaces)
+    try:
+        with transaction.atomic():
+            persona = Persona.objects.create(
+                slug=slug, name=name, rule=rule, has_time_rule=has_time_rule
+            )
+    except IntegrityError as exc:
+        raise UniquenessConflict(f"persona {slug!r} was created concurrently") from exc
+    _links_write(persona, spaces, by_slug)
+    audit_record(
+        actor=actor,
+        action="persona.created",
+        target=persona,
+        detail={"name": name, "rule": rule, "spaces": [g.__dict__ for g in spaces]},
+    )
+    _evaluation_schedule(persona, schedule_evaluation)
+    return persona
+
+
+@transaction.atomic
+def persona_rule_set(
+    *,
+    persona: Persona,
+    name: str,
+    rule: Any,
+    actor: Actor,
+    custom_fields: Mapping[str, CustomField] | None = None,
+    schedule_evaluation: bool = True,
+) -> bool:
+    """Set a persona's name and rule, audited before/after; whether anything changed."""
+    name = clean_name(name, path="name")
+    has_time_rule = _rule_checked(rule, custom_fields)
+    persona = Persona.objects.select_for_update().get(pk=persona.pk)
+    changes = {
+        key: [old, new]
+        for key, old, new in (("name", persona.name, name), ("rule", persona.rule, rule))
+        if old != new
+    }
+    if not changes:
+        return False
+    persona.name, persona.rule, persona.has_time_rule = name, rule, has_time_rule
+    persona.updated_at = timezone.now()
+    persona.save(update_fields=["name", "rule", "has_time_rule", "updated_at"])
+    audit_record(actor=actor, action="persona.updated", target=persona, detail=changes)
+    _evaluation_schedule(persona, schedule_evaluation)
+    return True
+
+
+@transaction.atomic
+def persona_spaces_set(
+    *,
+    persona: Persona,
+    spaces: Sequence[SpaceGrant],
+    actor: Actor,
+    schedule_evaluation: bool = True,
+) -> bool:
+    """Set the spaces a persona's matches join (and their role), audited before/after;
+    whether anything changed. Members move at the next evaluation."""
+    by_slug = _spaces_by_slug(spaces)
+    persona = Persona.objects.select_for_update().get(pk=persona.pk)
+    before = _grants_of(persona)
+    if sorted(spaces) == before:
+        return False
+    _links_write(persona, spaces, by_slug)
+    audit_record(
+        actor=actor,
+        action="persona.spaces_changed",
+        target=persona,
+        detail={"spaces": [[g.__dict__ for g in before], [g.__dict__ for g in spaces]]},
+    )
+    _evaluation_schedule(persona, schedule_evaluation)
+    return True
+
+
 @transaction.atomic
 def persona_upsert(
     *,
@@ -73,67 +191,37 @@ def persona_upsert(
     custom_fields: Mapping[str, CustomField] | None = None,
     schedule_evaluation: bool = True,
 ) -> tuple[Persona, str]:
-    """Create or update a persona by slug; returns (persona, "created" | "updated" |
-    "unchanged"). A change queues its evaluation (unless the caller evaluates itself)."""
+    """Create or update a persona by slug (the import and the admin form); returns
+    (persona, "created" | "updated" | "unchanged")."""
     slug = clean_slug(slug, path="slug")
-    name = clean_name(name, path="name")
-    info = validate_rule(
-        rule, custom_fields=custom_fields if custom_fields is not None else custom_fields_by_key()
-    )
-    by_slug = {s.slug: s for s in Space.objects.filter(slug__in=[g.space for g in spaces])}
-    for index, grant in enumerate(spaces):
-        if grant.space not in by_slug:
-            raise ValidationFailed(f'spaces[{index}].space: no space "{grant.space}"')
     persona = Persona.objects.select_for_update().filter(slug=slug).first()
-    status = "unchanged"
     if persona is None:
-        try:
-            with transaction.atomic():
-                persona = Persona.objects.create(
-                    slug=slug, name=name, rule=rule, has_time_rule=info.has_time_rule
-                )
-        except IntegrityError as exc:
-            raise UniquenessConflict(f"persona {slug!r} was created concurrently") from exc
-        status = "created"
-        before_grants: list[SpaceGrant] = []
-    else:
-        before_grants = _grants_of(persona)
-        if (persona.name, persona.rule) != (name, rule):
-            changes = {
-                key: [old, new]
-                for key, old, new in (("name", persona.name, name), ("rule", persona.rule, rule))
-                if old != new
-            }
-            persona.name, persona.rule = name, rule
-            persona.has_time_rule = info.has_time_rule
-            persona.updated_at = timezone.now()
-            persona.save(update_fields=["name", "rule", "has_time_rule", "updated_at"])
-            audit_record(actor=actor, action="persona.updated", target=persona, detail=changes)
-            status = "updated"
-    if sorted(spaces) != before_grants:
-        PersonaSpace.objects.filter(persona=persona).delete()
-        PersonaSpace.objects.bulk_create(
-            [PersonaSpace(persona=persona, space=by_slug[g.space], role=g.role) for g in spaces]
-        )
-        status = "created" if status == "created" else "updated"
-    if status == "created":
-        audit_record(
+        created = persona_create(
+            slug=slug,
+            name=name,
+            rule=rule,
+            spaces=spaces,
             actor=actor,
-            action="persona.created",
-            target=persona,
-            detail={"name": name, "rule": rule, "spaces": [g.__dict__ for g in spaces]},
+            custom_fields=custom_fields,
+            schedule_evaluation=schedule_evaluation,
         )
-    elif sorted(spaces) != before_grants:
-        audit_record(
-            actor=actor,
-            action="persona.spaces_changed",
-            target=persona,
-            detail={"spaces": [[g.__dict__ for g in before_grants], [g.__dict__ for g in spaces]]},
-        )
-    if status != "unchanged" and schedule_evaluation:
-        pending_mark_persona(persona_id=persona.pk)
-        drain_after_commit()
-    return persona, status
+        return created, "created"
+    rule_changed = persona_rule_set(
+        persona=persona,
+        name=name,
+        rule=rule,
+        actor=actor,
+        custom_fields=custom_fields,
+        schedule_evaluation=False,
+    )
+    spaces_changed = persona_spaces_set(
+        persona=persona, spaces=spaces, actor=actor, schedule_evaluation=False
+    )
+    if not (rule_changed or spaces_changed):
+        return persona, "unchanged"
+    _evaluation_schedule(persona, schedule_evaluation)
+    persona.refresh_from_db()
+    return persona, "updated"
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
+from events.models import Event
 from personas.models import PendingEvaluation, SpaceMembership
 from personas.services import pending_drain, pending_mark_users, persona_evaluate
 from tests.factories import UserFactory
@@ -46,7 +47,9 @@ def test_two_evaluations_of_one_persona_at_once_add_each_member_once(define):
     assert errors == []
     assert sorted(r.added for r in results) == [0, 0, 0, 300]
     assert SpaceMembership.objects.count() == 300
-    assert AuditEvent.objects.filter(action="space.member_added").count() == 300
+    assert Event.objects.filter(type="space.member_added").count() == 300
+    [summary] = AuditEvent.objects.filter(action="persona.evaluated")
+    assert summary.detail["added"] == 300
 
 
 def test_concurrent_drains_share_the_marks_without_losing_any(define):
@@ -209,5 +212,5 @@ def test_an_evaluation_racing_a_user_deletion_retries_instead_of_failing(define,
     assert errors == []
     assert [(r.added, r.removed) for r in results] == [(1, 0)]
     assert members() == {"bob"}
-    assert AuditEvent.objects.filter(action="space.member_added").count() == 1
+    assert Event.objects.filter(type="space.member_added").count() == 1
     assert PendingEvaluation.objects.count() == 0

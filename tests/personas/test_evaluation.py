@@ -4,9 +4,11 @@ import datetime as dt
 
 import pytest
 
+from events.models import Event
 from personas.models import Persona, Space, SpaceMembership
 from personas.services import (
     SpaceGrant,
+    pending_drain,
     persona_delete,
     persona_evaluate_for_users,
     persona_upsert,
@@ -15,6 +17,7 @@ from personas.services import (
 from tests.factories import RoleFactory, RoleMembershipFactory, UserFactory
 from tests.personas.conftest import TODAY, members, reasons
 from users.models import AuditEvent
+from users.services import Actor, role_members_add
 
 pytestmark = pytest.mark.django_db
 
@@ -46,27 +49,40 @@ def test_leavers_are_removed_and_joiners_added(define, evaluate):
     assert members() == {"ben"}
 
 
-def test_every_change_is_audited_with_a_summary(define, evaluate, actor):
+def test_an_evaluation_is_one_summary_event_and_each_member_change_is_in_the_feed(
+    define, evaluate, actor
+):
     ann = UserFactory(username="ann", department="Sales")
     persona = define("sales", SALES, spaces=("deals",), role="contributor")
     evaluate(persona)
-    added = AuditEvent.objects.get(action="space.member_added")
-    assert (added.target_type, added.target_id, added.actor_name, added.detail) == (
-        "user",
-        str(ann.pk),
-        "tests",
-        {"space": "deals", "persona": "sales", "role": "contributor", "source": "persona"},
-    )
+    [joined] = Event.objects.filter(type="space.member_added")
+    assert joined.data == {
+        "space": {"id": Space.objects.get(slug="deals").pk, "slug": "deals"},
+        "user": {"id": str(ann.pk)},
+        "role": "contributor",
+        "source": "persona",
+        "persona": "sales",
+    }
     ann.department = "R&D"
     ann.save()
     evaluate(persona)
-    removed = AuditEvent.objects.get(action="space.member_removed")
-    assert (removed.target_id, removed.detail["space"]) == (str(ann.pk), "deals")
+    [left] = Event.objects.filter(type="space.member_removed")
+    assert (left.data["user"], left.data["space"]["slug"]) == ({"id": str(ann.pk)}, "deals")
     evaluate(persona)  # nothing changes: no summary either
-    summaries = AuditEvent.objects.filter(action="persona.evaluated").order_by("id")
-    assert [s.detail for s in summaries] == [
-        {"added": 1, "removed": 0, "scope": "all"},
-        {"added": 0, "removed": 1, "scope": "all"},
+    events = AuditEvent.objects.exclude(action__in=["space.created", "persona.created"])
+    assert [(e.action, e.target_id, e.actor_name, e.detail) for e in events.order_by("id")] == [
+        (
+            "persona.evaluated",
+            str(persona.pk),
+            "tests",
+            {"added": 1, "removed": 0, "scope": "all", "spaces": {"deals": {"added": 1}}},
+        ),
+        (
+            "persona.evaluated",
+            str(persona.pk),
+            "tests",
+            {"added": 0, "removed": 1, "scope": "all", "spaces": {"deals": {"removed": 1}}},
+        ),
     ]
 
 
@@ -130,7 +146,12 @@ def test_evaluation_for_users_touches_only_those_users(define, evaluate, actor):
     assert [(r.persona, r.added, r.removed) for r in results] == [("sales", 0, 1)]
     assert members() == {"ben"}
     summary = AuditEvent.objects.filter(action="persona.evaluated").latest("id")
-    assert summary.detail == {"added": 0, "removed": 1, "scope": 1}
+    assert summary.detail == {
+        "added": 0,
+        "removed": 1,
+        "scope": 1,
+        "spaces": {"space": {"removed": 1}},
+    }
 
 
 def test_a_space_dropped_from_a_persona_loses_its_members(define, evaluate, actor):
@@ -185,8 +206,8 @@ def test_evaluation_costs_the_same_number_of_queries_for_3_or_300_users(
         assert evaluate(persona).added == 600
 
 
-def test_a_link_whose_role_changed_moves_its_members_and_audits_each(define, evaluate, actor):
-    ann = UserFactory(username="ann", department="Sales")
+def test_a_link_whose_role_changed_moves_its_members_and_counts_them(define, evaluate, actor):
+    UserFactory(username="ann", department="Sales")
     UserFactory(username="ben", department="R&D")
     persona = define("sales", SALES, spaces=("deals",))
     evaluate(persona)
@@ -203,14 +224,15 @@ def test_a_link_whose_role_changed_moves_its_members_and_audits_each(define, eva
     assert list(SpaceMembership.objects.values_list("user__username", "role")) == [
         ("ann", "moderator")
     ]
-    [changed] = AuditEvent.objects.filter(action="space.member_role_changed")
-    assert (changed.target_type, changed.target_id, changed.detail) == (
-        "user",
-        str(ann.pk),
-        {"space": "deals", "persona": "sales", "role": "moderator", "source": "persona"},
-    )
+    summary = AuditEvent.objects.filter(action="persona.evaluated").latest("id")
+    assert summary.detail == {
+        "added": 0,
+        "removed": 0,
+        "scope": "all",
+        "spaces": {"deals": {"role_changed": 1}},
+    }
     evaluate(persona)
-    assert AuditEvent.objects.filter(action="space.member_role_changed").count() == 1
+    assert AuditEvent.objects.filter(action="persona.evaluated").count() == 2
 
 
 def test_evaluating_a_persona_deleted_meanwhile_is_a_no_op(define, evaluate, actor):
@@ -220,3 +242,26 @@ def test_evaluating_a_persona_deleted_meanwhile_is_a_no_op(define, evaluate, act
     result = evaluate(persona)
     assert (result.persona, result.added, result.removed) == ("sales", 0, 0)
     assert SpaceMembership.objects.count() == 0
+
+
+def test_a_bulk_push_of_500_members_is_one_persona_audit_event_not_500(define, actor):
+    role = RoleFactory(display_name="engineering")
+    pushed = [UserFactory(username=f"u{n:03}").pk for n in range(500)]
+    persona = define("eng", {"attr": "roles", "op": "contains", "value": "engineering"})
+    first_event = AuditEvent.objects.latest("id").pk
+    role_members_add(role=role, user_ids=pushed, source="scim", actor=Actor.scim("okta"))
+    pending_drain(actor=actor)
+    assert len(members()) == 500
+    evaluation = AuditEvent.objects.filter(pk__gt=first_event).exclude(action="role.members_added")
+    assert [(e.action, e.target_id, e.detail) for e in evaluation] == [
+        (
+            "persona.evaluated",
+            str(persona.pk),
+            {"added": 500, "removed": 0, "scope": 500, "spaces": {"space": {"added": 500}}},
+        )
+    ]
+    # Who joined stays queryable, member by member: the memberships and the events feed.
+    joined = Event.objects.filter(type="space.member_added").values_list(
+        "data__user__id", flat=True
+    )
+    assert sorted(joined) == sorted(str(pk) for pk in pushed)

@@ -7,7 +7,12 @@ from users.services.activation import (
     user_reactivate,
 )
 from users.services.actors import Actor
-from users.services.audit import audit_record, audit_record_many
+from users.services.audit import (
+    audit_insert_from_select,
+    audit_record,
+    audit_record_from_select,
+    audit_record_many,
+)
 from users.services.connections import connection_create, connection_ensure
 from users.services.creates_many import NewUser, users_create_many
 from users.services.custom_fields import custom_field_define
@@ -44,7 +49,9 @@ __all__ = [
     "NewUser",
     "attribute_unmapped_forget",
     "attributes_unmapped_record",
+    "audit_insert_from_select",
     "audit_record",
+    "audit_record_from_select",
     "audit_record_many",
     "connection_create",
     "connection_ensure",

@@ -14,10 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from axero_idp import rawsql
 from axero_idp.rawsql import table
 from users.models import User
 
@@ -152,10 +152,9 @@ def reports_link(links: dict[uuid.UUID, uuid.UUID]) -> None:
     if not links:
         return
     reports, managers = zip(*links.items(), strict=True)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table(User)} AS u SET manager_id = l.manager_id, "  # noqa: S608
-            "pending_manager_ref = '', version = u.version + 1, updated_at = %s "
-            "FROM unnest(%s::uuid[], %s::uuid[]) AS l(id, manager_id) WHERE u.id = l.id",
-            [timezone.now(), [str(r) for r in reports], [str(m) for m in managers]],
-        )
+    rawsql.execute(
+        f"UPDATE {table(User)} AS u SET manager_id = l.manager_id, "  # noqa: S608
+        "pending_manager_ref = '', version = u.version + 1, updated_at = %s "
+        "FROM unnest(%s::uuid[], %s::uuid[]) AS l(id, manager_id) WHERE u.id = l.id",
+        [timezone.now(), [str(r) for r in reports], [str(m) for m in managers]],
+    )

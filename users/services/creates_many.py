@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from axero_idp.errors import ApplicationError, UniquenessConflict
-from axero_idp.rawsql import model_columns, table
 from users import events
 from users.models import CustomField, Source, User
 from users.services.actors import Actor
@@ -151,6 +150,14 @@ def _cut(steps: list[_Step], max_failures: int | None) -> list[_Step]:
     return steps
 
 
+def _taken_refused(steps: list[_Step], inserted: set[uuid.UUID]) -> list[_Step]:
+    """The users a concurrent writer's username beat become 409s."""
+    return [
+        _taken(s.user) if isinstance(s, BatchUser) and s.user.pk not in inserted else s
+        for s in steps
+    ]
+
+
 def _write(
     *, actor: Actor, source: Source | str, steps: list[_Step], max_failures: int | None
 ) -> list[_Step]:
@@ -169,11 +176,7 @@ def _write(
                 _announce(actor=actor, source=source, created=batch)
                 return steps
             transaction.set_rollback(True)
-        steps = [
-            _taken(s.user) if isinstance(s, BatchUser) and s.user.pk not in inserted else s
-            for s in steps
-        ]
-        steps = _cut(steps, max_failures)
+        steps = _cut(_taken_refused(steps, inserted), max_failures)
         if not any(isinstance(s, BatchUser) for s in steps):
             return steps
     raise AssertionError("unreachable: every retry refuses at least one user")
@@ -184,32 +187,16 @@ def _insert_skipping_taken(users: list[User]) -> set[uuid.UUID]:
     of those inserted. Rows go in username order, so two batches that share usernames
     wait for each other in the same order and never deadlock.
 
-    Written by hand: Django's bulk_create(ignore_conflicts=True) does not say which
-    rows it skipped. Measured for 1,000 users on the 2-core benchmark machine: 90-190 ms
-    for this statement, parameter binding included, where 1,000 single POSTs take 3.5-6 s
-    (BENCHMARKS.md, "SCIM Bulk of creates").
+    The ORM's bulk_create(ignore_conflicts=True) and one SELECT of the new ids (it does
+    not say which rows it skipped). The hand-written INSERT ... RETURNING this replaced
+    saved that SELECT but no time: bench/rawsql_gains.py, 1,000 users (100 taken), four
+    runs on the loaded shared machine: ORM 464-709 ms, hand-written 580-1,000 ms. Statement count:
+    tests/scim/test_bulk_creates.py (the same for 10 and 200 users).
     """
     ordered = sorted(users, key=lambda u: u.username.lower())
-    columns = model_columns(User)
-    pk = connection.ops.quote_name(User._meta.pk.attname)
-    row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-    inserted: set[uuid.UUID] = set()
-    with connection.cursor() as cursor:
-        for start in range(0, len(ordered), _ROWS_PER_INSERT):
-            chunk = ordered[start : start + _ROWS_PER_INSERT]
-            params = [
-                f.get_db_prep_save(getattr(u, f.attname), connection)
-                for u in chunk
-                for f in _COLUMNS
-            ]
-            cursor.execute(
-                f"INSERT INTO {table(User)} ({columns}) "  # noqa: S608
-                f"VALUES {', '.join([row] * len(chunk))} "
-                f"ON CONFLICT DO NOTHING RETURNING {pk}",
-                params,
-            )
-            inserted.update(uuid.UUID(str(pk)) for (pk,) in cursor.fetchall())
-    return inserted
+    User.objects.bulk_create(ordered, ignore_conflicts=True, batch_size=_ROWS_PER_INSERT)
+    # Ids are made here (uuid4), so those found are exactly the rows this call wrote.
+    return set(User.objects.filter(pk__in=[u.pk for u in ordered]).values_list("pk", flat=True))
 
 
 def _created_detail(b: BatchUser, source: Source | str) -> dict[str, Any]:

@@ -102,6 +102,22 @@ class ManagerKeys:
     external_id: str = ""
 
 
+def _ref_names_manager(kind: str, ref: str, manager: ManagerKeys) -> bool | None:
+    """Whether ref, read as a key of this kind, is manager's; None when ref cannot be a
+    key of this kind (manager_resolve would try the next kind)."""
+    if kind == "id":
+        try:
+            return uuid.UUID(ref) == manager.id
+        except ValueError:
+            return None
+    if kind == "email" and "@" not in ref:
+        return None
+    current = {"email": manager.email, "username": manager.username}.get(kind, manager.external_id)
+    return bool(current) and (
+        ref == current if kind == "external_id" else ref.lower() == current.lower()
+    )
+
+
 def manager_ref_is_current(
     *, user: User, ref: str | None, manager: ManagerKeys, order: Sequence[str]
 ) -> bool:
@@ -115,19 +131,9 @@ def manager_ref_is_current(
     if not ref:
         return False
     for kind in order:
-        if kind == "id":
-            try:
-                return uuid.UUID(ref) == manager.id
-            except ValueError:
-                continue
-        if kind == "email" and "@" not in ref:
-            continue
-        current = {"email": manager.email, "username": manager.username}.get(
-            kind, manager.external_id
-        )
-        return bool(current) and (
-            ref == current if kind == "external_id" else ref.lower() == current.lower()
-        )
+        decided = _ref_names_manager(kind, ref, manager)
+        if decided is not None:
+            return decided
     return False
 
 
@@ -237,6 +243,21 @@ def user_create(
         raise
 
 
+def _created_detail(
+    user: User, source: Source | str, values: dict[str, Any], actor: Actor, ignored: Sequence[str]
+) -> dict[str, Any]:
+    return {
+        "source": str(source),
+        "attributes": {k: _json_value(v) for k, v in values.items()},
+        "custom": user.custom,
+        "manager": str(user.manager_id) if user.manager_id else None,
+        "pending_manager_ref": user.pending_manager_ref or None,
+        "is_active": user.is_active,
+        "connection": actor.connection_id,
+        **({"ignored": sorted(set(ignored))} if ignored else {}),
+    }
+
+
 @transaction.atomic
 def _user_create_atomic(
     *,
@@ -269,16 +290,7 @@ def _user_create_atomic(
         actor=actor,
         action="user.created",
         target=user,
-        detail={
-            "source": str(source),
-            "attributes": {k: _json_value(v) for k, v in values.items()},
-            "custom": custom_values,
-            "manager": str(user.manager_id) if user.manager_id else None,
-            "pending_manager_ref": user.pending_manager_ref or None,
-            "is_active": is_active,
-            "connection": actor.connection_id,
-            **({"ignored": sorted(set(ignored))} if ignored else {}),
-        },
+        detail=_created_detail(user, source, values, actor, ignored),
     )
     _pending_reports_link(manager=user, actor=actor)
     events.publish_on_commit(events.UserCreated(user_id=user.pk, actor_kind=actor.kind))
@@ -305,6 +317,36 @@ def _bump(user: User, fields: list[str]) -> None:
         user.save(update_fields=update_fields)
 
 
+def _columns_apply(user: User, columns: Mapping[str, Any]) -> dict[str, Any]:
+    """Set the columns that differ; {name: [before, after]} of each."""
+    changes: dict[str, Any] = {}
+    for name, value in columns.items():
+        if getattr(user, name) != value:
+            changes[name] = [_json_value(getattr(user, name)), _json_value(value)]
+            setattr(user, name, value)
+    if "username" in changes and _username_taken(user.username, exclude=user.pk):
+        raise UniquenessConflict(f"userName {user.username!r} is already taken")
+    return changes
+
+
+def _custom_apply(user: User, custom: Mapping[str, Any] | None) -> dict[str, Any]:
+    merged = custom_values_merged(user.custom, custom) if custom else user.custom
+    if merged == user.custom:
+        return {}
+    change = {"custom": [user.custom, merged]}
+    user.custom = merged
+    return change
+
+
+def _connection_apply(user: User, actor: Actor) -> dict[str, Any]:
+    """A bound token that updates someone takes them into its connection."""
+    if actor.connection_id is None or user.connection_id == actor.connection_id:
+        return {}
+    change = {"connection": [user.connection_id, actor.connection_id]}
+    user.connection_id = actor.connection_id
+    return change
+
+
 @transaction.atomic
 def user_update(
     *,
@@ -324,24 +366,11 @@ def user_update(
     """
     user = _locked(user)
     columns = stored_columns(clean_attributes(attributes or {}), user=user)
-    changes: dict[str, Any] = {}
-    for name, value in columns.items():
-        if getattr(user, name) != value:
-            changes[name] = [_json_value(getattr(user, name)), _json_value(value)]
-            setattr(user, name, value)
-    if "username" in changes and _username_taken(user.username, exclude=user.pk):
-        raise UniquenessConflict(f"userName {user.username!r} is already taken")
-    if custom:
-        merged = custom_values_merged(user.custom, custom)
-        if merged != user.custom:
-            changes["custom"] = [user.custom, merged]
-            user.custom = merged
+    changes = _columns_apply(user, columns)
+    changes.update(_custom_apply(user, custom))
     if manager_ref is not _UNSET:
         changes.update(_manager_apply(user, manager_ref, manager_order, _managers_for(actor)))
-    if actor.connection_id is not None and user.connection_id != actor.connection_id:
-        # A bound token that updates someone takes them into its connection.
-        changes["connection"] = [user.connection_id, actor.connection_id]
-        user.connection_id = actor.connection_id
+    changes.update(_connection_apply(user, actor))
     if columns.get("photo_url"):
         _photo_url_announce(user, actor)
     if not changes:

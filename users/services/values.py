@@ -10,7 +10,7 @@ import datetime as dt
 import math
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -44,6 +44,28 @@ TEXT_FIELDS = (
 ATTRIBUTE_FIELDS = (*TEXT_FIELDS, "hire_date", "photo_url")
 
 
+def _date_from_iso(text: str) -> dt.date | None:
+    try:
+        if "T" in text or " " in text:
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _date_from_slashes(text: str) -> dt.date | None:
+    """`3/1/2024` (US) or `2024/03/01`; None when neither, or not a real day."""
+    for pattern, order in ((_US_DATE, (3, 1, 2)), (_SLASH_ISO_DATE, (1, 2, 3))):
+        match = pattern.match(text)
+        if match:
+            year, month, day = (int(match.group(i)) for i in order)
+            try:
+                return dt.date(year, month, day)
+            except ValueError:
+                return None
+    return None
+
+
 def parse_date(value: Any, *, field: str) -> dt.date | None:
     """A date from ISO (`2024-03-01`, `2024-03-01T00:00:00Z`) or US (`3/1/2024`) text."""
     if value is None or value == "":
@@ -55,21 +77,10 @@ def parse_date(value: Any, *, field: str) -> dt.date | None:
     if not isinstance(value, str):
         raise ValidationFailed(f"{field}: expected a date, got {type(value).__name__}")
     text = value.strip()
-    try:
-        if "T" in text or " " in text:
-            return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        pass
-    for pattern, order in ((_US_DATE, (3, 1, 2)), (_SLASH_ISO_DATE, (1, 2, 3))):
-        match = pattern.match(text)
-        if match:
-            year, month, day = (int(match.group(i)) for i in order)
-            try:
-                return dt.date(year, month, day)
-            except ValueError:
-                break
-    raise ValidationFailed(f"{field}: {value!r} is not a date (use YYYY-MM-DD)")
+    parsed = _date_from_iso(text) or _date_from_slashes(text)
+    if parsed is None:
+        raise ValidationFailed(f"{field}: {value!r} is not a date (use YYYY-MM-DD)")
+    return parsed
 
 
 def parse_date_or_instant(value: Any, *, field: str) -> dt.date | dt.datetime | None:
@@ -155,17 +166,19 @@ def parse_bool(value: Any, *, field: str) -> bool:
 _NUMBER_LIMIT = Decimal(sys.float_info.max)
 
 
-def _parse_number(value: Any, *, field: str) -> int | float:
-    if isinstance(value, bool):
-        raise ValidationFailed(f"{field}: {value!r:.40} is not a number")
-    number: Decimal | None = None
+def _decimal_of(value: Any) -> Decimal | None:
     if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
-        number = Decimal(value)
-    elif isinstance(value, str):
+        return Decimal(value)
+    if isinstance(value, str):
         try:
-            number = Decimal(value.strip())
+            return Decimal(value.strip())
         except InvalidOperation:
-            number = None
+            return None
+    return None
+
+
+def _parse_number(value: Any, *, field: str) -> int | float:
+    number = None if isinstance(value, bool) else _decimal_of(value)
     if number is None or not number.is_finite() or abs(number) > _NUMBER_LIMIT:
         raise ValidationFailed(f"{field}: {value!r:.40} is not a number")
     if isinstance(value, int | float):
@@ -284,6 +297,56 @@ def _instant_of(text: str) -> dt.datetime:
     return dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
 
 
+def _username_check(text: str) -> None:
+    if not text:
+        raise ValidationFailed("username: required")
+
+
+def _email_check(text: str) -> None:
+    if text:
+        try:
+            validate_email(text)
+        except DjangoValidationError as exc:
+            raise ValidationFailed(f"email: {text!r} is not an email address") from exc
+
+
+def _photo_url_check(text: str) -> None:
+    if text and not text.lower().startswith(("https://", "http://")):
+        raise ValidationFailed("photo_url: must be an http(s) URL")
+
+
+_TEXT_CHECKS: Final[Mapping[str, Callable[[str], None]]] = {
+    "username": _username_check,
+    "email": _email_check,
+    "photo_url": _photo_url_check,
+}
+
+
+def _absent_attribute(name: str) -> str | None:
+    """What clearing an attribute stores: NULL for the external id (it is unique when
+    set), empty text for the others; a username cannot be cleared."""
+    if name == "username":
+        raise ValidationFailed("username: required")
+    return None if name == "external_id" else ""
+
+
+def _text_attribute(name: str, value: Any) -> str | None:
+    if value is None:
+        return _absent_attribute(name)
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise ValidationFailed(f"{name}: expected text")
+    text = str(value).strip()
+    max_length = getattr(User._meta.get_field(name), "max_length", None) or 0
+    if len(text) > max_length:
+        raise ValidationFailed(f"{name}: longer than {max_length} characters")
+    check = _TEXT_CHECKS.get(name)
+    if check is not None:
+        check(text)
+    if name == "external_id" and not text:
+        return None
+    return text
+
+
 def clean_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
     """Validate the plain attributes a service sets: known names, lengths, email, dates."""
     cleaned: dict[str, Any] = {}
@@ -292,29 +355,6 @@ def clean_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
             raise ValidationFailed(f"{name}: not a directory attribute")
         if name == "hire_date":
             cleaned[name] = parse_date_or_instant(value, field=name)
-            continue
-        if value is None:
-            if name == "username":
-                raise ValidationFailed("username: required")
-            cleaned[name] = None if name == "external_id" else ""
-            continue
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise ValidationFailed(f"{name}: expected text")
-        text = str(value).strip()
-        max_length = getattr(User._meta.get_field(name), "max_length", None) or 0
-        if len(text) > max_length:
-            raise ValidationFailed(f"{name}: longer than {max_length} characters")
-        if name == "username" and not text:
-            raise ValidationFailed("username: required")
-        if name == "email" and text:
-            try:
-                validate_email(text)
-            except DjangoValidationError as exc:
-                raise ValidationFailed(f"email: {text!r} is not an email address") from exc
-        if name == "photo_url" and text and not text.lower().startswith(("https://", "http://")):
-            raise ValidationFailed("photo_url: must be an http(s) URL")
-        if name == "external_id" and not text:
-            cleaned[name] = None
-            continue
-        cleaned[name] = text
+        else:
+            cleaned[name] = _text_attribute(name, value)
     return cleaned

@@ -1,0 +1,27 @@
+"""The outbox listeners write a batch of users' events in one statement."""
+
+import pytest
+
+from events import recording
+from events.models import Event
+from tests.factories import UserFactory
+from users import events
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("count", [3, 300])
+def test_users_created_is_one_insert_select_for_3_or_300_users(count, django_assert_num_queries):
+    users = UserFactory.create_batch(count)
+    with django_assert_num_queries(1):
+        recording.on_users_created(
+            events.UsersCreated(user_ids=frozenset(u.pk for u in users), actor_kind="scim")
+        )
+    written = Event.objects.filter(type="user.created").order_by("id")
+    assert written.count() == count
+    first = min(users, key=lambda u: u.username)
+    assert (written[0].actor_kind, written[0].data["user_row"]["username"]) == (
+        "scim",
+        first.username,
+    )
+    assert "password" not in written[0].data["user_row"]

@@ -67,20 +67,22 @@ def _run(method: str, path: str, data: Any, version: str | None, actor: Actor) -
     if method not in ("POST", "PUT", "PATCH", "DELETE") or (method == "POST") == bool(pk):
         raise InvalidSyntax(f"Bulk does not support {method} {path}.")
     if method == "DELETE":
-        fn: Callable[..., Result] = module.user_remove if kind == USER else module.group_remove
+        fn: Callable[..., Result] = (
+            module.scim_user_delete if kind == USER else module.scim_group_delete
+        )
         return fn(pk, actor=actor, if_match=version)
     if not isinstance(data, dict):
         raise InvalidSyntax(f"{method} {path}: 'data' must be an object.")
     if method == "POST":
-        return (module.user_post if kind == USER else module.group_post)(
+        return (module.scim_user_create if kind == USER else module.scim_group_create)(
             data, projection, actor=actor
         )
     if method == "PUT":
-        fn = module.user_put if kind == USER else module.group_put
+        fn = module.scim_user_replace if kind == USER else module.scim_group_replace
         return fn(pk, data, projection, actor=actor, if_match=version)
     if kind == USER:
-        return module.user_patch(pk, data, projection, actor=actor, if_match=version)
-    return module.group_patch_apply(
+        return module.scim_user_modify(pk, data, projection, actor=actor, if_match=version)
+    return module.scim_group_modify(
         pk, data, projection, actor=actor, if_match=version, answer=False
     )
 

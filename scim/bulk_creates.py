@@ -20,7 +20,7 @@ from axero_idp.errors import ApplicationError
 from scim.attributes import USER
 from scim.errors import error_body
 from scim.render import etag, location
-from scim.user_resources import new_user, user_post_input
+from scim.user_resources import new_user, scim_user_create_input
 from users.models import Source, UnmappedAttribute, User
 from users.selectors import LazyCustomFields
 from users.services import Actor, NewUser, attributes_unmapped_record, users_create_many
@@ -71,7 +71,7 @@ class BulkRun:
         bulk_id, data = plain
         ignored: list[str] = []
         try:
-            parsed = user_post_input(data, self.fields, ignored=ignored)
+            parsed = scim_user_create_input(data, self.fields, ignored=ignored)
         except ApplicationError:
             return False
         self.used_bulk_ids.add(bulk_id)

@@ -10,13 +10,11 @@ path, after the run before it has been written.
 
 from __future__ import annotations
 
-import logging
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from axero_idp.errors import ApplicationError
+from axero_idp.errors import ApplicationError, Protocol, server_error_body
 from scim.attributes import USER
 from scim.errors import error_body
 from scim.render import etag, location
@@ -24,8 +22,6 @@ from scim.user_resources import new_user, scim_user_create_input
 from users.models import Source, UnmappedAttribute, User
 from users.selectors import LazyCustomFields
 from users.services import Actor, NewUser, attributes_unmapped_record, users_create_many
-
-logger = logging.getLogger(__name__)
 
 _USERS: Final = re.compile(r"^/Users$", re.IGNORECASE)
 _REF: Final = re.compile(r"^bulkId:.+$")
@@ -106,9 +102,7 @@ class BulkRun:
 
     def _server_error(self, waiting: list[_Create]) -> None:
         # As the one-by-one path does for an operation; here the run failed as one.
-        error_id = uuid.uuid4().hex
-        logger.exception("bulk creates failed", extra={"error_id": error_id})
-        body = error_body(500, f"Internal error; quote error id {error_id} to support.")
+        body = server_error_body(Protocol.SCIM, failed="Bulk creates")
         for create in waiting:
             self.record(
                 {"method": "POST", "bulkId": create.bulk_id, "status": "500", "response": body}

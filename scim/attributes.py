@@ -295,27 +295,33 @@ def _resource(resource: str) -> str:
     raise ValueError(f"unknown SCIM resource type {resource!r}")
 
 
+_KNOWN_URNS = {
+    urn.lower(): urn for urn in (USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_SCHEMA, AXERO_SCHEMA)
+}
+
+
 def schema_for_urn(resource: str, urn: str) -> str | None:
     """The full schema URN a (possibly short or company-named) URN stands for, or None."""
     lowered = urn.lower()
     core = USER_SCHEMA if _resource(resource) == USER else GROUP_SCHEMA
-    for known in (USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_SCHEMA, AXERO_SCHEMA):
-        if lowered == known.lower():
-            return known if known not in (USER_SCHEMA, GROUP_SCHEMA) or known == core else None
+    known = _KNOWN_URNS.get(lowered)
+    if known is not None:
+        return known if known not in (USER_SCHEMA, GROUP_SCHEMA) or known == core else None
     short = SHORT_URNS.get(lowered)
     if short is not None:
         return core if short == USER_SCHEMA else short
-    if core == USER_SCHEMA:
-        # OneLogin puts custom attributes under urn:...:extension:{Company}:2.0:User;
-        # the company's extension is this product's one.
-        parts = lowered.split(":")
-        ietf = lowered.startswith("urn:ietf:params:scim:schemas:extension:")
-        if ietf and len(parts) == 9 and parts[7:] == ["2.0", "user"]:
-            return AXERO_SCHEMA
-        short_form = lowered.startswith("urn:scim:schemas:extension:")
-        if short_form and len(parts) == 6 and parts[5] in ("1.0", "2.0"):
-            return AXERO_SCHEMA
-    return None
+    return AXERO_SCHEMA if core == USER_SCHEMA and _company_extension(lowered) else None
+
+
+def _company_extension(lowered: str) -> bool:
+    # OneLogin puts custom attributes under urn:...:extension:{Company}:2.0:User;
+    # the company's extension is this product's one.
+    parts = lowered.split(":")
+    if lowered.startswith("urn:ietf:params:scim:schemas:extension:"):
+        return len(parts) == 9 and parts[7:] == ["2.0", "user"]
+    if lowered.startswith("urn:scim:schemas:extension:"):
+        return len(parts) == 6 and parts[5] in ("1.0", "2.0")
+    return False
 
 
 def split_urn(text: str) -> tuple[str | None, str]:
@@ -422,13 +428,13 @@ def column_nullable(resource: str, column: str) -> bool:
 def _valid_name(lowered: str) -> bool:
     # ATTRNAME = ALPHA *(nameChar), subAttr = "." ATTRNAME; "$ref" is the one exception.
     parts = lowered.split(".")
-    if len(parts) > 2:
-        return False
-    for part in parts:
-        if part == "$ref":
-            continue
-        if not part or not part[0].isascii() or not part[0].isalpha():
-            return False
-        if not all(c.isascii() and (c.isalnum() or c in "-_") for c in part):
-            return False
-    return True
+    return len(parts) <= 2 and all(part == "$ref" or _valid_part(part) for part in parts)
+
+
+def _valid_part(part: str) -> bool:
+    return (
+        bool(part)
+        and part[0].isascii()
+        and part[0].isalpha()
+        and all(c.isascii() and (c.isalnum() or c in "-_") for c in part)
+    )

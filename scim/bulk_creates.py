@@ -126,14 +126,18 @@ def _plain_create(op: Any, used_bulk_ids: set[str]) -> tuple[str, dict[str, Any]
     if not isinstance(op, dict):
         return None
     lowered = {str(k).lower(): v for k, v in op.items()}
-    path, bulk_id, data = lowered.get("path"), lowered.get("bulkid"), lowered.get("data")
-    if str(lowered.get("method", "")).upper() != "POST" or not isinstance(path, str):
-        return None
-    if not _USERS.match(path) or not isinstance(bulk_id, str) or bulk_id in used_bulk_ids:
+    bulk_id, data = lowered.get("bulkid"), lowered.get("data")
+    if not _posts_users(lowered) or not isinstance(bulk_id, str) or bulk_id in used_bulk_ids:
         return None
     if lowered.get("version") is not None or not isinstance(data, dict) or _names_bulk_id(data):
         return None
     return bulk_id, data
+
+
+def _posts_users(lowered: dict[str, Any]) -> bool:
+    path = lowered.get("path")
+    method = str(lowered.get("method", "")).upper()
+    return method == "POST" and isinstance(path, str) and bool(_USERS.match(path))
 
 
 def _names_bulk_id(value: Any) -> bool:

@@ -1,9 +1,10 @@
 """Discovery (RFC 7644 §4): ServiceProviderConfig, ResourceTypes and Schemas.
 
 The schemas are generated from the attribute table the parser and the filter compiler
-read (scim.attributes), so /Schemas says what the server really does: a client that
-round-trips every published attribute gets back what it sent. The product extension is built from
-the CustomField rows on each request: a field defined a moment ago is listed.
+read (scim.attributes.table), so /Schemas says what the server really does: a client
+that round-trips every published attribute gets back what it sent. The product
+extension is built from the CustomField rows on each request: a field defined a moment
+ago is listed.
 """
 
 from __future__ import annotations

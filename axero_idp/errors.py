@@ -7,13 +7,18 @@ an RFC 7644 error body, the JSON API as {"error", "detail"}, SAML as a refusal p
 
 from __future__ import annotations
 
+import enum
 import logging
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
+from django.db import IntegrityError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from axero_idp.request_id import current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +72,54 @@ class RateLimited(ApplicationError):
         self.retry_after = retry_after
 
 
+def constraint_name(exc: IntegrityError) -> str | None:
+    """The name of the constraint a database error broke, from the driver's diagnostics
+    (psycopg2 puts PostgreSQL's error fields on the error Django wraps); None for a
+    NOT NULL violation and the like."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def raise_for_constraint(exc: IntegrityError, conflicts: Mapping[str, str]) -> NoReturn:
+    """Raise UniquenessConflict with the detail `conflicts` gives for the constraint
+    `exc` broke; re-raise any other integrity error, a real server error.
+
+    By name, never by the error's text: the text of a NOT NULL violation on
+    "username" names the column too, and was once answered 409 uniqueness."""
+    detail = conflicts.get(constraint_name(exc) or "")
+    if detail is None:
+        raise exc
+    raise UniquenessConflict(detail) from exc
+
+
+SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+class Protocol(enum.Enum):
+    """Who reads a 500 body: a SCIM client (RFC 7644 §3.12) or a JSON API client."""
+
+    SCIM = "scim"
+    JSON = "json"
+
+
+def server_error_body(protocol: Protocol, *, failed: str) -> dict[str, Any]:
+    """Log the exception being handled, with its traceback and an error reference, and
+    return the 500 body for `protocol`: the reference, never the exception's text.
+
+    The reference is the request id (the one support reference of the request, on every
+    log line and audit event of it and on the 500 and refusal pages), or a fresh id
+    outside a request. `failed` says what failed, for the log line."""
+    reference = current_request_id() or uuid.uuid4().hex
+    logger.exception("%s failed; error id %s", failed, reference, extra={"error_id": reference})
+    if protocol is Protocol.SCIM:
+        return {
+            "schemas": [SCIM_ERROR_SCHEMA],
+            "status": "500",
+            "detail": f"Internal error; quote error id {reference} to support.",
+        }
+    return {"error": "server_error", "error_id": reference}
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF handler for the JSON API: application errors as {"error", "detail"};
     unexpected ones as a 500 carrying an error id, never the exception text."""
@@ -77,6 +130,4 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return response
     if isinstance(exc, drf_exceptions.APIException):  # pragma: no cover - handled above
         return None
-    error_id = uuid.uuid4().hex
-    logger.exception("unhandled API error", extra={"error_id": error_id})
-    return Response({"error": "server_error", "error_id": error_id}, status=500)
+    return Response(server_error_body(Protocol.JSON, failed="API request"), status=500)

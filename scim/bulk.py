@@ -7,13 +7,11 @@ the run after that many failures.
 
 from __future__ import annotations
 
-import logging
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from axero_idp.errors import ApplicationError, ValidationFailed
+from axero_idp.errors import ApplicationError, Protocol, ValidationFailed, server_error_body
 from scim import group_resources, user_resources
 from scim.attributes import GROUP, USER
 from scim.bulk_creates import BulkRun
@@ -22,8 +20,6 @@ from scim.errors import InvalidSyntax, TooManyOperations, error_body
 from scim.render import Projection
 from scim.result import Result
 from users.services import Actor
-
-logger = logging.getLogger(__name__)
 
 BULK_REQUEST: Final = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE: Final = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -55,34 +51,85 @@ def _resolve_path(path: str, created: Mapping[str, str]) -> str:
     return _PATH_REF.sub(swap, path)
 
 
+# One small handler per (method, resource type); each reads the handler off its module
+# when called.
+_Handler = Callable[[str, dict[str, Any], str | None, Actor], Result]
+
+
+def _user_create(pk: str, data: dict[str, Any], version: str | None, actor: Actor) -> Result:
+    return user_resources.scim_user_create(data, Projection(USER), actor=actor)
+
+
+def _user_replace(pk: str, data: dict[str, Any], version: str | None, actor: Actor) -> Result:
+    return user_resources.scim_user_replace(
+        pk, data, Projection(USER), actor=actor, if_match=version
+    )
+
+
+def _user_modify(pk: str, data: dict[str, Any], version: str | None, actor: Actor) -> Result:
+    return user_resources.scim_user_modify(
+        pk, data, Projection(USER), actor=actor, if_match=version
+    )
+
+
+def _user_delete(pk: str, data: dict[str, Any], version: str | None, actor: Actor) -> Result:
+    return user_resources.scim_user_delete(pk, actor=actor, if_match=version)
+
+
+def _group_create(pk: str, data: dict[str, Any], version: str | None, actor: Actor) -> Result:
+    return group_resources.scim_group_create(data, Projection(GROUP), actor=actor)
+
+
+def _group_replace(pk: str, data: dict[str, Any], version: str | None, actor: Actor) -> Result:
+    return group_resources.scim_group_replace(
+        pk, data, Projection(GROUP), actor=actor, if_match=version
+    )
+
+
+def _group_modify(pk: str, data: dict[str, Any], version: str | None, actor: Actor) -> Result:
+    return group_resources.scim_group_modify(
+        pk, data, Projection(GROUP), actor=actor, if_match=version, answer=False
+    )
+
+
+def _group_delete(pk: str, data: dict[str, Any], version: str | None, actor: Actor) -> Result:
+    return group_resources.scim_group_delete(pk, actor=actor, if_match=version)
+
+
+_HANDLERS: Final[dict[tuple[str, str], _Handler]] = {
+    ("POST", USER): _user_create,
+    ("PUT", USER): _user_replace,
+    ("PATCH", USER): _user_modify,
+    ("DELETE", USER): _user_delete,
+    ("POST", GROUP): _group_create,
+    ("PUT", GROUP): _group_replace,
+    ("PATCH", GROUP): _group_modify,
+    ("DELETE", GROUP): _group_delete,
+}
+
+
 def _run(method: str, path: str, data: Any, version: str | None, actor: Actor) -> Result:
     match = _PATH.match(path)
     if not match:
         raise InvalidSyntax(f"Bulk path {path!r} is not /Users, /Groups or one of theirs.")
     kind = USER if match.group(1).lower() == "users" else GROUP
-    pk = match.group(2)
-    module: Any = user_resources if kind == USER else group_resources
-    projection = Projection(kind)
+    pk = match.group(2) or ""
     # POST names the collection; PUT, PATCH and DELETE one resource of it.
-    if method not in ("POST", "PUT", "PATCH", "DELETE") or (method == "POST") == bool(pk):
+    handler = _HANDLERS.get((method, kind))
+    if handler is None or (method == "POST") == bool(pk):
         raise InvalidSyntax(f"Bulk does not support {method} {path}.")
-    if method == "DELETE":
-        fn: Callable[..., Result] = module.user_remove if kind == USER else module.group_remove
-        return fn(pk, actor=actor, if_match=version)
-    if not isinstance(data, dict):
+    if method != "DELETE" and not isinstance(data, dict):
         raise InvalidSyntax(f"{method} {path}: 'data' must be an object.")
-    if method == "POST":
-        return (module.user_post if kind == USER else module.group_post)(
-            data, projection, actor=actor
-        )
-    if method == "PUT":
-        fn = module.user_put if kind == USER else module.group_put
-        return fn(pk, data, projection, actor=actor, if_match=version)
-    if kind == USER:
-        return module.user_patch(pk, data, projection, actor=actor, if_match=version)
-    return module.group_patch_apply(
-        pk, data, projection, actor=actor, if_match=version, answer=False
-    )
+    return handler(pk, data, version, actor)
+
+
+def _fail_on_errors(body: Mapping[str, Any]) -> int | None:
+    fail_on = body.get("failOnErrors")
+    if fail_on is not None and (
+        not isinstance(fail_on, int) or isinstance(fail_on, bool) or fail_on < 1
+    ):
+        raise ValidationFailed("failOnErrors: expected a positive integer")
+    return fail_on
 
 
 def bulk_apply(
@@ -95,21 +142,14 @@ def bulk_apply(
         raise InvalidSyntax("A BulkRequest needs an 'Operations' list.")
     if len(raw) > MAX_OPERATIONS:
         raise TooManyOperations(f"{len(raw)} operations; at most {MAX_OPERATIONS} per request.")
-    fail_on = body.get("failOnErrors")
-    if fail_on is not None and (
-        not isinstance(fail_on, int) or isinstance(fail_on, bool) or fail_on < 1
-    ):
-        raise ValidationFailed("failOnErrors: expected a positive integer")
-    run = BulkRun(actor=actor, fail_on=fail_on)
+    run = BulkRun(actor=actor, fail_on=_fail_on_errors(body))
     for index, op in enumerate(raw):
-        if run.stopped:
-            break
         # Consecutive plain creates wait to be written together; anything else first
         # lets them finish, so every operation still sees the ones before it done.
-        if not run.create_later(op):
-            run.creates_flush()
-            if run.stopped:
-                break
+        if run.stopped or run.create_later(op):
+            continue
+        run.creates_flush()
+        if not run.stopped:
             run.record(_one(index, op, run.created, run.used_bulk_ids, actor))
     run.creates_flush()
     if ignored is not None:
@@ -127,19 +167,7 @@ def _one(
     if bulk_id is not None:
         entry["bulkId"] = bulk_id
     try:
-        if not isinstance(op, dict) or not isinstance(lowered.get("path"), str):
-            raise InvalidSyntax(f"Operations[{index}] needs a method and a path.")
-        if method == "POST" and not isinstance(bulk_id, str):
-            raise InvalidSyntax(f"Operations[{index}]: POST needs a bulkId.")
-        if isinstance(bulk_id, str):
-            # Unique within the request (RFC 7644 §3.7): a repeat would silently
-            # re-point every later "bulkId:" reference at another resource.
-            if bulk_id in used_bulk_ids:
-                raise ValidationFailed(f"bulkId {bulk_id!r} is used by an earlier operation.")
-            used_bulk_ids.add(bulk_id)
-        version = lowered.get("version")
-        if version is not None and not isinstance(version, str):
-            raise InvalidSyntax(f"Operations[{index}].version must be an ETag string.")
+        version = _checked(index, op, lowered, method, used_bulk_ids)
         path = _resolve_path(lowered["path"], created)
         data = _resolve(lowered.get("data"), created)
         result = _run(method, path, data, version, actor)
@@ -148,13 +176,36 @@ def _one(
         entry["response"] = error_body(exc.http_status, exc.detail, exc.scim_type)
         return entry
     except Exception:
-        error_id = uuid.uuid4().hex
-        logger.exception("bulk operation failed", extra={"error_id": error_id})
         entry["status"] = "500"
-        entry["response"] = error_body(
-            500, f"Internal error; quote error id {error_id} to support."
-        )
+        entry["response"] = server_error_body(Protocol.SCIM, failed=f"Bulk operation {index}")
         return entry
+    return _done(entry, result, bulk_id, created)
+
+
+def _checked(
+    index: int, op: Any, lowered: dict[str, Any], method: str, used_bulk_ids: set[str]
+) -> str | None:
+    """Refuse a malformed operation; note its bulkId; its version (an ETag) if any."""
+    bulk_id = lowered.get("bulkid")
+    if not isinstance(op, dict) or not isinstance(lowered.get("path"), str):
+        raise InvalidSyntax(f"Operations[{index}] needs a method and a path.")
+    if method == "POST" and not isinstance(bulk_id, str):
+        raise InvalidSyntax(f"Operations[{index}]: POST needs a bulkId.")
+    if isinstance(bulk_id, str):
+        # Unique within the request (RFC 7644 §3.7): a repeat would silently
+        # re-point every later "bulkId:" reference at another resource.
+        if bulk_id in used_bulk_ids:
+            raise ValidationFailed(f"bulkId {bulk_id!r} is used by an earlier operation.")
+        used_bulk_ids.add(bulk_id)
+    version = lowered.get("version")
+    if version is not None and not isinstance(version, str):
+        raise InvalidSyntax(f"Operations[{index}].version must be an ETag string.")
+    return version
+
+
+def _done(
+    entry: dict[str, Any], result: Result, bulk_id: Any, created: dict[str, str]
+) -> dict[str, Any]:
     if result.location:
         entry["location"] = result.location
         if isinstance(bulk_id, str) and result.body:

@@ -10,22 +10,18 @@ path, after the run before it has been written.
 
 from __future__ import annotations
 
-import logging
 import re
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from axero_idp.errors import ApplicationError
+from axero_idp.errors import ApplicationError, Protocol, server_error_body
 from scim.attributes import USER
 from scim.errors import error_body
 from scim.render import etag, location
-from scim.user_resources import new_user, user_post_input
+from scim.user_resources import new_user, scim_user_create_input
 from users.models import Source, UnmappedAttribute, User
 from users.selectors import LazyCustomFields
 from users.services import Actor, NewUser, attributes_unmapped_record, users_create_many
-
-logger = logging.getLogger(__name__)
 
 _USERS: Final = re.compile(r"^/Users$", re.IGNORECASE)
 _REF: Final = re.compile(r"^bulkId:.+$")
@@ -71,7 +67,7 @@ class BulkRun:
         bulk_id, data = plain
         ignored: list[str] = []
         try:
-            parsed = user_post_input(data, self.fields, ignored=ignored)
+            parsed = scim_user_create_input(data, self.fields, ignored=ignored)
         except ApplicationError:
             return False
         self.used_bulk_ids.add(bulk_id)
@@ -106,9 +102,7 @@ class BulkRun:
 
     def _server_error(self, waiting: list[_Create]) -> None:
         # As the one-by-one path does for an operation; here the run failed as one.
-        error_id = uuid.uuid4().hex
-        logger.exception("bulk creates failed", extra={"error_id": error_id})
-        body = error_body(500, f"Internal error; quote error id {error_id} to support.")
+        body = server_error_body(Protocol.SCIM, failed="Bulk creates")
         for create in waiting:
             self.record(
                 {"method": "POST", "bulkId": create.bulk_id, "status": "500", "response": body}
@@ -132,14 +126,18 @@ def _plain_create(op: Any, used_bulk_ids: set[str]) -> tuple[str, dict[str, Any]
     if not isinstance(op, dict):
         return None
     lowered = {str(k).lower(): v for k, v in op.items()}
-    path, bulk_id, data = lowered.get("path"), lowered.get("bulkid"), lowered.get("data")
-    if str(lowered.get("method", "")).upper() != "POST" or not isinstance(path, str):
-        return None
-    if not _USERS.match(path) or not isinstance(bulk_id, str) or bulk_id in used_bulk_ids:
+    bulk_id, data = lowered.get("bulkid"), lowered.get("data")
+    if not _posts_users(lowered) or not isinstance(bulk_id, str) or bulk_id in used_bulk_ids:
         return None
     if lowered.get("version") is not None or not isinstance(data, dict) or _names_bulk_id(data):
         return None
     return bulk_id, data
+
+
+def _posts_users(lowered: dict[str, Any]) -> bool:
+    path = lowered.get("path")
+    method = str(lowered.get("method", "")).upper()
+    return method == "POST" and isinstance(path, str) and bool(_USERS.match(path))
 
 
 def _names_bulk_id(value: Any) -> bool:

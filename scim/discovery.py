@@ -1,18 +1,36 @@
 """Discovery (RFC 7644 §4): ServiceProviderConfig, ResourceTypes and Schemas.
 
-The schemas describe what the directory really keeps, so a client that round-trips
-every published attribute gets back what it sent. The product extension is built from
-the CustomField rows on each request: a field defined a moment ago is listed.
+The schemas are generated from the attribute table the parser and the filter compiler
+read (scim.attributes.table), so /Schemas says what the server really does: a client
+that round-trips every published attribute gets back what it sent. The product
+extension is built from the CustomField rows on each request: a field defined a moment
+ago is listed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from scim.attributes import AXERO_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from scim.attributes import (
+    AXERO_SCHEMA,
+    BOOLEAN,
+    COMPLEX,
+    ENTERPRISE_SCHEMA,
+    GROUP,
+    GROUP_SCHEMA,
+    INTEGER,
+    REFERENCE,
+    STRING,
+    USER,
+    USER_SCHEMA,
+    AttrSpec,
+    attributes_of,
+    custom_attr_spec,
+)
 from scim.render import base_url
-from users.models import CustomField, CustomFieldType
+from users.models import CustomField
 
 SPC_SCHEMA: Final = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE_SCHEMA: Final = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
@@ -21,279 +39,117 @@ MAX_OPERATIONS: Final = 1000
 MAX_RESULTS: Final = 1000
 
 
-def _attr(
-    name: str,
-    type: str = "string",
-    *,
-    description: str = "",
-    multi: bool = False,
-    required: bool = False,
-    case_exact: bool = False,
-    mutability: str = "readWrite",
-    returned: str = "default",
-    uniqueness: str = "none",
-    sub: Iterable[dict[str, Any]] | None = None,
-    canonical: list[Any] | None = None,
-    refs: list[str] | None = None,
-) -> dict[str, Any]:
+def _ro(key: str, name: str, kind: str = STRING, **extra: Any) -> AttrSpec:
+    # The discovery resources' own attributes: published, never written by a client.
+    return AttrSpec(key=key, name=name, schema="", kind=kind, mutability="readOnly", **extra)
+
+
+def _attribute_properties(prefix: str) -> tuple[AttrSpec, ...]:
+    """The rows describing an attribute definition (RFC 7643 §7), under `prefix`."""
+    return (
+        _ro(f"{prefix}.name", "name", required=True, case_exact=True),
+        _ro(f"{prefix}.type", "type", required=True),
+        _ro(f"{prefix}.multivalued", "multiValued", BOOLEAN, required=True),
+        _ro(f"{prefix}.description", "description"),
+        _ro(f"{prefix}.required", "required", BOOLEAN),
+        _ro(f"{prefix}.canonicalvalues", "canonicalValues", multi_valued=True),
+        _ro(f"{prefix}.caseexact", "caseExact", BOOLEAN),
+        _ro(f"{prefix}.mutability", "mutability"),
+        _ro(f"{prefix}.returned", "returned"),
+        _ro(f"{prefix}.uniqueness", "uniqueness"),
+        _ro(f"{prefix}.referencetypes", "referenceTypes", multi_valued=True),
+    )
+
+
+def _supported(key: str, name: str, *more: AttrSpec) -> tuple[AttrSpec, ...]:
+    """A ServiceProviderConfig feature: a complex attribute with `supported` first."""
+    return (
+        _ro(key, name, COMPLEX, required=True),
+        _ro(f"{key}.supported", "supported", BOOLEAN, required=True),
+        *more,
+    )
+
+
+_URI, _EXTERNAL = ("uri",), ("external",)
+# The schemas of the discovery resources themselves, in the same rows as the User and
+# Group attributes (nothing parses these resources, so they live here, not beside them).
+# fmt: off
+_SCHEMA_SPECS: Final = (
+    _ro("id", "id", returned="always", case_exact=True),
+    _ro("name", "name"),
+    _ro("description", "description"),
+    _ro("attributes", "attributes", COMPLEX, multi_valued=True, required=True),
+    *_attribute_properties("attributes"),
+    _ro("attributes.subattributes", "subAttributes", COMPLEX, multi_valued=True),
+    *_attribute_properties("attributes.subattributes"),
+)
+_RESOURCE_TYPE_SPECS: Final = (
+    _ro("id", "id", case_exact=True),
+    _ro("name", "name", required=True),
+    _ro("description", "description"),
+    _ro("endpoint", "endpoint", REFERENCE, required=True, reference_types=_URI),
+    _ro("schema", "schema", REFERENCE, required=True, case_exact=True, reference_types=_URI),
+    _ro("schemaextensions", "schemaExtensions", COMPLEX, multi_valued=True),
+    _ro("schemaextensions.schema", "schema", REFERENCE, required=True, case_exact=True, reference_types=_URI),
+    _ro("schemaextensions.required", "required", BOOLEAN, required=True),
+)
+_SPC_SPECS: Final = (
+    _ro("documentationuri", "documentationUri", REFERENCE, reference_types=_EXTERNAL),
+    *_supported("patch", "patch"),
+    *_supported(
+        "bulk", "bulk",
+        _ro("bulk.maxoperations", "maxOperations", INTEGER, required=True),
+        _ro("bulk.maxpayloadsize", "maxPayloadSize", INTEGER, required=True),
+    ),
+    *_supported("filter", "filter", _ro("filter.maxresults", "maxResults", INTEGER, required=True)),
+    *_supported("changepassword", "changePassword"),
+    *_supported("sort", "sort"),
+    *_supported("etag", "etag"),
+    _ro("authenticationschemes", "authenticationSchemes", COMPLEX, multi_valued=True, required=True),
+    _ro("authenticationschemes.type", "type", required=True),
+    _ro("authenticationschemes.name", "name", required=True),
+    _ro("authenticationschemes.description", "description", required=True),
+    _ro("authenticationschemes.specuri", "specUri", REFERENCE, reference_types=_EXTERNAL),
+    _ro("authenticationschemes.documentationuri", "documentationUri", REFERENCE, reference_types=_EXTERNAL),
+    _ro("authenticationschemes.primary", "primary", BOOLEAN),
+)
+# fmt: on
+
+
+def _definition(spec: AttrSpec, children: Mapping[str, list[AttrSpec]]) -> dict[str, Any]:
+    """The RFC 7643 §7 attribute definition of one table row."""
     attr: dict[str, Any] = {
-        "name": name,
-        "type": type,
-        "multiValued": multi,
-        "description": description or name,
-        "required": required,
-        "caseExact": case_exact,
-        "mutability": mutability,
-        "returned": returned,
-        "uniqueness": uniqueness,
+        "name": spec.name,
+        "type": spec.scim_type,
+        "multiValued": spec.multi_valued,
+        "description": spec.description or spec.name,
+        "required": spec.required,
+        "caseExact": spec.case_exact,
+        "mutability": spec.mutability,
+        "returned": spec.returned,
+        "uniqueness": spec.uniqueness,
     }
-    if sub is not None:
-        attr["subAttributes"] = list(sub)
-    if canonical is not None:
-        attr["canonicalValues"] = canonical
-    if refs is not None:
-        attr["referenceTypes"] = refs
+    if spec.key in children:
+        attr["subAttributes"] = [_definition(sub, children) for sub in children[spec.key]]
+    if spec.fixed is not None:
+        attr["canonicalValues"] = list(spec.fixed)
+    if spec.reference_types:
+        attr["referenceTypes"] = list(spec.reference_types)
     return attr
 
 
-def _ro(name: str, type: str = "string", **extra: Any) -> dict[str, Any]:
-    return _attr(name, type, mutability="readOnly", **extra)
+def schema_attributes(specs: Iterable[AttrSpec]) -> list[dict[str, Any]]:
+    """The published attributes of a schema from its table rows, sub-attributes nested."""
+    children: dict[str, list[AttrSpec]] = defaultdict(list)
+    for spec in specs:
+        if spec.listed:
+            parent, dot, _ = spec.key.rpartition(".")
+            children[parent if dot else ""].append(spec)
+    return [_definition(spec, children) for spec in children.pop("", [])]
 
 
-def _user_attributes() -> list[dict[str, Any]]:
-    return [
-        _attr(
-            "userName",
-            required=True,
-            uniqueness="server",
-            description="Unique identifier for the user; compared case-insensitively.",
-        ),
-        _attr(
-            "name",
-            "complex",
-            sub=[
-                _attr("givenName", description="First name."),
-                _attr("familyName", description="Last name."),
-            ],
-        ),
-        _attr("displayName"),
-        _attr("title"),
-        # Every account has an administrative state (true unless a client sends false),
-        # so the attribute is always present and cannot be removed.
-        _attr(
-            "active",
-            "boolean",
-            required=True,
-            description="false deactivates the user and ends their sessions; true by "
-            "default when a new user's request leaves it out.",
-        ),
-        _attr(
-            "emails",
-            "complex",
-            multi=True,
-            description="The directory keeps one email: the one sent as primary, else "
-            "the work one, else the first. It is returned without 'primary': a value the "
-            "directory does not keep is not echoed.",
-            sub=[
-                _attr("value"),
-                _attr("type", canonical=["work"]),
-            ],
-        ),
-        _attr(
-            "photos",
-            "complex",
-            multi=True,
-            description="The directory keeps one photo URL and fetches the image.",
-            sub=[
-                _attr("value", "reference", refs=["external"], case_exact=True),
-                _attr("type", canonical=["photo"]),
-            ],
-        ),
-        _ro(
-            "groups",
-            "complex",
-            multi=True,
-            returned="request",
-            description="Every role the user holds, from any source; returned when "
-            "asked for with attributes=groups (identity providers read /Groups).",
-            sub=[
-                _ro("value"),
-                _ro("$ref", "reference", refs=["Group"], case_exact=True),
-                _ro("display"),
-                _ro("type", canonical=["direct"]),
-            ],
-        ),
-    ]
-
-
-def _enterprise_attributes() -> list[dict[str, Any]]:
-    return [
-        _attr("employeeNumber"),
-        _attr("costCenter"),
-        _attr("organization"),
-        _attr("division"),
-        _attr("department"),
-        _attr(
-            "manager",
-            "complex",
-            description="Resolved by id, then externalId, then userName; linked later "
-            "when the manager does not exist yet.",
-            sub=[
-                _attr("value", description="The manager's id (or external id or userName)."),
-                _attr("$ref", "reference", refs=["User"], case_exact=True),
-            ],
-        ),
-    ]
-
-
-_CUSTOM_TYPES: Final = {
-    CustomFieldType.STRING: ("string", False),
-    CustomFieldType.DATE: ("dateTime", False),
-    CustomFieldType.NUMBER: ("decimal", False),
-    CustomFieldType.BOOLEAN: ("boolean", False),
-    CustomFieldType.LIST: ("string", True),
-}
-
-
-def _axero_attributes(fields: Iterable[CustomField]) -> list[dict[str, Any]]:
-    attributes = [
-        _attr(
-            "hireDate",
-            "dateTime",
-            description="Hire date and time, kept as sent (a date alone is midnight UTC); "
-            "filters, sorting and persona rules use its calendar day.",
-        )
-    ]
-    for field in fields:
-        type_, multi = _CUSTOM_TYPES[CustomFieldType(field.type)]
-        attributes.append(_attr(field.key, type_, multi=multi, description=field.label))
-    return attributes
-
-
-def _group_attributes() -> list[dict[str, Any]]:
-    return [
-        _attr("displayName", required=True, uniqueness="server"),
-        _attr(
-            "members",
-            "complex",
-            multi=True,
-            description="Members this identity provider granted (roles granted by SAML "
-            "or by an admin are not listed and survive a replace).",
-            sub=[
-                _attr("value", mutability="immutable", case_exact=True),
-                _attr("$ref", "reference", mutability="immutable", refs=["User"], case_exact=True),
-                _attr("type", mutability="immutable", canonical=["User"]),
-            ],
-        ),
-    ]
-
-
-def _meta_attrs() -> list[dict[str, Any]]:
-    return [
-        _ro("id", returned="always", case_exact=True),
-        _ro("name"),
-        _ro("description"),
-    ]
-
-
-def _core_discovery_schemas() -> list[tuple[str, str, str, list[dict[str, Any]]]]:
-    sub_attr = [
-        _ro("name", required=True, case_exact=True),
-        _ro("type", required=True),
-        _ro("multiValued", "boolean", required=True),
-        _ro("description"),
-        _ro("required", "boolean"),
-        _ro("canonicalValues", multi=True),
-        _ro("caseExact", "boolean"),
-        _ro("mutability"),
-        _ro("returned"),
-        _ro("uniqueness"),
-        _ro("referenceTypes", multi=True),
-    ]
-    feature = [_ro("supported", "boolean", required=True)]
-    return [
-        (
-            SCHEMA_SCHEMA,
-            "Schema",
-            "Specifies the schema attributes",
-            [
-                *_meta_attrs(),
-                _ro(
-                    "attributes",
-                    "complex",
-                    multi=True,
-                    required=True,
-                    sub=[*sub_attr, _ro("subAttributes", "complex", multi=True, sub=sub_attr)],
-                ),
-            ],
-        ),
-        (
-            RESOURCE_TYPE_SCHEMA,
-            "ResourceType",
-            "Specifies the schema that describes a SCIM resource type",
-            [
-                _ro("id", case_exact=True),
-                _ro("name", required=True),
-                _ro("description"),
-                _ro("endpoint", "reference", required=True, refs=["uri"]),
-                _ro("schema", "reference", required=True, case_exact=True, refs=["uri"]),
-                _ro(
-                    "schemaExtensions",
-                    "complex",
-                    multi=True,
-                    sub=[
-                        _ro("schema", "reference", required=True, case_exact=True, refs=["uri"]),
-                        _ro("required", "boolean", required=True),
-                    ],
-                ),
-            ],
-        ),
-        (
-            SPC_SCHEMA,
-            "ServiceProviderConfig",
-            "Schema for representing the service provider's configuration",
-            [
-                _ro("documentationUri", "reference", refs=["external"]),
-                _ro("patch", "complex", required=True, sub=feature),
-                _ro(
-                    "bulk",
-                    "complex",
-                    required=True,
-                    sub=[
-                        *feature,
-                        _ro("maxOperations", "integer", required=True),
-                        _ro("maxPayloadSize", "integer", required=True),
-                    ],
-                ),
-                _ro(
-                    "filter",
-                    "complex",
-                    required=True,
-                    sub=[
-                        *feature,
-                        _ro("maxResults", "integer", required=True),
-                    ],
-                ),
-                _ro("changePassword", "complex", required=True, sub=feature),
-                _ro("sort", "complex", required=True, sub=feature),
-                _ro("etag", "complex", required=True, sub=feature),
-                _ro(
-                    "authenticationSchemes",
-                    "complex",
-                    multi=True,
-                    required=True,
-                    sub=[
-                        _ro("type", required=True),
-                        _ro("name", required=True),
-                        _ro("description", required=True),
-                        _ro("specUri", "reference", refs=["external"]),
-                        _ro("documentationUri", "reference", refs=["external"]),
-                        _ro("primary", "boolean"),
-                    ],
-                ),
-            ],
-        ),
-    ]
+def _rows_of(resource: str, schema: str) -> list[AttrSpec]:
+    return [spec for spec in attributes_of(resource).values() if spec.schema == schema]
 
 
 def _schema(
@@ -309,53 +165,81 @@ def _schema(
     }
 
 
+_USER_DESCRIPTION: Final = "User Account"
+_GROUP_DESCRIPTION: Final = "Group (a role in the directory)"
+
+
 def schemas() -> list[dict[str, Any]]:
     """Every schema, the product extension built from the current custom fields."""
-    fields = list(CustomField.objects.order_by("key"))
+    custom = [custom_attr_spec(field) for field in CustomField.objects.order_by("key")]
     return [
-        _schema(USER_SCHEMA, "User", "User Account", _user_attributes()),
-        _schema(GROUP_SCHEMA, "Group", "Group (a role in the directory)", _group_attributes()),
-        _schema(ENTERPRISE_SCHEMA, "EnterpriseUser", "Enterprise User", _enterprise_attributes()),
+        _schema(
+            USER_SCHEMA, USER, _USER_DESCRIPTION, schema_attributes(_rows_of(USER, USER_SCHEMA))
+        ),
+        _schema(
+            GROUP_SCHEMA,
+            GROUP,
+            _GROUP_DESCRIPTION,
+            schema_attributes(_rows_of(GROUP, GROUP_SCHEMA)),
+        ),
+        _schema(
+            ENTERPRISE_SCHEMA,
+            "EnterpriseUser",
+            "Enterprise User",
+            schema_attributes(_rows_of(USER, ENTERPRISE_SCHEMA)),
+        ),
         _schema(
             AXERO_SCHEMA,
             "AxeroUser",
             "Hire date and the custom profile fields",
-            _axero_attributes(fields),
+            schema_attributes([*_rows_of(USER, AXERO_SCHEMA), *custom]),
         ),
-        *(_schema(*core) for core in _core_discovery_schemas()),
+        _schema(
+            SCHEMA_SCHEMA,
+            "Schema",
+            "Specifies the schema attributes",
+            schema_attributes(_SCHEMA_SPECS),
+        ),
+        _schema(
+            RESOURCE_TYPE_SCHEMA,
+            "ResourceType",
+            "Specifies the schema that describes a SCIM resource type",
+            schema_attributes(_RESOURCE_TYPE_SPECS),
+        ),
+        _schema(
+            SPC_SCHEMA,
+            "ServiceProviderConfig",
+            "Schema for representing the service provider's configuration",
+            schema_attributes(_SPC_SPECS),
+        ),
     ]
+
+
+def _resource_type(resource: str, endpoint: str, core: str, description: str) -> dict[str, Any]:
+    # The extensions are the other schemas the resource's table rows belong to.
+    extensions = dict.fromkeys(spec.schema for spec in attributes_of(resource).values())
+    extensions.pop(core)
+    body: dict[str, Any] = {
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": resource,
+        "name": resource,
+        "endpoint": endpoint,
+        "description": description,
+        "schema": core,
+    }
+    if extensions:
+        body["schemaExtensions"] = [{"schema": urn, "required": False} for urn in extensions]
+    body["meta"] = {
+        "resourceType": "ResourceType",
+        "location": f"{base_url()}/ResourceTypes/{resource}",
+    }
+    return body
 
 
 def resource_types() -> list[dict[str, Any]]:
     return [
-        {
-            "schemas": [RESOURCE_TYPE_SCHEMA],
-            "id": "User",
-            "name": "User",
-            "endpoint": "/Users",
-            "description": "User Account",
-            "schema": USER_SCHEMA,
-            "schemaExtensions": [
-                {"schema": ENTERPRISE_SCHEMA, "required": False},
-                {"schema": AXERO_SCHEMA, "required": False},
-            ],
-            "meta": {
-                "resourceType": "ResourceType",
-                "location": f"{base_url()}/ResourceTypes/User",
-            },
-        },
-        {
-            "schemas": [RESOURCE_TYPE_SCHEMA],
-            "id": "Group",
-            "name": "Group",
-            "endpoint": "/Groups",
-            "description": "Group (a role in the directory)",
-            "schema": GROUP_SCHEMA,
-            "meta": {
-                "resourceType": "ResourceType",
-                "location": f"{base_url()}/ResourceTypes/Group",
-            },
-        },
+        _resource_type(USER, "/Users", USER_SCHEMA, _USER_DESCRIPTION),
+        _resource_type(GROUP, "/Groups", GROUP_SCHEMA, _GROUP_DESCRIPTION),
     ]
 
 

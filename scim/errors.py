@@ -1,21 +1,21 @@
 """SCIM errors, rendered as RFC 7644 §3.12 bodies.
 
 Every ApplicationError becomes {"schemas", "status", "scimType"?, "detail"}; anything
-else is logged with an error id and answered 500 without the exception text.
+else is logged with an error reference and answered 500 without the exception text
+(axero_idp.errors.server_error_body, shared with Bulk and the JSON API).
 """
 
 from __future__ import annotations
 
-import logging
-import uuid
-
-from axero_idp.errors import ApplicationError, RateLimited
+from axero_idp.errors import (
+    SCIM_ERROR_SCHEMA,
+    ApplicationError,
+    Protocol,
+    RateLimited,
+    server_error_body,
+)
 from axero_idp.text import encodable
 from scim.responses import ScimResponse
-
-logger = logging.getLogger(__name__)
-
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 class InvalidSyntax(ApplicationError):
@@ -59,7 +59,7 @@ class MethodNotAllowed(ApplicationError):
 
 
 def error_body(status: int, detail: str, scim_type: str | None = None) -> dict[str, object]:
-    body: dict[str, object] = {"schemas": [ERROR_SCHEMA], "status": str(status)}
+    body: dict[str, object] = {"schemas": [SCIM_ERROR_SCHEMA], "status": str(status)}
     if scim_type:
         body["scimType"] = scim_type
     # A detail may echo what the client sent (an id, a header): it must stay encodable.
@@ -81,8 +81,5 @@ def error_response(exc: ApplicationError) -> ScimResponse:
 
 
 def server_error_response() -> ScimResponse:
-    error_id = uuid.uuid4().hex
-    logger.exception("unhandled SCIM error", extra={"error_id": error_id})
-    return ScimResponse(
-        error_body(500, f"Internal error; quote error id {error_id} to support."), status=500
-    )
+    """The 500 of a SCIM request that failed unexpectedly (logged with its reference)."""
+    return ScimResponse(server_error_body(Protocol.SCIM, failed="SCIM request"), status=500)

@@ -47,14 +47,14 @@ def _render(role: Role, projection: Projection) -> dict[str, Any]:
     return group_resource(role, projection=projection, member_ids=members)
 
 
-def groups_matching(query: Query) -> QuerySet[Role]:
+def scim_groups_matching(query: Query) -> QuerySet[Role]:
     roles = Role.objects.all()
     if query.filter:
         roles = filter_groups(roles, query.filter)
     return order_groups(roles, query.sort_by, query.sort_order)
 
 
-def groups_render(page: list[Role], projection: Projection) -> list[dict[str, Any]]:
+def scim_groups_render(page: list[Role], projection: Projection) -> list[dict[str, Any]]:
     """A page of groups; the members of all of them in one query, when wanted."""
     if not projection.wants("members"):
         return [group_resource(r, projection=projection, member_ids=None) for r in page]
@@ -71,14 +71,14 @@ def groups_render(page: list[Role], projection: Projection) -> list[dict[str, An
     return [group_resource(r, projection=projection, member_ids=members[r.pk]) for r in page]
 
 
-def groups_list(query: Query) -> Result:
+def scim_groups_query(query: Query) -> Result:
     projection = Projection(GROUP, query.attributes, query.excluded)
-    page, total = page_of(groups_matching(query), query)
-    resources = groups_render(page, projection)
+    page, total = page_of(scim_groups_matching(query), query)
+    resources = scim_groups_render(page, projection)
     return Result(200, list_response(resources, total=total, start_index=query.start_index))
 
 
-def group_get(pk: str, projection: Projection, *, if_none_match: str | None = None) -> Result:
+def scim_group_read(pk: str, projection: Projection, *, if_none_match: str | None = None) -> Result:
     role = _found(role_get(pk), pk)
     tag = etag(role.version)
     if not_modified(if_none_match, tag):
@@ -105,7 +105,7 @@ def _members(body: Mapping[str, Any]) -> set[uuid.UUID] | None:
     return member_ids(multi_values(lowered["members"]))
 
 
-def group_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor) -> Result:
+def scim_group_create(body: Mapping[str, Any], projection: Projection, *, actor: Actor) -> Result:
     with transaction.atomic():
         role = role_create(actor=actor, display_name=_name(body), external_id=_external_id(body))
         ids = _members(body)
@@ -117,7 +117,7 @@ def group_post(body: Mapping[str, Any], projection: Projection, *, actor: Actor)
     )
 
 
-def group_put(
+def scim_group_replace(
     pk: str, body: Mapping[str, Any], projection: Projection, *, actor: Actor, if_match: str | None
 ) -> Result:
     """Full replace: name, external id, and the SCIM-granted members."""
@@ -137,7 +137,7 @@ def group_put(
     return Result(200, _render(role, projection), etag=etag(role.version))
 
 
-def group_patch_apply(
+def scim_group_modify(
     pk: str,
     body: Mapping[str, Any],
     projection: Projection,
@@ -158,7 +158,7 @@ def group_patch_apply(
     return Result(200, _render(role, projection), etag=etag(role.version))
 
 
-def group_remove(pk: str, *, actor: Actor, if_match: str | None) -> Result:
+def scim_group_delete(pk: str, *, actor: Actor, if_match: str | None) -> Result:
     with transaction.atomic():
         role = _found(role_for_update(pk), pk)
         check_if_match(if_match, etag(role.version))

@@ -58,27 +58,31 @@ def query_from(source: Mapping[str, Any]) -> Query:
     params = {str(key).lower(): value for key, value in source.items()}
     start = _int(params.get("startindex"), "startIndex")
     count = _int(params.get("count"), "count")
-    text = params.get("filter")
-    if text is not None and not isinstance(text, str):
-        raise ValidationFailed("filter: expected text")
-    sort_by = params.get("sortby")
-    sort_order = params.get("sortorder")
-    if sort_by is not None and not isinstance(sort_by, str):
-        raise ValidationFailed("sortBy: expected text")
-    if sort_order is not None and (
-        not isinstance(sort_order, str) or sort_order.lower() not in ("ascending", "descending")
-    ):
-        raise ValidationFailed("sortOrder: ascending or descending")
+    text = _text(params.get("filter"), "filter")
     return Query(
         filter=text.strip() if text and text.strip() else None,
-        sort_by=sort_by or None,
-        sort_order=sort_order.lower() if sort_order else None,
+        sort_by=_text(params.get("sortby"), "sortBy") or None,
+        sort_order=_sort_order(params.get("sortorder")),
         # RFC 7644 §3.4.2.4: a startIndex below 1 is taken as 1; a negative count as 0.
         start_index=min(MAX_START_INDEX, max(1, start if start is not None else 1)),
         count=min(MAX_COUNT, max(0, count if count is not None else DEFAULT_COUNT)),
         attributes=_names(params.get("attributes"), "attributes"),
         excluded=_names(params.get("excludedattributes"), "excludedAttributes"),
     )
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed(f"{name}: expected text")
+    return value
+
+
+def _sort_order(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.lower() not in ("ascending", "descending"):
+        raise ValidationFailed("sortOrder: ascending or descending")
+    return value.lower()
 
 
 def _tags(header: str) -> list[str]:

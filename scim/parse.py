@@ -91,18 +91,22 @@ def _put(
         return
     if not spec.stored and ignored is not None:
         ignored.append(spec.name)  # in the schema (phoneNumbers, locale), kept nowhere
-    known = attributes_of(resource)
     if spec.kind == COMPLEX and not spec.multi_valued and isinstance(value, dict):
-        if spec.key == "enterprise:manager":
-            out[spec.key] = value
-            return
-        # A single-valued complex attribute ("name") is a set of fields.
-        for sub_name, sub_value in value.items():
-            key = f"{spec.key}.{str(sub_name).lower()}"
-            if key in known:
-                out[key] = sub_value
+        _put_complex(out, resource, spec.key, value)
+    else:
+        out[spec.key] = value
+
+
+def _put_complex(out: dict[str, Any], resource: str, key: str, value: dict[Any, Any]) -> None:
+    if key == "enterprise:manager":
+        out[key] = value
         return
-    out[spec.key] = value
+    # A single-valued complex attribute ("name") is a set of fields.
+    known = attributes_of(resource)
+    for sub_name, sub_value in value.items():
+        sub_key = f"{key}.{str(sub_name).lower()}"
+        if sub_key in known:
+            out[sub_key] = sub_value
 
 
 def lowered_keys(value: Mapping[Any, Any]) -> dict[str, Any]:
@@ -158,15 +162,18 @@ def manager_ref(value: Any) -> str | None:
     if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, dict):
-        lowered = lowered_keys(value)
-        for key in ("value", "managerid"):
-            if lowered.get(key) not in (None, ""):
-                return _text(lowered[key], "manager.value").strip() or None
-        ref = lowered.get("$ref")
-        if isinstance(ref, str) and ref.strip():
-            return ref.rstrip("/").rsplit("/", 1)[-1]
-        return None
+        return _manager_object_ref(lowered_keys(value))
     raise ValidationFailed("manager: expected a string or an object with a value")
+
+
+def _manager_object_ref(lowered: dict[str, Any]) -> str | None:
+    for key in ("value", "managerid"):
+        if lowered.get(key) not in (None, ""):
+            return _text(lowered[key], "manager.value").strip() or None
+    ref = lowered.get("$ref")
+    if isinstance(ref, str) and ref.strip():
+        return ref.rstrip("/").rsplit("/", 1)[-1]
+    return None
 
 
 @dataclass
@@ -200,10 +207,7 @@ def user_input(
         flat.get("photos"), preferred_type="photo", field_name="photos"
     )
     active = flat.get("active")
-    custom = {key: flat.get(f"axero:{key}") for key in custom_fields} if clear_absent_custom else {}
-    for key, value in flat.items():
-        if key.startswith("axero:") and key != "axero:hiredate" and key[6:] in custom_fields:
-            custom[key.removeprefix("axero:")] = value
+    custom = _custom_values(flat, custom_fields, clear_absent=clear_absent_custom)
     return UserInput(
         username=username,
         attributes=attributes,
@@ -211,3 +215,14 @@ def user_input(
         manager_ref=manager_ref(flat.get("enterprise:manager")),
         active=None if active is None else parse_bool(active, field="active"),
     )
+
+
+def _custom_values(
+    flat: Mapping[str, Any], custom_fields: Mapping[str, CustomField], *, clear_absent: bool
+) -> dict[str, Any]:
+    """The custom field values a body sets (and, to clear them, None for the absent)."""
+    custom = {key: flat.get(f"axero:{key}") for key in custom_fields} if clear_absent else {}
+    for key, value in flat.items():
+        if key.startswith("axero:") and key != "axero:hiredate" and key[6:] in custom_fields:
+            custom[key.removeprefix("axero:")] = value
+    return custom

@@ -112,18 +112,9 @@ class Projection:
         out: dict[str, Any] = {}
         for name, value in body.items():
             prefix = EXTENSION_PREFIX.get(name)
-            if prefix is None:
-                kept = self._keep(name.lower(), value)
-                if kept is not _DROP:
-                    out[name] = kept
-                continue
-            inner = {}
-            for sub_name, sub_value in value.items():
-                kept = self._keep(prefix + sub_name.lower(), sub_value)
-                if kept is not _DROP:
-                    inner[sub_name] = kept
-            if inner:
-                out[name] = inner
+            kept = self._keep(name.lower(), value) if prefix is None else self._inner(prefix, value)
+            if kept is not _DROP:
+                out[name] = kept
         if "schemas" in out:
             # An extension left out by the projection is not announced either.
             out["schemas"] = [
@@ -131,18 +122,21 @@ class Projection:
             ]
         return out
 
+    def _inner(self, prefix: str, value: dict[str, Any]) -> Any:
+        """The kept attributes of an extension's object; _DROP when none is."""
+        inner = {}
+        for sub_name, sub_value in value.items():
+            kept = self._keep(prefix + sub_name.lower(), sub_value)
+            if kept is not _DROP:
+                inner[sub_name] = kept
+        return inner or _DROP
+
     def _keep(self, key: str, value: Any) -> Any:
         if key in _ALWAYS:
             return value
         if not self.wants(key):
             return _DROP
-        whole = self.included is None or key in self.included
-        subs_in = (
-            None
-            if whole
-            else {k.split(".", 1)[1] for k in self.included or () if k.startswith(key + ".")}
-        )
-        subs_out = {k.split(".", 1)[1] for k in self.excluded if k.startswith(key + ".")}
+        subs_in, subs_out = self._subs(key)
         if subs_in is None and not subs_out:
             return value
 
@@ -158,6 +152,14 @@ class Projection:
         if isinstance(value, list):
             return [part(item) for item in value]
         return part(value)
+
+    def _subs(self, key: str) -> tuple[set[str] | None, set[str]]:
+        """The sub-attributes of `key` asked for (None: all of them) and left out."""
+        prefix = key + "."
+        subs_out = {k.split(".", 1)[1] for k in self.excluded if k.startswith(prefix)}
+        if self.included is None or key in self.included:
+            return None, subs_out
+        return {k.split(".", 1)[1] for k in self.included if k.startswith(prefix)}, subs_out
 
 
 _DROP = object()
@@ -183,6 +185,10 @@ def _custom_value(field: CustomField, value: Any) -> Any:
     return value
 
 
+def _present(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    return {name: value for name, value in pairs if value}
+
+
 def user_resource(
     user: User,
     *,
@@ -191,38 +197,47 @@ def user_resource(
     groups: list[tuple[uuid.UUID, str]] | None = None,
 ) -> dict[str, Any]:
     """A user as a SCIM resource. `groups` (role id, name) is rendered when given."""
-    body: dict[str, Any] = {"schemas": [USER_SCHEMA], "id": str(user.pk)}
-    if user.external_id:
-        body["externalId"] = user.external_id
-    body["userName"] = user.username
-    name = {k: v for k, v in (("givenName", user.first_name), ("familyName", user.last_name)) if v}
-    if name:
-        body["name"] = name
-    if user.display_name:
-        body["displayName"] = user.display_name
-    if user.title:
-        body["title"] = user.title
-    body["active"] = user.is_active
-    if user.email:
-        body["emails"] = [{"value": user.email, "type": "work"}]
-    if user.photo_url:
-        body["photos"] = [{"value": user.photo_url, "type": "photo"}]
-    if groups:
-        body["groups"] = [
-            {"value": str(pk), "$ref": location(GROUP, pk), "display": name, "type": "direct"}
-            for pk, name in groups
-        ]
-    enterprise: dict[str, Any] = {
-        attr: value
-        for attr, value in (
+    body = _user_core(user, groups)
+    for urn, part in (
+        (ENTERPRISE_SCHEMA, _user_enterprise(user)),
+        (AXERO_SCHEMA, _user_axero(user, custom_fields)),
+    ):
+        if part:
+            body["schemas"].append(urn)
+            body[urn] = part
+    body["meta"] = _meta(USER, user)
+    return projection.apply(body)
+
+
+def _user_core(user: User, groups: list[tuple[uuid.UUID, str]] | None) -> dict[str, Any]:
+    name = _present((("givenName", user.first_name), ("familyName", user.last_name)))
+    emails = [{"value": user.email, "type": "work"}] if user.email else None
+    photos = [{"value": user.photo_url, "type": "photo"}] if user.photo_url else None
+    listed = [
+        {"value": str(pk), "$ref": location(GROUP, pk), "display": display, "type": "direct"}
+        for pk, display in groups or ()
+    ]
+    return {
+        "schemas": [USER_SCHEMA],
+        "id": str(user.pk),
+        **_present([("externalId", user.external_id)]),
+        "userName": user.username,
+        **_present([("name", name), ("displayName", user.display_name), ("title", user.title)]),
+        "active": user.is_active,
+        **_present([("emails", emails), ("photos", photos), ("groups", listed)]),
+    }
+
+
+def _user_enterprise(user: User) -> dict[str, Any]:
+    enterprise = _present(
+        (
             ("employeeNumber", user.employee_number),
             ("costCenter", user.cost_center),
             ("organization", user.organization),
             ("division", user.division),
             ("department", user.department),
         )
-        if value
-    }
+    )
     if user.manager_id:
         enterprise["manager"] = {
             "value": str(user.manager_id),
@@ -231,9 +246,10 @@ def user_resource(
     elif user.pending_manager_ref:
         # Named by the IdP, not here yet: linked when they arrive (SCIM_DIALECTS.md).
         enterprise["manager"] = {"value": user.pending_manager_ref}
-    if enterprise:
-        body["schemas"].append(ENTERPRISE_SCHEMA)
-        body[ENTERPRISE_SCHEMA] = enterprise
+    return enterprise
+
+
+def _user_axero(user: User, custom_fields: Mapping[str, CustomField]) -> dict[str, Any]:
     axero: dict[str, Any] = {}
     if user.hired_at:
         axero["hireDate"] = timestamp(user.hired_at)
@@ -243,11 +259,7 @@ def user_resource(
         field = custom_fields.get(key)
         if field is not None and value is not None:
             axero[key] = _custom_value(field, value)
-    if axero:
-        body["schemas"].append(AXERO_SCHEMA)
-        body[AXERO_SCHEMA] = axero
-    body["meta"] = _meta(USER, user)
-    return projection.apply(body)
+    return axero
 
 
 def group_resource(

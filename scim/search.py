@@ -8,11 +8,11 @@ from django.db.models import QuerySet
 
 from axero_idp.errors import ApplicationError
 from scim.attributes import GROUP, USER, InvalidFilter
-from scim.group_resources import groups_matching, groups_render
+from scim.group_resources import scim_groups_matching, scim_groups_render
 from scim.listing import Query
 from scim.render import Projection, list_response
 from scim.result import Result
-from scim.user_resources import users_matching, users_render
+from scim.user_resources import scim_users_matching, scim_users_render
 
 
 def search_all(query: Query) -> Result:
@@ -20,7 +20,7 @@ def search_all(query: Query) -> Result:
     one that fits neither is an invalidFilter."""
     sources: list[tuple[str, QuerySet[Any, Any], int]] = []
     errors: list[ApplicationError] = []
-    for resource, matching in ((USER, users_matching), (GROUP, groups_matching)):
+    for resource, matching in ((USER, scim_users_matching), (GROUP, scim_groups_matching)):
         try:
             queryset = matching(query)
             sources.append((resource, queryset, queryset.count()))
@@ -42,7 +42,7 @@ def search_all(query: Query) -> Result:
         wanted -= len(page)
         projection = Projection(resource, query.attributes, query.excluded)
         if resource == USER:
-            resources.extend(users_render(page, projection))
+            resources.extend(scim_users_render(page, projection))
         else:
-            resources.extend(groups_render(page, projection))
+            resources.extend(scim_groups_render(page, projection))
     return Result(200, list_response(resources, total=total, start_index=query.start_index))

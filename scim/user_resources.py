@@ -51,7 +51,7 @@ def _found(user: User | None, pk: str) -> User:
     return user
 
 
-def users_matching(query: Query) -> QuerySet[User]:
+def scim_users_matching(query: Query) -> QuerySet[User]:
     """The users a list or .search selects, in a stable order (local accounts never)."""
     users = selectors.users_provisioned()
     if query.filter:
@@ -59,7 +59,7 @@ def users_matching(query: Query) -> QuerySet[User]:
     return order_users(users, query.sort_by, query.sort_order)
 
 
-def users_render(page: list[User], projection: Projection) -> list[dict[str, Any]]:
+def scim_users_render(page: list[User], projection: Projection) -> list[dict[str, Any]]:
     """A page of users: custom field definitions and groups in one query each."""
     # Definitions are needed only to render custom values.
     fields = custom_fields_by_key() if any(u.custom for u in page) else {}
@@ -70,14 +70,14 @@ def users_render(page: list[User], projection: Projection) -> list[dict[str, Any
     ]
 
 
-def users_list(query: Query) -> Result:
+def scim_users_query(query: Query) -> Result:
     projection = Projection(USER, query.attributes, query.excluded)
-    page, total = page_of(users_matching(query), query)
-    resources = users_render(page, projection)
+    page, total = page_of(scim_users_matching(query), query)
+    resources = scim_users_render(page, projection)
     return Result(200, list_response(resources, total=total, start_index=query.start_index))
 
 
-def user_get(pk: str, projection: Projection, *, if_none_match: str | None = None) -> Result:
+def scim_user_read(pk: str, projection: Projection, *, if_none_match: str | None = None) -> Result:
     user = _found(selectors.provisioned_user_get(pk), pk)
     tag = etag(user.version)
     if not_modified(if_none_match, tag):
@@ -109,7 +109,7 @@ def _unmapped_record(actor: Actor, ignored: list[str]) -> None:
     )
 
 
-def user_post_input(
+def scim_user_create_input(
     body: Mapping[str, Any],
     fields: Mapping[str, CustomField],
     *,
@@ -134,7 +134,7 @@ def new_user(data: UserInput, *, ignored: Sequence[str] = ()) -> NewUser:
     )
 
 
-def user_post(
+def scim_user_create(
     body: Mapping[str, Any],
     projection: Projection,
     *,
@@ -144,7 +144,7 @@ def user_post(
     """Create a user; attributes that map to no field are appended to `ignored`."""
     fields = LazyCustomFields()
     ignored = [] if ignored is None else ignored
-    wanted = new_user(user_post_input(body, fields, ignored=ignored), ignored=ignored)
+    wanted = new_user(scim_user_create_input(body, fields, ignored=ignored), ignored=ignored)
     user = user_create(
         actor=actor,
         source=Source.SCIM,
@@ -198,7 +198,7 @@ def _write(
     return user
 
 
-def user_put(
+def scim_user_replace(
     pk: str,
     body: Mapping[str, Any],
     projection: Projection,
@@ -224,13 +224,13 @@ def user_put(
     return Result(200, _render(user, projection, fields), etag=etag(user.version))
 
 
-def user_state(user: User, fields: Mapping[str, CustomField]) -> dict[str, Any]:
+def scim_user_state(user: User, fields: Mapping[str, CustomField]) -> dict[str, Any]:
     """The user's canonical SCIM state: what PATCH operations apply to."""
     body = user_resource(user, projection=Projection(USER), custom_fields=fields)
     return flatten(USER, body, custom_fields=fields)
 
 
-def user_patch(
+def scim_user_modify(
     pk: str, body: Mapping[str, Any], projection: Projection, *, actor: Actor, if_match: str | None
 ) -> Result:
     fields = custom_fields_by_key()
@@ -238,7 +238,7 @@ def user_patch(
     with transaction.atomic():
         user = _found(user_for_update(pk), pk)
         check_if_match(if_match, etag(user.version))
-        before = user_state(user, fields)
+        before = scim_user_state(user, fields)
         after = user_patch_state(before, ops, custom_fields=fields)
         data = user_input(after, custom_fields=fields)
         if not data.username or not str(data.username).strip():
@@ -266,7 +266,7 @@ def _names_photos(ops: list[Operation], fields: Mapping[str, CustomField]) -> bo
     return False
 
 
-def user_remove(pk: str, *, actor: Actor, if_match: str | None) -> Result:
+def scim_user_delete(pk: str, *, actor: Actor, if_match: str | None) -> Result:
     """DELETE removes the account for good (GET answers 404 afterwards)."""
     with transaction.atomic():
         user = _found(user_for_update(pk), pk)

@@ -6,7 +6,7 @@ Models hold data and constraints only; every write goes through users.services.
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -103,6 +103,11 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(username, password, **extra)
 
 
+# Names of the unique constraints services map to a 409 (axero_idp.errors.raise_for_constraint).
+USERNAME_UNIQUE: Final = "users_user_username_ci_unique"
+ROLE_NAME_UNIQUE: Final = "users_role_name_ci_unique"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     username = models.CharField(max_length=255, help_text="Unique, case-insensitively.")
@@ -179,7 +184,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.UniqueConstraint(
                 Lower("username"),
-                name="users_user_username_ci_unique",
+                name=USERNAME_UNIQUE,
                 violation_error_message="A user with this user name exists already (user names ignore case).",
             ),
         ]
@@ -272,7 +277,7 @@ class Role(models.Model):
         constraints = [
             models.UniqueConstraint(
                 Lower("display_name"),
-                name="users_role_name_ci_unique",
+                name=ROLE_NAME_UNIQUE,
                 violation_error_message="A role with this name exists already (names ignore case).",
             ),
         ]

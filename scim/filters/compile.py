@@ -99,21 +99,24 @@ class Compiler:
             # A filter on the attribute itself compares its values' "value".
             return self._value_path(ValuePath(spec.key, Compare("value", node.op, node.value)))
         if node.op == "pr":
-            present: Condition = False
-            for sub in spec.sub_attrs:
-                sub_spec = self.specs[f"{spec.key}.{sub}"]
-                # The stored columns say it all (name.formatted is made of them, the
-                # manager's display name exists only when the manager does).
-                column = sub_spec.column
-                if sub_spec.filterable and column is not None and "__" not in column:
-                    present = combine_or(present, self._compare(Compare(sub_spec.key, "pr")))
-            return present
+            return self._complex_present(spec)
         if spec.key == "enterprise:manager":
             return self._compare(Compare("enterprise:manager.value", node.op, node.value))
         raise InvalidFilter(
             f"{spec.name!r} is complex: filter on one of its sub-attributes "
             f"({', '.join(self.specs[f'{spec.key}.{s}'].name for s in spec.sub_attrs)})"
         )
+
+    def _complex_present(self, spec: AttrSpec) -> Condition:
+        present: Condition = False
+        for sub in spec.sub_attrs:
+            sub_spec = self.specs[f"{spec.key}.{sub}"]
+            # The stored columns say it all (name.formatted is made of them, the
+            # manager's display name exists only when the manager does).
+            column = sub_spec.column
+            if sub_spec.filterable and column is not None and "__" not in column:
+                present = combine_or(present, self._compare(Compare(sub_spec.key, "pr")))
+        return present
 
     def _display_name(self, spec: AttrSpec) -> str:
         parent_key, dot, _ = spec.key.rpartition(".")

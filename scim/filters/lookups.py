@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -95,12 +96,8 @@ def compile_compare(target: Target, op: str, value: Literal) -> Condition:
     if not target.filterable:
         raise InvalidFilter(f"{target.name!r} cannot be used in a filter")
     _check_operator(target, op)
-    if value is None and op in ("eq", "ne"):
-        # `x eq null` asks for an unassigned value: the opposite of `x pr`.
-        present = compile_compare(target, "pr", None)
-        return _negate(present) if op == "eq" else present
     if value is None and op != "pr":
-        raise InvalidFilter(f"{op!r} cannot compare {target.name!r} with null")
+        return _compare_null(target, op)
     if target.fixed is not None:
         return op == "pr" or _compare_fixed(target, op, target.fixed[0], value)
     if not target.stored:
@@ -111,6 +108,14 @@ def compile_compare(target: Target, op: str, value: Literal) -> Condition:
     if target.custom_key is not None:
         return _compare_custom(target, op, value)
     return _compare_column(target, op, value)
+
+
+def _compare_null(target: Target, op: str) -> Condition:
+    # `x eq null` asks for an unassigned value: the opposite of `x pr`.
+    if op not in ("eq", "ne"):
+        raise InvalidFilter(f"{op!r} cannot compare {target.name!r} with null")
+    present = compile_compare(target, "pr", None)
+    return _negate(present) if op == "eq" else present
 
 
 def _check_operator(target: Target, op: str) -> None:
@@ -164,31 +169,44 @@ def _compare_column(target: Target, op: str, value: Literal) -> Condition:
     expr = _expression(target)
     if target.kind == UUID:
         return _compare_uuid(target, expr, op, value)
-    if target.kind in (STRING, REFERENCE):
-        text = _text(target, value)
-        if not target.case_exact:
-            condition = _text_lookup(_TEXT_INEXACT, op, expr, text)
-            if condition is None and op in ("eq", "ne") and isinstance(target.expr, str):
-                # users' `__ci` lookup: the same LOWER() = LOWER() SQL, cheaper to build.
-                condition = Q(**{f"{target.expr}__ci": text})
-            if condition is None:
-                condition = _lookup(op, Lower(expr), Lower(Value(text)))
-        else:
-            condition = _text_lookup(_TEXT_EXACT, op, expr, text)
-            if condition is None:
-                condition = _lookup(op, expr, Value(text))
-    elif target.kind == BOOLEAN:
+    if target.kind == BOOLEAN:
         condition = Q(Exact(expr, _boolean(target, value)))
-        if op == "ne":
-            return ~condition
-        return condition
-    elif target.kind == DATETIME:
-        condition = _lookup(op, expr, Value(_datetime(target, value), output_field=DateTimeField()))
-    elif target.kind == DATE:
-        condition = _lookup(op, expr, Value(_date(target, value)))
-    else:
+        return ~condition if op == "ne" else condition
+    compare = _NULLABLE_COMPARES.get(target.kind)
+    if compare is None:
         raise InvalidFilter(f"{target.name!r} cannot be used in a filter")
-    return _null_safe_ne(target, expr, op, condition)
+    return _null_safe_ne(target, expr, op, compare(target, expr, op, value))
+
+
+def _compare_text(target: Target, expr: Any, op: str, value: Literal) -> Q:
+    text = _text(target, value)
+    if target.case_exact:
+        condition = _text_lookup(_TEXT_EXACT, op, expr, text)
+        return condition if condition is not None else _lookup(op, expr, Value(text))
+    condition = _text_lookup(_TEXT_INEXACT, op, expr, text)
+    if condition is None and op in ("eq", "ne") and isinstance(target.expr, str):
+        # users' `__ci` lookup: the same LOWER() = LOWER() SQL, cheaper to build.
+        condition = Q(**{f"{target.expr}__ci": text})
+    if condition is None:
+        condition = _lookup(op, Lower(expr), Lower(Value(text)))
+    return condition
+
+
+def _compare_datetime(target: Target, expr: Any, op: str, value: Literal) -> Q:
+    return _lookup(op, expr, Value(_datetime(target, value), output_field=DateTimeField()))
+
+
+def _compare_date(target: Target, expr: Any, op: str, value: Literal) -> Q:
+    return _lookup(op, expr, Value(_date(target, value)))
+
+
+# Kinds whose `ne` must also match an unassigned value (_null_safe_ne).
+_NULLABLE_COMPARES: dict[str, Callable[[Target, Any, str, Literal], Q]] = {
+    STRING: _compare_text,
+    REFERENCE: _compare_text,
+    DATETIME: _compare_datetime,
+    DATE: _compare_date,
+}
 
 
 def _text_lookup(lookups: dict[str, Any], op: str, expr: Any, text: str) -> Q | None:

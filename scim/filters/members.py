@@ -173,6 +173,10 @@ def value_matches(node: FilterNode, item: Mapping[str, Any]) -> bool:
         return not value_matches(node.node, item)
     if isinstance(node, ValuePath):
         raise InvalidFilter("a value filter cannot contain another value filter")
+    return _compare_matches(node, item)
+
+
+def _compare_matches(node: Compare, item: Mapping[str, Any]) -> bool:
     lowered = {str(key).lower(): value for key, value in item.items()}
     actual = lowered.get(node.attr.lower())
     if node.op == "pr":
@@ -185,26 +189,32 @@ def value_matches(node: FilterNode, item: Mapping[str, Any]) -> bool:
 
 def _matches(actual: Any, op: str, expected: Any) -> bool:
     if isinstance(expected, bool) or isinstance(actual, bool):
-        try:
-            left, right = parse_bool(actual, field="value"), parse_bool(expected, field="value")
-        except ValidationFailed:  # a non-boolean simply does not match
-            return op == "ne"
-        if op in ("eq", "ne"):
-            return (left == right) == (op == "eq")
-        return False
+        return _boolean_matches(actual, op, expected)
     if isinstance(expected, int | float) and isinstance(actual, int | float):
-        left_n, right_n = actual, expected
-        return _ordered(op, left_n, right_n)
+        return _ordered(op, actual, expected)
     if isinstance(expected, str) and isinstance(actual, str):
-        left_s, right_s = actual.lower(), expected.lower()
-        if op == "co":
-            return right_s in left_s
-        if op == "sw":
-            return left_s.startswith(right_s)
-        if op == "ew":
-            return left_s.endswith(right_s)
-        return _ordered(op, left_s, right_s)
+        return _text_matches(actual.lower(), op, expected.lower())
     return op == "ne"
+
+
+def _boolean_matches(actual: Any, op: str, expected: Any) -> bool:
+    try:
+        left, right = parse_bool(actual, field="value"), parse_bool(expected, field="value")
+    except ValidationFailed:  # a non-boolean simply does not match
+        return op == "ne"
+    if op in ("eq", "ne"):
+        return (left == right) == (op == "eq")
+    return False
+
+
+def _text_matches(left: str, op: str, right: str) -> bool:
+    if op == "co":
+        return right in left
+    if op == "sw":
+        return left.startswith(right)
+    if op == "ew":
+        return left.endswith(right)
+    return _ordered(op, left, right)
 
 
 def _ordered(op: str, left: Any, right: Any) -> bool:

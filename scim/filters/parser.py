@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -63,49 +63,76 @@ def tokenize(text: str, *, error: type[ApplicationError]) -> list[Token]:
         if space:
             position = space.end()
             continue
-        char = text[position]
-        if char in "()[":
-            tokens.append(Token(char, char, position))
-            position += 1
-        elif char == "]":
-            tokens.append(Token("]", char, position))
-            position += 1
-            sub = _SUB_ATTR.match(text, position)
-            if sub:
-                tokens.append(Token("sub", sub.group(1), position))
-                position = sub.end()
-        elif char == '"':
-            end = _string_end(text, position, error=error)
-            try:
-                value = json.loads(text[position:end])
-            except ValueError as exc:
-                raise error(f"invalid escape in string at position {position}") from exc
-            if unstorable_char(value) is not None:
-                # Neither PostgreSQL text (NUL) nor UTF-8 (a lone surrogate from an
-                # escape such as \ud800) can carry it: refuse it here, not fail there.
-                raise error(f"string at position {position} contains a {_unstorable_name(value)}")
-            tokens.append(Token("string", text[position:end], position, value))
-            position = end
-        elif char == "-" or char.isdigit():
-            number = _NUMBER.match(text, position)
-            if not number:
-                raise error(f"invalid number at position {position}")
-            literal = number.group()
-            parsed: int | float = (
-                float(literal) if any(c in literal for c in ".eE") else int(literal)
-            )
-            if isinstance(parsed, float) and not math.isfinite(parsed):
-                raise error(f"number at position {position} is out of range")
-            tokens.append(Token("number", literal, position, parsed))
-            position = number.end()
-        else:
-            word = _WORD.match(text, position)
-            if not word:
-                raise error(f"unexpected character {char!r} at position {position}")
-            tokens.append(Token("word", word.group(), position))
-            position = word.end()
+        scanned, position = _scanner(text[position])(text, position, error)
+        tokens.extend(scanned)
     tokens.append(Token("end", "", len(text)))
     return tokens
+
+
+# A scanner reads the token(s) starting at `position`: (tokens, position after them).
+_Scanner = Callable[[str, int, type[ApplicationError]], tuple[list[Token], int]]
+
+
+def _scanner(char: str) -> _Scanner:
+    if char in "()[":
+        return _scan_bracket
+    if char == "]":
+        return _scan_close
+    if char == '"':
+        return _scan_string
+    if char == "-" or char.isdigit():
+        return _scan_number
+    return _scan_word
+
+
+def _scan_bracket(
+    text: str, position: int, error: type[ApplicationError]
+) -> tuple[list[Token], int]:
+    return [Token(text[position], text[position], position)], position + 1
+
+
+def _scan_close(text: str, position: int, error: type[ApplicationError]) -> tuple[list[Token], int]:
+    """ "]", and the sub-attribute right after it: emails[type eq "work"].value."""
+    tokens = [Token("]", "]", position)]
+    sub = _SUB_ATTR.match(text, position + 1)
+    if not sub:
+        return tokens, position + 1
+    return [*tokens, Token("sub", sub.group(1), position + 1)], sub.end()
+
+
+def _scan_string(
+    text: str, position: int, error: type[ApplicationError]
+) -> tuple[list[Token], int]:
+    end = _string_end(text, position, error=error)
+    try:
+        value = json.loads(text[position:end])
+    except ValueError as exc:
+        raise error(f"invalid escape in string at position {position}") from exc
+    if unstorable_char(value) is not None:
+        # Neither PostgreSQL text (NUL) nor UTF-8 (a lone surrogate from an escape
+        # such as \ud800) can carry it: refuse it here, not fail there.
+        raise error(f"string at position {position} contains a {_unstorable_name(value)}")
+    return [Token("string", text[position:end], position, value)], end
+
+
+def _scan_number(
+    text: str, position: int, error: type[ApplicationError]
+) -> tuple[list[Token], int]:
+    number = _NUMBER.match(text, position)
+    if not number:
+        raise error(f"invalid number at position {position}")
+    literal = number.group()
+    parsed: int | float = float(literal) if any(c in literal for c in ".eE") else int(literal)
+    if isinstance(parsed, float) and not math.isfinite(parsed):
+        raise error(f"number at position {position} is out of range")
+    return [Token("number", literal, position, parsed)], number.end()
+
+
+def _scan_word(text: str, position: int, error: type[ApplicationError]) -> tuple[list[Token], int]:
+    word = _WORD.match(text, position)
+    if not word:
+        raise error(f"unexpected character {text[position]!r} at position {position}")
+    return [Token("word", word.group(), position)], word.end()
 
 
 def _unstorable_name(value: str) -> str:

@@ -20,22 +20,22 @@ def _projection(resource: str, ctx: ScimContext) -> Projection:
 
 class UsersView(ScimView):
     def get(self, ctx: ScimContext) -> ScimResponse:
-        return user_resources.users_list(query_from(ctx.params)).response()
+        return user_resources.scim_users_query(query_from(ctx.params)).response()
 
     def post(self, ctx: ScimContext) -> ScimResponse:
-        return user_resources.user_post(
+        return user_resources.scim_user_create(
             ctx.json(), _projection(USER, ctx), actor=ctx.actor, ignored=ctx.ignored
         ).response()
 
 
 class UserView(ScimView):
     def get(self, ctx: ScimContext, pk: str) -> ScimResponse:
-        return user_resources.user_get(
+        return user_resources.scim_user_read(
             pk, _projection(USER, ctx), if_none_match=ctx.header("If-None-Match")
         ).response()
 
     def put(self, ctx: ScimContext, pk: str) -> ScimResponse:
-        return user_resources.user_put(
+        return user_resources.scim_user_replace(
             pk,
             ctx.json(),
             _projection(USER, ctx),
@@ -45,34 +45,34 @@ class UserView(ScimView):
         ).response()
 
     def patch(self, ctx: ScimContext, pk: str) -> ScimResponse:
-        return user_resources.user_patch(
+        return user_resources.scim_user_modify(
             pk, ctx.json(), _projection(USER, ctx), actor=ctx.actor, if_match=ctx.header("If-Match")
         ).response()
 
     def delete(self, ctx: ScimContext, pk: str) -> ScimResponse:
-        return user_resources.user_remove(
+        return user_resources.scim_user_delete(
             pk, actor=ctx.actor, if_match=ctx.header("If-Match")
         ).response()
 
 
 class GroupsView(ScimView):
     def get(self, ctx: ScimContext) -> ScimResponse:
-        return group_resources.groups_list(query_from(ctx.params)).response()
+        return group_resources.scim_groups_query(query_from(ctx.params)).response()
 
     def post(self, ctx: ScimContext) -> ScimResponse:
-        return group_resources.group_post(
+        return group_resources.scim_group_create(
             ctx.json(), _projection(GROUP, ctx), actor=ctx.actor
         ).response()
 
 
 class GroupView(ScimView):
     def get(self, ctx: ScimContext, pk: str) -> ScimResponse:
-        return group_resources.group_get(
+        return group_resources.scim_group_read(
             pk, _projection(GROUP, ctx), if_none_match=ctx.header("If-None-Match")
         ).response()
 
     def put(self, ctx: ScimContext, pk: str) -> ScimResponse:
-        return group_resources.group_put(
+        return group_resources.scim_group_replace(
             pk,
             ctx.json(),
             _projection(GROUP, ctx),
@@ -82,7 +82,7 @@ class GroupView(ScimView):
 
     def patch(self, ctx: ScimContext, pk: str) -> ScimResponse:
         params = ctx.params
-        return group_resources.group_patch_apply(
+        return group_resources.scim_group_modify(
             pk,
             ctx.json(),
             _projection(GROUP, ctx),
@@ -92,7 +92,7 @@ class GroupView(ScimView):
         ).response()
 
     def delete(self, ctx: ScimContext, pk: str) -> ScimResponse:
-        return group_resources.group_remove(
+        return group_resources.scim_group_delete(
             pk, actor=ctx.actor, if_match=ctx.header("If-Match")
         ).response()
 
@@ -105,8 +105,8 @@ class SearchView(ScimView):
     def post(self, ctx: ScimContext) -> ScimResponse:
         query = query_from(ctx.json())
         if self.resource == USER:
-            return user_resources.users_list(query).response()
-        return group_resources.groups_list(query).response()
+            return user_resources.scim_users_query(query).response()
+        return group_resources.scim_groups_query(query).response()
 
 
 class RootSearchView(ScimView):

@@ -258,7 +258,7 @@ def test_an_unexpected_error_is_500_with_an_error_id_and_no_exception_text(scim,
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(user_resources, "users_matching", explode)
+    monkeypatch.setattr(user_resources, "scim_users_matching", explode)
 
     response = scim.get("/Users")
 

@@ -141,6 +141,7 @@ def test_custom_field_names_resolve_to_their_defined_key():
     class Field:
         key = "costCode"
         type = "string"
+        label = "Cost code"
 
     assert parse_filter(
         "User", f'{AXERO}:COSTCODE eq "x"', custom_fields={"costCode": Field()}

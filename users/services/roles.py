@@ -17,10 +17,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from axero_idp import rawsql
-from axero_idp.errors import UniquenessConflict, ValidationFailed
+from axero_idp.errors import UniquenessConflict, ValidationFailed, raise_for_constraint
 from axero_idp.rawsql import table
 from users import events
-from users.models import MembershipSource, Role, RoleMembership, User
+from users.models import ROLE_NAME_UNIQUE, MembershipSource, Role, RoleMembership, User
 from users.selectors import users_provisioned
 from users.services.actors import Actor
 from users.services.audit import audit_record, audit_record_many
@@ -52,7 +52,8 @@ def _save_unique(role: Role, *, update_fields: list[str] | None = None) -> None:
         with transaction.atomic():
             role.save(update_fields=update_fields)
     except IntegrityError as exc:
-        raise UniquenessConflict(f"displayName {role.display_name!r} is already taken") from exc
+        taken = f"displayName {role.display_name!r} is already taken"
+        raise_for_constraint(exc, {ROLE_NAME_UNIQUE: taken})
 
 
 def _ids_detail(ids: Iterable[uuid.UUID]) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from axero_idp.errors import UniquenessConflict, ValidationFailed
+from axero_idp.errors import UniquenessConflict, ValidationFailed, raise_for_constraint
 from users import events
-from users.models import Source, User
+from users.models import USERNAME_UNIQUE, Source, User
 from users.selectors import PROVISIONED_SOURCES, user_by_email, users_provisioned
 from users.services.actors import Actor
 from users.services.audit import audit_record
@@ -54,9 +54,7 @@ def _save_unique(user: User, *, update_fields: list[str] | None = None) -> None:
         with transaction.atomic():
             user.save(update_fields=update_fields)
     except IntegrityError as exc:
-        if "username" in str(exc):
-            raise UniquenessConflict(f"userName {user.username!r} is already taken") from exc
-        raise
+        raise_for_constraint(exc, {USERNAME_UNIQUE: f"userName {user.username!r} is already taken"})
 
 
 def manager_resolve(
@@ -238,9 +236,8 @@ def user_create(
             ignored=ignored,
         )
     except IntegrityError as exc:
-        if "username" in str(exc):
-            raise UniquenessConflict(f"userName {values['username']!r} is already taken") from exc
-        raise
+        taken = f"userName {values['username']!r} is already taken"
+        raise_for_constraint(exc, {USERNAME_UNIQUE: taken})
 
 
 def _created_detail(

@@ -18,7 +18,7 @@ from typing import Any, Final, TypeVar
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from axero_idp.errors import NotFound, UniquenessConflict, ValidationFailed
+from axero_idp.errors import NotFound, ValidationFailed, raise_for_unique_field
 
 LAST_USED_GRANULARITY: Final = dt.timedelta(minutes=1)
 MAX_RAW_LENGTH: Final = 200
@@ -45,7 +45,9 @@ def token_issue(
         with transaction.atomic():
             token.save()
     except IntegrityError as exc:
-        raise UniquenessConflict(f"a token named {name!r} already exists") from exc
+        raise_for_unique_field(
+            exc, model=model, field="name", detail=f"a token named {name!r} already exists"
+        )
     return token, raw
 
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection, models
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -90,6 +90,23 @@ def raise_for_constraint(exc: IntegrityError, conflicts: Mapping[str, str]) -> N
     if detail is None:
         raise exc
     raise UniquenessConflict(detail) from exc
+
+
+def raise_for_unique_field(
+    exc: IntegrityError, *, model: type[models.Model], field: str, detail: str
+) -> NoReturn:
+    """raise_for_constraint for a field declared `unique=True`, whose constraint Django
+    names with a hash: the names come from the table's own catalogue (one query, on this
+    error path only)."""
+    column = model._meta.get_field(field).column
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    names = [
+        name
+        for name, constraint in constraints.items()
+        if constraint["unique"] and constraint["columns"] == [column]
+    ]
+    raise_for_constraint(exc, dict.fromkeys(names, detail))
 
 
 SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"

@@ -7,7 +7,7 @@ from typing import Final
 
 from django.db import IntegrityError, transaction
 
-from axero_idp.errors import UniquenessConflict, ValidationFailed
+from axero_idp.errors import ValidationFailed, raise_for_unique_field
 from users.models import Connection, Vendor
 from users.services.actors import Actor
 from users.services.audit import audit_record
@@ -37,7 +37,12 @@ def connection_create(*, slug: str, vendor: str, actor: Actor) -> Connection:
         with transaction.atomic():
             connection = Connection.objects.create(slug=slug, vendor=vendor)
     except IntegrityError as exc:
-        raise UniquenessConflict(f"a connection named {slug!r} exists already") from exc
+        raise_for_unique_field(
+            exc,
+            model=Connection,
+            field="slug",
+            detail=f"a connection named {slug!r} exists already",
+        )
     audit_record(
         actor=actor, action="connection.created", target=connection, detail={"vendor": vendor}
     )

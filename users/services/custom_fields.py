@@ -6,7 +6,7 @@ import re
 
 from django.db import IntegrityError, transaction
 
-from axero_idp.errors import UniquenessConflict, ValidationFailed
+from axero_idp.errors import UniquenessConflict, ValidationFailed, raise_for_unique_field
 from users.models import CustomField, CustomFieldType
 from users.services.actors import Actor
 from users.services.audit import audit_record
@@ -42,7 +42,12 @@ def custom_field_define(
         with transaction.atomic():
             field = CustomField.objects.create(key=key, type=type, label=label, public=bool(public))
     except IntegrityError as exc:
-        raise UniquenessConflict(f"custom field {key!r} was defined concurrently") from exc
+        raise_for_unique_field(
+            exc,
+            model=CustomField,
+            field="key",
+            detail=f"custom field {key!r} was defined concurrently",
+        )
     audit_record(
         actor=actor,
         action="custom_field.defined",

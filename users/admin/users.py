@@ -6,6 +6,7 @@ Every save goes through users.services, so an admin edit is audited like a SCIM 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,6 +18,8 @@ from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from users.admin.common import ServiceErrorsAsMessages
 from users.models import CustomField, CustomFieldType, Role, User
@@ -211,6 +214,7 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
         "updated_at",
         "last_login",
         "role_names",
+        "login_flows",
     )
     fieldsets = (
         (None, {"fields": ("id", "username", "password", "source", "external_id")}),
@@ -243,6 +247,7 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
                     "deactivated_by",
                     "idp_may_reactivate",
                     "last_login",
+                    "login_flows",
                     "created_at",
                     "updated_at",
                     "version",
@@ -268,6 +273,14 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
             },
         ),
     )
+
+    @admin.display(description="SAML sign-ins")
+    def login_flows(self, obj: User) -> str:
+        # sso's login flows of this person, by URL name (users/ never imports sso).
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:sso_loginflow_changelist") + "?" + urlencode({"user__exact": obj.pk})
+        return format_html('<a href="{}">Login flows (attempts, refusals, reasons)</a>', url)
 
     @admin.display(description="Roles")
     def role_names(self, obj: User) -> str:

@@ -129,7 +129,10 @@ def recent_refusals(slug: str) -> list[tuple[str, str, str, str, str, str]]:
         ).order_by("-created_at", "-id")[:RECENT_FAILURES]
     ]
     newest = sorted(logins + logouts, key=lambda row: row[0], reverse=True)[:RECENT_FAILURES]
-    return [(f"{when:%Y-%m-%d %H:%M:%S}", *rest) for when, *rest in newest]
+    return [
+        (f"{when:%Y-%m-%d %H:%M:%S}", what, link, reason, message, reference)
+        for when, what, link, reason, message, reference in newest
+    ]
 
 
 @admin.register(LoginFlow)

@@ -34,19 +34,7 @@ def refusal_record(
     a logout's as an audit event. valid: what of the login was validated, if anything;
     dry_run: an admin's test login. Returns the support reference."""
     reference = current_request_id() or uuid.uuid4().hex
-    message = refused.message[:MAX_MESSAGE]
-    logger.warning(
-        "SAML message refused: %s",
-        refused.reason,
-        extra={
-            "idp": slug[:50],
-            "reason": refused.reason,
-            "reason_message": message,
-            "reference": reference,
-            "action": action,
-            "audited": audit,
-        },
-    )
+    _refusal_log(slug=slug, refused=refused, action=action, audit=audit, reference=reference)
     if not audit:
         return reference
     if action == LOGIN_REFUSED:
@@ -58,12 +46,33 @@ def refusal_record(
             dry_run=dry_run,
             refused=refused,
         )
-        return reference
-    audit_record(
-        actor=Actor.idp(slug[:50]),
-        action=action,
-        target_type="identityprovider",
-        target_id=slug[:64],
-        detail={"reason": refused.reason, "message": message, "reference": reference},
-    )
+    else:
+        audit_record(
+            actor=Actor.idp(slug[:50]),
+            action=action,
+            target_type="identityprovider",
+            target_id=slug[:64],
+            detail={
+                "reason": refused.reason,
+                "message": refused.message[:MAX_MESSAGE],
+                "reference": reference,
+            },
+        )
     return reference
+
+
+def _refusal_log(
+    *, slug: str, refused: SamlRefused, action: str, audit: bool, reference: str
+) -> None:
+    logger.warning(
+        "SAML message refused: %s",
+        refused.reason,
+        extra={
+            "idp": slug[:50],
+            "reason": refused.reason,
+            "reason_message": refused.message[:MAX_MESSAGE],
+            "reference": reference,
+            "action": action,
+            "audited": audit,
+        },
+    )

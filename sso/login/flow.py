@@ -165,17 +165,7 @@ def _login_steps(
     )
     if consumed is not None and consumed.dry_run_by:
         # A test login: everything above ran for real; nothing below may.
-        preview = login_preview(idp=idp, valid=valid, admin=consumed.dry_run_by)
-        login_flow_record(
-            slug=idp.slug,
-            outcome=LoginFlowOutcome.PREVIEWED,
-            reference=current_request_id() or "",
-            valid=valid,
-            user=preview.user,
-            dry_run=True,
-            preview_refusal=(preview.refusal_reason, preview.refusal_message),
-        )
-        return LoginOutcome(kind=LoginOutcomeKind.PREVIEWED, preview=preview, valid=valid)
+        return _previewed(idp=idp, valid=valid, started_by=consumed.dry_run_by)
     # Provisioning refuses before it writes; each service it calls rolls back its own
     # savepoint on failure, so no half-made user survives a refusal.
     result = user_provision_from_login(idp=idp, name_id=valid.name_id, attributes=valid.attributes)
@@ -198,6 +188,20 @@ def _login_steps(
         next_path=safe_next(relay_state),
         valid=valid,
     )
+
+
+def _previewed(*, idp: IdentityProvider, valid: ValidLogin, started_by: str) -> LoginOutcome:
+    preview = login_preview(idp=idp, valid=valid, admin=started_by)
+    login_flow_record(
+        slug=idp.slug,
+        outcome=LoginFlowOutcome.PREVIEWED,
+        reference=current_request_id() or "",
+        valid=valid,
+        user=preview.user,
+        dry_run=True,
+        preview_refusal=(preview.refusal_reason, preview.refusal_message),
+    )
+    return LoginOutcome(kind=LoginOutcomeKind.PREVIEWED, preview=preview, valid=valid)
 
 
 def _in_response_to_check(

@@ -4,13 +4,16 @@ identities (which NameID each IdP uses for whom)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils import timezone
 
+from axero_idp.rawsql import model_columns, table
 from sso.models import IdentityProvider, SamlIdentity
 from sso.refusals import RefusalReason, SamlRefused
-from users.models import User
+from users.models import Connection, User
 from users.selectors import user_for_connection_link, user_for_email_link
 from users.services import ManagerKeys
 from users.services.logins import LAST_LOGIN_PRECISION
@@ -43,27 +46,46 @@ def account_find(idp: IdentityProvider, name_id: str, email: str | None) -> Foun
     return FoundAccount(user=None)
 
 
-def _found_by_name_id(idp: IdentityProvider, name_id: str) -> FoundAccount:
-    # Every login starts here: one query for the identity, its user, the user's manager
-    # (the keys a manager attribute is compared with) and connection, by the
-    # (idp, name_id) unique index.
-    identity = (
-        SamlIdentity.objects.select_related("user__manager", "user__connection")
-        .filter(idp=idp, name_id=name_id)
-        .first()
+@functools.cache
+def _by_name_id_sql() -> str:
+    return (
+        f"SELECT {model_columns(User, 'u')}, "  # noqa: S608
+        "CASE WHEN si.last_login_at > %s THEN 1 ELSE 0 END AS identity_login_recent, "
+        "mgr.email AS manager_email, mgr.username AS manager_username, "
+        "mgr.external_id AS manager_external_id, conn.slug AS connection_slug "
+        f"FROM {table(SamlIdentity)} si "
+        f"JOIN {table(User)} u ON u.id = si.user_id "
+        f"LEFT JOIN {table(User)} mgr ON mgr.id = u.manager_id "
+        f"LEFT JOIN {table(Connection)} conn ON conn.id = u.connection_id "
+        "WHERE si.idp_id = %s AND si.name_id = %s"
     )
-    if identity is None:
-        return FoundAccount(user=None)
-    user = identity.user
+
+
+def _found_by_name_id(idp: IdentityProvider, name_id: str) -> FoundAccount:
+    # Every login starts here: the user, the identity's last login, the manager's keys
+    # and the connection in one statement by the (idp, name_id) unique index. Written
+    # by hand although the ORM needs no more round trips (select_related does the same
+    # joins): building three related models costs more than the query. Measured with
+    # tests/tools/sso_rawsql_timing.py (1,000 calls each, real PostgreSQL, a shared
+    # 2-core machine): 0.75 ms against 4.8 ms for the ORM (10th percentile), the SQL
+    # alone 0.45 ms. One statement: tests/sso/test_unit_rawsql.py.
     recent_since = timezone.now() - LAST_LOGIN_PRECISION
+    found = list(User.objects.raw(_by_name_id_sql(), [recent_since, idp.pk, name_id]))
+    if not found:
+        return FoundAccount(user=None)
+    row: Any = found[0]  # a User with the extra columns as attributes
     return FoundAccount(
-        user=user,
+        user=row,
         linked_by="name_id",
         has_identity=True,
-        identity_login_recent=identity.last_login_at is not None
-        and identity.last_login_at > recent_since,
-        connection_slug=user.connection.slug if user.connection is not None else "",
-        manager=_manager_keys(user.manager),
+        identity_login_recent=bool(row.identity_login_recent),
+        connection_slug=row.connection_slug or "",
+        manager=ManagerKeys(
+            id=row.manager_id,
+            email=row.manager_email or "",
+            username=row.manager_username or "",
+            external_id=row.manager_external_id or "",
+        ),
     )
 
 

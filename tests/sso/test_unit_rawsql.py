@@ -96,3 +96,35 @@ def test_taking_a_parked_response_is_one_statement_and_works_once(idp):
     with pytest.raises(SamlRefused) as refused:
         pending_response_take(idp=idp, key="k1")
     assert refused.value.reason is RefusalReason.REPLAY
+
+
+def test_finding_the_account_of_a_name_id_is_one_statement_with_the_manager_keys(idp):
+    from sso.accounts import account_find
+    from sso.models import SamlIdentity
+    from users.models import Connection, User
+
+    boss = User.objects.create(username="boss", email="boss@example.com", external_id="B1")
+    ann = User.objects.create(
+        username="ann",
+        email="ann@example.com",
+        manager=boss,
+        connection=Connection.objects.create(slug="acme"),
+    )
+    SamlIdentity.objects.create(idp=idp, name_id="ann@example.com", user=ann)
+
+    with CaptureQueriesContext(connection) as queries:
+        found = account_find(idp, "ann@example.com", None)
+
+    assert len(queries.captured_queries) == 1
+    assert found.user == ann
+    assert (found.linked_by, found.has_identity, found.connection_slug) == (
+        "name_id",
+        True,
+        "acme",
+    )
+    assert (found.manager.id, found.manager.email, found.manager.external_id) == (
+        boss.pk,
+        "boss@example.com",
+        "B1",
+    )
+    assert found.identity_login_recent is False

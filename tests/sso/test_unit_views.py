@@ -150,8 +150,10 @@ def test_admin_idp_page_shows_recent_refusals(admin_client, idp):
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Recent refused logins" in body
+    assert "Recent refusals" in body
     assert "the posted response was already processed (or never posted)" in body
+    flow = LoginFlow.objects.get()
+    assert f'href="/admin/sso/loginflow/{flow.pk}/change/"' in body
 
 
 def test_admin_sp_key_page_never_shows_the_private_key(admin_client):

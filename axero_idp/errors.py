@@ -11,7 +11,7 @@ import enum
 import logging
 import uuid
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Self
 
 from django.db import IntegrityError, connection, models
 from rest_framework import exceptions as drf_exceptions
@@ -135,6 +135,49 @@ def server_error_body(protocol: Protocol, *, failed: str) -> dict[str, Any]:
             "detail": f"Internal error; quote error id {reference} to support.",
         }
     return {"error": "server_error", "error_id": reference}
+
+
+class ErrorReason(enum.StrEnum):
+    """A stable reason code (the member's value, stored and documented) that carries its
+    HTTP status, what the person reads and what an admin changes. Subclasses list the
+    members as (code, status, user message, admin hint)."""
+
+    http_status: int
+    user_message: str
+    admin_hint: str
+
+    def __new__(
+        cls, code: str, http_status: int, user_message: str, admin_hint: str
+    ) -> ErrorReason:
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.http_status = http_status
+        member.user_message = user_message
+        member.admin_hint = admin_hint
+        return member
+
+    @classmethod
+    def of(cls, code: str) -> Self:
+        """The member whose code is `code`; ValueError for none."""
+        return cls(code)  # type: ignore[call-arg]  # Enum's lookup by value, not __new__
+
+
+class ReasonedError(ApplicationError):
+    """An application error whose reason (an ErrorReason) decides its HTTP status and
+    the texts shown for it; `detail` is the full technical message."""
+
+    def __init__(self, reason: ErrorReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.http_status = reason.http_status
+
+    @property
+    def user_message(self) -> str:
+        return self.reason.user_message
+
+    @property
+    def admin_hint(self) -> str:
+        return self.reason.admin_hint
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -254,6 +254,12 @@ CELERY_BEAT_SCHEDULE["sso-saml-state-purge"] = {
     "task": "sso.tasks.saml_state_purge",
     "schedule": 3600.0,
 }
+# Login flows (every SAML login attempt, sso.flows): kept this many days, pruned daily.
+LOGIN_FLOWS_RETENTION_DAYS: int = env.int("LOGIN_FLOWS_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["sso-login-flows-purge"] = {
+    "task": "sso.tasks.login_flows_purge",
+    "schedule": 24 * 3600.0,
+}
 
 # Profile images: photo URLs never handled (broker down at enqueue, a lost task) and
 # failures older than a day are queued again.

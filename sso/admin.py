@@ -1,19 +1,28 @@
-"""Admin for identity providers (with their recent refused logins), SP keys (never
-the private key), SAML identities and sessions."""
+"""Admin for identity providers (with their recent refusals), login flows, SP keys
+(never the private key), SAML identities and sessions."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from sso.keys import keys_cache_clear
-from sso.models import IdentityProvider, SamlIdentity, SamlSession, SPKey
+from sso.models import (
+    IdentityProvider,
+    LoginFlow,
+    LoginFlowOutcome,
+    SamlIdentity,
+    SamlSession,
+    SPKey,
+)
 from sso.services import idp_deactivate, idp_delete
 from users.admin.changes import admin_changes, certificate_fingerprints
 from users.models import AuditEvent
@@ -76,32 +85,132 @@ class IdentityProviderAdmin(admin.ModelAdmin):
         for idp in queryset:
             idp_delete(idp=idp, actor=Actor.admin(request.user))
 
-    @admin.display(description="Recent refused logins")
+    @admin.display(description="Recent refusals")
     def recent_failures(self, obj: IdentityProvider) -> SafeString | str:
         if obj.pk is None:
             return "-"
-        events = AuditEvent.objects.filter(
-            target_type="identityprovider",
-            target_id=obj.slug,
-            action__in=["saml.login_refused", "saml.logout_refused"],
-        ).order_by("-created_at", "-id")[:RECENT_FAILURES]
-        rows = [
-            (
-                f"{e.created_at:%Y-%m-%d %H:%M:%S}",
-                e.detail.get("reason", ""),
-                e.detail.get("message", ""),
-                e.detail.get("reference", ""),
-            )
-            for e in events
-        ]
+        rows = recent_refusals(obj.slug)
         if not rows:
-            return "None"
+            return format_html('None. <a href="{}">All login flows</a>', login_flows_url(obj.slug))
         body = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", rows
+            "",
+            '<tr><td>{}</td><td>{}</td><td><a href="{}">{}</a></td><td>{}</td>'
+            "<td><code>{}</code></td></tr>",
+            rows,
         )
         return format_html(
-            "<table><tr><th>when</th><th>reason</th><th>detail</th><th>reference</th></tr>{}</table>",
+            "<table><tr><th>when</th><th>what</th><th>reason</th><th>detail</th>"
+            '<th>reference</th></tr>{}</table><p><a href="{}">All refused logins</a> · '
+            '<a href="{}">all login flows</a></p>',
             body,
+            login_flows_url(obj.slug, outcome=LoginFlowOutcome.REFUSED),
+            login_flows_url(obj.slug),
+        )
+
+
+def login_flows_url(slug: str, **filters: str) -> str:
+    """The login flows list of one connection (and more filters)."""
+    query = urlencode({"idp_slug": slug, **{f"{k}__exact": v for k, v in filters.items()}})
+    return f"{reverse('admin:sso_loginflow_changelist')}?{query}"
+
+
+def recent_refusals(slug: str) -> list[tuple[str, str, str, str, str, str]]:
+    """The connection's last refused logins (login flows) and logout messages (audit
+    events), newest first: (when, what, link, reason, message, reference)."""
+    logins = [
+        (
+            flow.created_at,
+            "test login" if flow.dry_run else "login",
+            reverse("admin:sso_loginflow_change", args=[flow.pk]),
+            flow.reason,
+            flow.message,
+            flow.reference,
+        )
+        for flow in LoginFlow.objects.filter(
+            idp_slug=slug, outcome=LoginFlowOutcome.REFUSED
+        ).order_by("-created_at", "-id")[:RECENT_FAILURES]
+    ]
+    logouts = [
+        (
+            event.created_at,
+            "logout",
+            reverse("admin:users_auditevent_change", args=[event.pk]),
+            str(event.detail.get("reason", "")),
+            str(event.detail.get("message", "")),
+            str(event.detail.get("reference", "")),
+        )
+        for event in AuditEvent.objects.filter(
+            target_type="identityprovider", target_id=slug, action="saml.logout_refused"
+        ).order_by("-created_at", "-id")[:RECENT_FAILURES]
+    ]
+    newest = sorted(logins + logouts, key=lambda row: row[0], reverse=True)[:RECENT_FAILURES]
+    return [
+        (f"{when:%Y-%m-%d %H:%M:%S}", what, link, reason, message, reference)
+        for when, what, link, reason, message, reference in newest
+    ]
+
+
+@admin.register(LoginFlow)
+class LoginFlowAdmin(admin.ModelAdmin):
+    """Every SAML login attempt (sso.flows): searchable by person (NameID, email,
+    username), filtered by connection, outcome, reason; read-only."""
+
+    list_display = (
+        "created_at",
+        "idp_slug",
+        "name_id",
+        "person",
+        "outcome",
+        "dry_run",
+        "initiated",
+        "reason",
+        "reference",
+    )
+    list_filter = ("outcome", "reason", "idp_slug", "dry_run", "idp_initiated", "created_at")
+    search_fields = ("name_id", "email", "user__username", "user__email", "reference")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "created_at",
+        "idp_slug",
+        "name_id",
+        "email",
+        "person",
+        "outcome",
+        "dry_run",
+        "initiated",
+        "reason",
+        "message",
+        "reference",
+        "received_attributes",
+    )
+    exclude = ("user", "attributes", "idp_initiated")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # written by the login flow only
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="person")
+    def person(self, obj: LoginFlow) -> SafeString | str:
+        if obj.user_id is None:
+            return obj.email or "-"
+        url = reverse("admin:users_user_change", args=[obj.user_id])
+        return format_html('<a href="{}">{}</a>', url, obj.user or obj.email)
+
+    @admin.display(description="initiated by")
+    def initiated(self, obj: LoginFlow) -> str:
+        return {True: "IdP", False: "SP"}.get(obj.idp_initiated, "-")  # type: ignore[arg-type]
+
+    @admin.display(description="attributes received (secrets redacted)")
+    def received_attributes(self, obj: LoginFlow) -> SafeString | str:
+        if not obj.attributes:
+            return "-"
+        rows = [(name, "; ".join(values)) for name, values in obj.attributes.items()]
+        return format_html(
+            "<table><tr><th>attribute</th><th>values</th></tr>{}</table>",
+            format_html_join("", "<tr><td><code>{}</code></td><td>{}</td></tr>", rows),
         )
 
 

@@ -219,44 +219,47 @@ def autopost_html(acs: str, saml_response: str, relay_state: str) -> str:
 
 def dev_idp_server(idp: DevIdp, port: int) -> ThreadingHTTPServer:
     """The IdP's HTTP side on 127.0.0.1 (never another interface)."""
+    handler = type("DevIdpHandler", (_DevIdpHandler,), {"idp": idp})
+    return ThreadingHTTPServer(("127.0.0.1", port), handler)
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            if parts.path == "/metadata":
-                self._send(200, idp.metadata_xml(), "application/samlmetadata+xml")
-            elif parts.path == "/sso" and "SAMLRequest" in query:
-                self._answer(lambda: idp.chooser_html(
-                    idp.request_read(query["SAMLRequest"]), query.get("RelayState", "")
-                ))  # fmt: skip
-            else:
-                self._send(404, "not found", "text/plain")
 
-        def do_POST(self) -> None:
-            length = min(int(self.headers.get("Content-Length") or 0), 64 * 1024)
-            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+class _DevIdpHandler(BaseHTTPRequestHandler):
+    idp: DevIdp  # set per server by dev_idp_server
 
-            def page() -> str:
-                acs, response = idp.response_for(
-                    request_id=form.get("request_id", ""), email=form.get("person", "")
-                )
-                return autopost_html(acs, response, form.get("relay_state", ""))
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if parts.path == "/metadata":
+            self._send(200, self.idp.metadata_xml(), "application/samlmetadata+xml")
+        elif parts.path == "/sso" and "SAMLRequest" in query:
+            self._answer(lambda: self.idp.chooser_html(
+                self.idp.request_read(query["SAMLRequest"]), query.get("RelayState", "")
+            ))  # fmt: skip
+        else:
+            self._send(404, "not found", "text/plain")
 
-            self._answer(page)
+    def do_POST(self) -> None:
+        length = min(int(self.headers.get("Content-Length") or 0), 64 * 1024)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
 
-        def _answer(self, build: object) -> None:
-            try:
-                self._send(200, build(), "text/html; charset=utf-8")  # type: ignore[operator]
-            except ValueError as exc:
-                self._send(400, str(exc), "text/plain")
+        def page() -> str:
+            acs, response = self.idp.response_for(
+                request_id=form.get("request_id", ""), email=form.get("person", "")
+            )
+            return autopost_html(acs, response, form.get("relay_state", ""))
 
-        def _send(self, status: int, body: str, content_type: str) -> None:
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+        self._answer(page)
 
-    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    def _answer(self, build: object) -> None:
+        try:
+            self._send(200, build(), "text/html; charset=utf-8")  # type: ignore[operator]
+        except ValueError as exc:
+            self._send(400, str(exc), "text/plain")
+
+    def _send(self, status: int, body: str, content_type: str) -> None:
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)

@@ -21,10 +21,10 @@ from django.utils import timezone
 from lxml import etree
 
 from axero_idp.ephemeral import ephemeral_write
-from sso import refusals
+from axero_idp.rawsql import table
 from sso.models import IdentityProvider, PendingResponse
 from sso.prechecks import response_precheck
-from sso.refusals import SamlRefused
+from sso.refusals import RefusalReason, SamlRefused
 from sso.saml_settings import SpUrls, response_expectations
 
 PENDING_LIFETIME: Final = dt.timedelta(minutes=2)
@@ -79,7 +79,7 @@ def pending_response_precheck(
     decoded_size = len("".join(saml_response.split())) * 3 // 4
     if decoded_size > MAX_PARKED_BYTES:
         raise SamlRefused(
-            refusals.MALFORMED,
+            RefusalReason.MALFORMED,
             f"a response of {decoded_size} bytes is larger than {MAX_PARKED_BYTES} "
             "(the limit for a response waiting for the browser)",
         )
@@ -92,37 +92,44 @@ def _pending_cap_reached(*, idp: IdentityProvider, client: str) -> SamlRefused |
     )
     if counts["for_client"] >= MAX_PENDING_PER_CLIENT:
         return SamlRefused(
-            refusals.TOO_MANY_PENDING,
+            RefusalReason.TOO_MANY_PENDING,
             f"{counts['for_client']} responses from this client are already waiting "
             f"(at most {MAX_PENDING_PER_CLIENT})",
         )
     if counts["for_idp"] >= MAX_PENDING_PER_IDP:
         return SamlRefused(
-            refusals.TOO_MANY_PENDING,
+            RefusalReason.TOO_MANY_PENDING,
             f"{counts['for_idp']} responses for {idp.slug} are already waiting "
             f"(at most {MAX_PENDING_PER_IDP})",
         )
     return None
 
 
+_TAKE_SQL: Final = (
+    "DELETE FROM {pending} WHERE key = %s AND idp_id = %s "
+    "RETURNING saml_response, relay_state, expires_at"
+)
+
+
 def pending_response_take(*, idp: IdentityProvider, key: str) -> PendingResponse:
     """The parked response, once; a second use or a late one is refused."""
-    table = PendingResponse._meta.db_table
     with connection.cursor() as cursor:
-        # One statement takes it and makes sure nobody else can (DELETE ... RETURNING).
-        cursor.execute(
-            f"DELETE FROM {table} WHERE key = %s AND idp_id = %s "  # noqa: S608 - our table name
-            "RETURNING saml_response, relay_state, expires_at",
-            [key, idp.pk],
-        )
+        # One statement takes it and makes sure nobody else can (DELETE ... RETURNING)
+        # where the ORM needs two round trips (SELECT ... FOR UPDATE, then DELETE).
+        # tests/tools/sso_rawsql_timing.py, 1,000 calls on PostgreSQL (shared 2-core
+        # machine, 10th percentile): 0.16 ms against 1.4 ms. One statement:
+        # tests/sso/test_unit_rawsql.py.
+        cursor.execute(_TAKE_SQL.format(pending=table(PendingResponse)), [key, idp.pk])
         row = cursor.fetchone()
     if row is None:
         raise SamlRefused(
-            refusals.REPLAY, "the posted response was already processed (or never posted)"
+            RefusalReason.REPLAY, "the posted response was already processed (or never posted)"
         )
     pending = PendingResponse(
         key=key, idp=idp, saml_response=row[0], relay_state=row[1], expires_at=row[2]
     )
     if pending.expires_at <= timezone.now():
-        raise SamlRefused(refusals.EXPIRED, "the posted response waited too long for the browser")
+        raise SamlRefused(
+            RefusalReason.EXPIRED, "the posted response waited too long for the browser"
+        )
     return pending

@@ -21,7 +21,6 @@ from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_Validatio
 from onelogin.saml2.response import OneLogin_Saml2_Response
 from onelogin.saml2.xml_utils import OneLogin_Saml2_XML
 
-from sso import refusals
 from sso.prechecks import (
     ASSERTION_MAX_AGE,
     NS,
@@ -34,7 +33,7 @@ from sso.prechecks import (
 # Also the checks of logout messages (sso.logout imports them from here).
 from sso.prechecks import same_url as same_url
 from sso.prechecks import signature_shape_check as signature_shape_check
-from sso.refusals import SamlRefused
+from sso.refusals import RefusalReason, SamlRefused, reason_for_validation_error
 
 # A real response is a few KiB; OneLogin's largest with hundreds of roles stays < 100 KiB.
 MAX_POST_BYTES: Final = 512 * 1024
@@ -47,12 +46,12 @@ RESPONSE_TAG: Final = f"{{{C.NS_SAMLP}}}Response"
 def b64_decode_strict(value: str, *, limit: int = MAX_POST_BYTES) -> bytes:
     """Base64 text (line breaks allowed) to bytes, or a `malformed` refusal."""
     if len(value) > limit * 4 // 3 + 1024:
-        raise SamlRefused(refusals.MALFORMED, f"message larger than {limit} bytes")
+        raise SamlRefused(RefusalReason.MALFORMED, f"message larger than {limit} bytes")
     compact = "".join(value.split())
     try:
         return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise SamlRefused(refusals.MALFORMED, f"not base64: {exc}") from exc
+        raise SamlRefused(RefusalReason.MALFORMED, f"not base64: {exc}") from exc
 
 
 def inflate_capped(data: bytes, *, limit: int = MAX_INFLATED_BYTES) -> bytes:
@@ -61,27 +60,27 @@ def inflate_capped(data: bytes, *, limit: int = MAX_INFLATED_BYTES) -> bytes:
     try:
         out = inflater.decompress(data, limit)
     except zlib.error as exc:
-        raise SamlRefused(refusals.MALFORMED, f"not DEFLATE data: {exc}") from exc
+        raise SamlRefused(RefusalReason.MALFORMED, f"not DEFLATE data: {exc}") from exc
     if inflater.unconsumed_tail:
-        raise SamlRefused(refusals.MALFORMED, f"inflates to more than {limit} bytes")
+        raise SamlRefused(RefusalReason.MALFORMED, f"inflates to more than {limit} bytes")
     return out
 
 
 def xml_parse(data: bytes, *, root_tag: str, allow_comments: bool = False) -> etree._Element:
     """Parse with python3-saml's hardened parser (no DTD, no entities, no network)."""
     if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
-        raise SamlRefused(refusals.MALFORMED, "DOCTYPE or entity declaration in the message")
+        raise SamlRefused(RefusalReason.MALFORMED, "DOCTYPE or entity declaration in the message")
     if not allow_comments and b"<!--" in data:
         # Comments inside signed text are the classic NameID truncation trick
         # (exclusive c14n drops them, so the signature stays valid). The parser removes
         # them before we could look, so the raw bytes are checked; IdPs send none.
-        raise SamlRefused(refusals.MALFORMED, "XML comment inside the message")
+        raise SamlRefused(RefusalReason.MALFORMED, "XML comment inside the message")
     try:
         root = OneLogin_Saml2_XML.to_etree(data)
     except Exception as exc:
-        raise SamlRefused(refusals.MALFORMED, f"not XML: {type(exc).__name__}: {exc}") from exc
+        raise SamlRefused(RefusalReason.MALFORMED, f"not XML: {type(exc).__name__}: {exc}") from exc
     if root.tag != root_tag:
-        raise SamlRefused(refusals.MALFORMED, f"expected {root_tag}, got {root.tag}")
+        raise SamlRefused(RefusalReason.MALFORMED, f"expected {root_tag}, got {root.tag}")
     return root
 
 
@@ -93,15 +92,15 @@ def nameid_usable_check(name_id: str | None, name_id_format: str) -> None:
     """A NameID we can find the person by again: present, not transient (a new value
     at every login would create a new account every time), of a sane length."""
     if not name_id or not name_id.strip():
-        raise SamlRefused(refusals.NO_NAMEID, "no NameID in the assertion")
+        raise SamlRefused(RefusalReason.NO_NAMEID, "no NameID in the assertion")
     if name_id_format == TRANSIENT:
         raise SamlRefused(
-            refusals.NO_NAMEID,
+            RefusalReason.NO_NAMEID,
             "a transient NameID cannot identify a person across logins; configure the IdP "
             "to send an email, persistent or unspecified NameID",
         )
     if len(name_id) > MAX_NAME_ID:
-        raise SamlRefused(refusals.NO_NAMEID, f"NameID longer than {MAX_NAME_ID} characters")
+        raise SamlRefused(RefusalReason.NO_NAMEID, f"NameID longer than {MAX_NAME_ID} characters")
 
 
 @dataclass(frozen=True)
@@ -126,16 +125,16 @@ def _validate_with_python3_saml(
         # Checked as well as caught: a False without an exception must never pass.
         valid = response.is_valid(request_data, raise_exceptions=True)
     except OneLogin_Saml2_ValidationError as exc:
-        raise SamlRefused(refusals.reason_for_validation_error(exc.code), str(exc)) from exc
+        raise SamlRefused(reason_for_validation_error(exc.code), str(exc)) from exc
     except OneLogin_Saml2_Error as exc:
-        raise SamlRefused(refusals.VALIDATION, str(exc)) from exc
+        raise SamlRefused(RefusalReason.VALIDATION, str(exc)) from exc
     except SamlRefused:
         raise
     except Exception as exc:  # python3-saml lets lxml/xmlsec errors escape as they are
-        raise SamlRefused(refusals.VALIDATION, f"{type(exc).__name__}: {exc}") from exc
+        raise SamlRefused(RefusalReason.VALIDATION, f"{type(exc).__name__}: {exc}") from exc
     if valid is not True:
         raise SamlRefused(
-            refusals.VALIDATION, response.get_error() or "python3-saml refused the response"
+            RefusalReason.VALIDATION, response.get_error() or "python3-saml refused the response"
         )
 
 
@@ -149,14 +148,14 @@ def _python3_saml_response(
         return OneLogin_Saml2_Response(settings_obj, encoded)
     except Exception as exc:
         if root.find("saml:EncryptedAssertion", NS) is None:
-            raise SamlRefused(refusals.MALFORMED, f"{type(exc).__name__}: {exc}") from exc
+            raise SamlRefused(RefusalReason.MALFORMED, f"{type(exc).__name__}: {exc}") from exc
         for fallback in fallbacks:
             try:
                 return OneLogin_Saml2_Response(fallback, encoded)
             except Exception:  # noqa: S112 - the next key may open it; refused below if none
                 continue
         raise SamlRefused(
-            refusals.DECRYPTION,
+            RefusalReason.DECRYPTION,
             f"the EncryptedAssertion could not be decrypted with any of this SP's "
             f"{1 + len(fallbacks)} active key(s) (is the IdP encrypting for another "
             f"certificate?): {type(exc).__name__}: {exc}",
@@ -170,11 +169,11 @@ def decrypted_precheck(decrypted: etree._Element, expect: Expectations) -> None:
     # (python3-saml's element class hides comments from iter(); XPath still sees them.)
     if decrypted.xpath("//comment() | //processing-instruction()"):
         raise SamlRefused(
-            refusals.MALFORMED,
+            RefusalReason.MALFORMED,
             "an XML comment or processing instruction in the encrypted assertion",
         )
     if decrypted.find("saml:Assertion", NS) is None:
-        raise SamlRefused(refusals.MALFORMED, "the EncryptedAssertion holds no Assertion")
+        raise SamlRefused(RefusalReason.MALFORMED, "the EncryptedAssertion holds no Assertion")
     response_precheck(decrypted, expect)
 
 
@@ -200,11 +199,11 @@ def login_response_validate(
         assertion_id = response.get_assertion_id()
         session_index = response.get_session_index() or ""
     except OneLogin_Saml2_ValidationError as exc:
-        raise SamlRefused(refusals.reason_for_validation_error(exc.code), str(exc)) from exc
+        raise SamlRefused(reason_for_validation_error(exc.code), str(exc)) from exc
     name_id = name_id_data.get("Value")
     nameid_usable_check(name_id, name_id_data.get("Format", ""))
     if not assertion_id:
-        raise SamlRefused(refusals.MALFORMED, "the assertion has no ID")
+        raise SamlRefused(RefusalReason.MALFORMED, "the assertion has no ID")
     # The assertion python3-saml verified (the signed one, decrypted if it was encrypted).
     assertion = response._query_assertion("")[0]
     return ValidLogin(
@@ -226,20 +225,26 @@ def _signed_in_response_to(
     confirmation for our ACS can say which request it answers, and an envelope value
     without it makes an unsolicited assertion look solicited."""
     envelope = response.get_in_response_to() or None
-    named = {
-        value
-        for data in bearer_confirmation_data(assertion)
-        if same_url(data.get("Recipient") or "", acs_url) and (value := data.get("InResponseTo"))
-    }
+    named = _confirmed_in_response_to(assertion, acs_url)
     if len(named) > 1 or (envelope and named and named != {envelope}):
         raise SamlRefused(
-            refusals.IN_RESPONSE_TO_UNKNOWN,
+            RefusalReason.IN_RESPONSE_TO_UNKNOWN,
             f"the response names different requests: {sorted({*named, envelope or ''})!r}",
         )
     if named:
         return named.pop()
     response_signed = response.document.find("ds:Signature", NS) is not None
     return envelope if response_signed else None
+
+
+def _confirmed_in_response_to(assertion: etree._Element, acs_url: str) -> set[str]:
+    """The InResponseTo values of the assertion's bearer confirmations for our ACS."""
+    named: set[str] = set()
+    for data in bearer_confirmation_data(assertion):
+        value = data.get("InResponseTo")
+        if value and same_url(data.get("Recipient") or "", acs_url):
+            named.add(value)
+    return named
 
 
 def _accepted_until(assertion: etree._Element) -> int:
@@ -259,6 +264,6 @@ def redirect_message_decode(value: str) -> bytes:
     """A Redirect-binding SAMLRequest/SAMLResponse: capped query, capped inflate."""
     if len(value) > MAX_REDIRECT_QUERY_BYTES:
         raise SamlRefused(
-            refusals.MALFORMED, f"query parameter longer than {MAX_REDIRECT_QUERY_BYTES}"
+            RefusalReason.MALFORMED, f"query parameter longer than {MAX_REDIRECT_QUERY_BYTES}"
         )
     return inflate_capped(b64_decode_strict(value, limit=MAX_REDIRECT_QUERY_BYTES))

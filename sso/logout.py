@@ -27,7 +27,6 @@ from onelogin.saml2.logout_request import OneLogin_Saml2_Logout_Request
 from onelogin.saml2.logout_response import OneLogin_Saml2_Logout_Response
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
-from sso import refusals
 from sso.inbound import (
     MAX_POST_BYTES,
     b64_decode_strict,
@@ -52,7 +51,7 @@ from sso.logout_inbound import (
 )
 from sso.models import IdentityProvider, SamlSession
 from sso.redirects import safe_next
-from sso.refusals import SamlRefused
+from sso.refusals import RefusalReason, SamlRefused, reason_for_validation_error
 from sso.saml_settings import BuiltSettings, request_data_for, saml_settings
 from sso.services import saml_sessions_end
 from users.services import Actor, audit_record
@@ -122,12 +121,12 @@ def _deprecated_check(root: etree._Element) -> None:
     for node in root.iterfind("ds:Signature/ds:SignedInfo/*", C.NSMAP):
         if node.get("Algorithm") in C.DEPRECATED_ALGORITHMS:
             raise SamlRefused(
-                refusals.DEPRECATED_ALGORITHM, f"{node.get('Algorithm')} is deprecated"
+                RefusalReason.DEPRECATED_ALGORITHM, f"{node.get('Algorithm')} is deprecated"
             )
     for node in root.iterfind("ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestMethod", C.NSMAP):
         if node.get("Algorithm") in C.DEPRECATED_ALGORITHMS:
             raise SamlRefused(
-                refusals.DEPRECATED_ALGORITHM, f"{node.get('Algorithm')} is deprecated"
+                RefusalReason.DEPRECATED_ALGORITHM, f"{node.get('Algorithm')} is deprecated"
             )
 
 
@@ -150,7 +149,7 @@ def _read_post(built: BuiltSettings, params: dict[str, str]) -> InboundLogout:
     root = xml_parse(raw, root_tag=root_tag)
     signature_shape_check(root)
     if root.find("ds:Signature", C.NSMAP) is None:
-        raise SamlRefused(refusals.SIGNATURE, f"the logout {_kind(saml_type)} is not signed")
+        raise SamlRefused(RefusalReason.SIGNATURE, f"the logout {_kind(saml_type)} is not signed")
     _deprecated_check(root)
     signed_root_check(root)
     certs = built.login.get_idp_data()["x509certMulti"]["signing"]
@@ -161,11 +160,13 @@ def _read_post(built: BuiltSettings, params: dict[str, str]) -> InboundLogout:
             raw, multicerts=certs, xpath=xpath, raise_exceptions=True
         )
     except OneLogin_Saml2_ValidationError as exc:
-        raise SamlRefused(refusals.SIGNATURE, str(exc)) from exc
+        raise SamlRefused(RefusalReason.SIGNATURE, str(exc)) from exc
     except Exception as exc:
-        raise SamlRefused(refusals.SIGNATURE, f"{type(exc).__name__}: {exc}") from exc
+        raise SamlRefused(RefusalReason.SIGNATURE, f"{type(exc).__name__}: {exc}") from exc
     if verified is not True:
-        raise SamlRefused(refusals.SIGNATURE, f"the logout {_kind(saml_type)} signature is invalid")
+        raise SamlRefused(
+            RefusalReason.SIGNATURE, f"the logout {_kind(saml_type)} signature is invalid"
+        )
     return InboundLogout(root=root, raw=raw, relay_state=params.get("RelayState", ""))
 
 
@@ -177,15 +178,17 @@ def _common_checks(
     try:
         valid = message.is_valid(request_data, raise_exceptions=True, **kwargs)
     except OneLogin_Saml2_ValidationError as exc:
-        raise SamlRefused(refusals.reason_for_validation_error(exc.code), str(exc)) from exc
+        raise SamlRefused(reason_for_validation_error(exc.code), str(exc)) from exc
     except Exception as exc:
-        raise SamlRefused(refusals.VALIDATION, f"{type(exc).__name__}: {exc}") from exc
+        raise SamlRefused(RefusalReason.VALIDATION, f"{type(exc).__name__}: {exc}") from exc
     if valid is not True:
-        raise SamlRefused(refusals.VALIDATION, message.get_error() or "python3-saml refused it")
+        raise SamlRefused(
+            RefusalReason.VALIDATION, message.get_error() or "python3-saml refused it"
+        )
     destination = inbound.root.get("Destination")
     if destination is not None and not same_url(destination, built.urls.sls):
         raise SamlRefused(
-            refusals.DESTINATION, f"Destination {destination!r} is not {built.urls.sls!r}"
+            RefusalReason.DESTINATION, f"Destination {destination!r} is not {built.urls.sls!r}"
         )
 
 
@@ -197,7 +200,9 @@ def sls_handle(*, request: HttpRequest, idp: IdentityProvider) -> str:
     else:
         params = {key: str(request.POST.get(key, "")) for key in request.POST}
         if "SAMLRequest" not in params and "SAMLResponse" not in params:
-            raise SamlRefused(refusals.MALFORMED, "no logout request or response in the message")
+            raise SamlRefused(
+                RefusalReason.MALFORMED, "no logout request or response in the message"
+            )
         inbound = _read_post(built, params)
     encoded = base64.b64encode(inbound.raw).decode()
     # python3-saml decodes with the settings that do not demand a query signature:
@@ -221,7 +226,9 @@ def _logout_response_accept(
     _common_checks(response, built, inbound)
     in_response_to = response.get_in_response_to()
     if not in_response_to:
-        raise SamlRefused(refusals.IN_RESPONSE_TO_MISSING, "LogoutResponse without InResponseTo")
+        raise SamlRefused(
+            RefusalReason.IN_RESPONSE_TO_MISSING, "LogoutResponse without InResponseTo"
+        )
     if not outstanding_request_consume(
         idp=idp,
         request_id=in_response_to,
@@ -229,12 +236,12 @@ def _logout_response_accept(
         browser=browser_id(request.session, create=False),
     ):
         raise SamlRefused(
-            refusals.IN_RESPONSE_TO_UNKNOWN,
+            RefusalReason.IN_RESPONSE_TO_UNKNOWN,
             f"no logout request {in_response_to!r} from this browser",
         )
     if response.get_status() != C.STATUS_SUCCESS:
         raise SamlRefused(
-            refusals.STATUS, f"the IdP reported logout status {response.get_status()!r}"
+            RefusalReason.STATUS, f"the IdP reported logout status {response.get_status()!r}"
         )
     return safe_next(inbound.relay_state, default=logged_out_path(idp))
 
@@ -272,9 +279,9 @@ def _logout_subject(inbound: InboundLogout) -> tuple[str, list[str]]:
         name_id = OneLogin_Saml2_Logout_Request.get_nameid(xml)
         session_indexes = OneLogin_Saml2_Logout_Request.get_session_indexes(xml)
     except OneLogin_Saml2_ValidationError as exc:
-        raise SamlRefused(refusals.NO_NAMEID, str(exc)) from exc
+        raise SamlRefused(RefusalReason.NO_NAMEID, str(exc)) from exc
     if not name_id:
-        raise SamlRefused(refusals.NO_NAMEID, "LogoutRequest without NameID")
+        raise SamlRefused(RefusalReason.NO_NAMEID, "LogoutRequest without NameID")
     return name_id, session_indexes
 
 

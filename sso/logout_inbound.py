@@ -29,10 +29,9 @@ from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
-from sso import refusals
 from sso.inbound import MAX_REDIRECT_QUERY_BYTES, b64_decode_strict
 from sso.models import IdentityProvider, SeenAssertion
-from sso.refusals import SamlRefused
+from sso.refusals import RefusalReason, SamlRefused
 
 MESSAGE_NAMES: Final = ("SAMLRequest", "SAMLResponse")
 QUERY_NAMES: Final = frozenset({*MESSAGE_NAMES, "RelayState", "SigAlg", "Signature"})
@@ -70,7 +69,7 @@ class RedirectQuery:
 def redirect_query_parse(query_string: str) -> RedirectQuery:
     """Split the raw query; refuse anything but one of each expected name, as sent."""
     if len(query_string) > MAX_QUERY_BYTES:
-        raise SamlRefused(refusals.MALFORMED, f"query string longer than {MAX_QUERY_BYTES}")
+        raise SamlRefused(RefusalReason.MALFORMED, f"query string longer than {MAX_QUERY_BYTES}")
     raw: dict[str, str] = {}
     for part in query_string.split("&"):
         if not part:
@@ -80,15 +79,15 @@ def redirect_query_parse(query_string: str) -> RedirectQuery:
             # Also every percent-encoded spelling of an expected name (SAML%52equest):
             # a decoder would read it as that name, the signed string never contains it.
             raise SamlRefused(
-                refusals.MALFORMED, f"unexpected query parameter {name[:40]!r} (as sent)"
+                RefusalReason.MALFORMED, f"unexpected query parameter {name[:40]!r} (as sent)"
             )
         if name in raw:
-            raise SamlRefused(refusals.MALFORMED, f"the query repeats {name}")
+            raise SamlRefused(RefusalReason.MALFORMED, f"the query repeats {name}")
         raw[name] = value
     present = [name for name in MESSAGE_NAMES if name in raw]
     if len(present) != 1:
         raise SamlRefused(
-            refusals.MALFORMED, "the query must carry exactly one SAMLRequest or SAMLResponse"
+            RefusalReason.MALFORMED, "the query must carry exactly one SAMLRequest or SAMLResponse"
         )
     return RedirectQuery(saml_type=present[0], raw=raw)
 
@@ -96,19 +95,23 @@ def redirect_query_parse(query_string: str) -> RedirectQuery:
 def redirect_signature_verify(query: RedirectQuery, *, certificates: list[str]) -> None:
     """The query signature, over exactly the raw parts we will act on."""
     if "Signature" not in query.raw:
-        raise SamlRefused(refusals.SIGNATURE, f"the logout {query.saml_type} is not signed")
+        raise SamlRefused(RefusalReason.SIGNATURE, f"the logout {query.saml_type} is not signed")
     algorithm = unquote_plus(query.raw.get("SigAlg", ""))
     if algorithm in C.DEPRECATED_ALGORITHMS:
-        raise SamlRefused(refusals.DEPRECATED_ALGORITHM, f"{algorithm} is deprecated")
+        raise SamlRefused(RefusalReason.DEPRECATED_ALGORITHM, f"{algorithm} is deprecated")
     if algorithm not in SIGNATURE_ALGORITHMS:
-        raise SamlRefused(refusals.SIGNATURE, f"signature algorithm {algorithm[:80]!r} refused")
+        raise SamlRefused(
+            RefusalReason.SIGNATURE, f"signature algorithm {algorithm[:80]!r} refused"
+        )
     signature = b64_decode_strict(unquote_plus(query.raw["Signature"]), limit=4096)
     signed = query.signed_part
     if not any(
         OneLogin_Saml2_Utils.validate_binary_sign(signed, signature, cert, algorithm)
         for cert in certificates
     ):
-        raise SamlRefused(refusals.SIGNATURE, f"the logout {query.saml_type} signature is invalid")
+        raise SamlRefused(
+            RefusalReason.SIGNATURE, f"the logout {query.saml_type} signature is invalid"
+        )
 
 
 def signed_root_check(root: etree._Element) -> None:
@@ -117,7 +120,7 @@ def signed_root_check(root: etree._Element) -> None:
     signatures = root.findall(".//ds:Signature", C.NSMAP)
     if len(signatures) != 1 or signatures[0].getparent() is not root:
         raise SamlRefused(
-            refusals.SIGNATURE,
+            RefusalReason.SIGNATURE,
             f"expected one signature, on the message itself; found {len(signatures)}",
         )
     references = signatures[0].findall("ds:SignedInfo/ds:Reference", C.NSMAP)
@@ -125,22 +128,24 @@ def signed_root_check(root: etree._Element) -> None:
     if len(references) != 1 or not root_id or references[0].get("URI") != f"#{root_id}":
         uris = [reference.get("URI") for reference in references]
         raise SamlRefused(
-            refusals.SIGNATURE,
+            RefusalReason.SIGNATURE,
             f"the signature references {uris!r}, not the message's ID {root_id!r}",
         )
     # libxml2 resolves a Reference through any ID-typed attribute: ID, xml:id, Id, ...
     same_id = root.xpath("//@*[translate(local-name(), 'DI', 'di') = 'id'][. = $id]", id=root_id)
     if len(same_id) != 1:
-        raise SamlRefused(refusals.SIGNATURE, f"the ID {root_id!r} is not unique in the message")
+        raise SamlRefused(
+            RefusalReason.SIGNATURE, f"the ID {root_id!r} is not unique in the message"
+        )
 
 
 def _instant(value: str | None, name: str) -> int:
     if not value:
-        raise SamlRefused(refusals.MALFORMED, f"the LogoutRequest has no {name}")
+        raise SamlRefused(RefusalReason.MALFORMED, f"the LogoutRequest has no {name}")
     try:
         return int(OneLogin_Saml2_Utils.parse_SAML_to_time(value))
     except Exception as exc:
-        raise SamlRefused(refusals.MALFORMED, f"bad {name} {value[:40]!r}") from exc
+        raise SamlRefused(RefusalReason.MALFORMED, f"bad {name} {value[:40]!r}") from exc
 
 
 def logout_request_window_check(root: etree._Element, *, idp: IdentityProvider) -> dt.datetime:
@@ -150,16 +155,18 @@ def logout_request_window_check(root: etree._Element, *, idp: IdentityProvider) 
     skew = idp.clock_skew_seconds
     issued = _instant(root.get("IssueInstant"), "IssueInstant")
     if issued > now + skew:
-        raise SamlRefused(refusals.NOT_YET_VALID, f"IssueInstant is {issued - now}s ahead")
+        raise SamlRefused(RefusalReason.NOT_YET_VALID, f"IssueInstant is {issued - now}s ahead")
     max_age = int(LOGOUT_REQUEST_MAX_AGE.total_seconds())
     if issued < now - max_age - skew:
         raise SamlRefused(
-            refusals.EXPIRED, f"IssueInstant is {now - issued}s old (at most {max_age}s)"
+            RefusalReason.EXPIRED, f"IssueInstant is {now - issued}s old (at most {max_age}s)"
         )
     if root.get("NotOnOrAfter") is not None:
         not_on_or_after = _instant(root.get("NotOnOrAfter"), "NotOnOrAfter")
         if not_on_or_after + skew <= now:
-            raise SamlRefused(refusals.EXPIRED, f"NotOnOrAfter passed {now - not_on_or_after}s ago")
+            raise SamlRefused(
+                RefusalReason.EXPIRED, f"NotOnOrAfter passed {now - not_on_or_after}s ago"
+            )
     # From this moment on the age check refuses it anyway.
     return dt.datetime.fromtimestamp(issued + max_age + skew + 1, dt.UTC)
 
@@ -170,11 +177,11 @@ def logout_request_remember(*, idp: IdentityProvider, request_id: str, until: dt
     The cache holds assertion IDs too: an IdP's IDs are unique across all its messages
     (SAML core §1.3.4), so one (idp, ID) row per accepted message is the whole rule."""
     if len(request_id) > MAX_ID_LENGTH:
-        raise SamlRefused(refusals.MALFORMED, f"LogoutRequest ID longer than {MAX_ID_LENGTH}")
+        raise SamlRefused(RefusalReason.MALFORMED, f"LogoutRequest ID longer than {MAX_ID_LENGTH}")
     try:
         with transaction.atomic():
             SeenAssertion.objects.create(idp=idp, assertion_id=request_id, expires_at=until)
     except IntegrityError as exc:
         raise SamlRefused(
-            refusals.LOGOUT_REPLAY, f"logout request {request_id!r} was already used"
+            RefusalReason.LOGOUT_REPLAY, f"logout request {request_id!r} was already used"
         ) from exc

@@ -50,22 +50,30 @@ PLAIN_FIELDS: Final = frozenset(ATTRIBUTE_FIELDS) - {"username", "external_id"}
 SPECIAL_FIELDS: Final = frozenset({"roles", "manager"})
 
 
+def _is_product_field(key: object) -> bool:
+    if not isinstance(key, str):
+        return False
+    if key.startswith(CUSTOM_PREFIX):
+        return len(key) > len(CUSTOM_PREFIX)
+    return key in PLAIN_FIELDS or key in SPECIAL_FIELDS
+
+
+def _attribute_names(key: str, names: Any) -> list[str]:
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ValidationFailed(f"attribute map: {key!r} must name a SAML attribute or a list")
+    return list(names)
+
+
 def attribute_map_merge(overrides: Mapping[str, Any] | None) -> dict[str, list[str]]:
     """The defaults with overrides applied: each value a name or a list of names
     (first present wins); an empty list switches a field off."""
     merged = {key: list(names) for key, names in DEFAULT_ATTRIBUTE_MAP.items()}
     for key, names in (overrides or {}).items():
-        if not isinstance(key, str) or not (
-            key in PLAIN_FIELDS
-            or key in SPECIAL_FIELDS
-            or (key.startswith(CUSTOM_PREFIX) and len(key) > len(CUSTOM_PREFIX))
-        ):
+        if not _is_product_field(key):
             raise ValidationFailed(f"attribute map: {key!r} is not a product field")
-        if isinstance(names, str):
-            names = [names]
-        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
-            raise ValidationFailed(f"attribute map: {key!r} must name a SAML attribute or a list")
-        merged[key] = list(names)
+        merged[key] = _attribute_names(key, names)
     return merged
 
 
@@ -115,19 +123,22 @@ def profile_from_attributes(
     profile = MappedProfile()
     for key, names in attribute_map.items():
         values = first_present(attributes, names)
-        if values is None:
-            continue
-        single = values[0] if values else ""
-        if key == "roles":
-            profile.roles = split_roles(values)
-        elif key == "manager":
-            profile.has_manager = True
-            profile.manager_ref = single or None
-        elif key.startswith(CUSTOM_PREFIX):
-            custom_key = key[len(CUSTOM_PREFIX) :]
-            profile.custom[custom_key] = (
-                values if custom_key in list_custom_keys else (single or None)
-            )
-        elif key in PLAIN_FIELDS:
-            profile.attributes[key] = single or None
+        if values is not None:
+            _profile_set(profile, key, values, list_custom_keys)
     return profile
+
+
+def _profile_set(
+    profile: MappedProfile, key: str, values: list[str], list_custom_keys: frozenset[str]
+) -> None:
+    single = values[0] if values else ""
+    if key == "roles":
+        profile.roles = split_roles(values)
+    elif key == "manager":
+        profile.has_manager = True
+        profile.manager_ref = single or None
+    elif key.startswith(CUSTOM_PREFIX):
+        custom_key = key[len(CUSTOM_PREFIX) :]
+        profile.custom[custom_key] = values if custom_key in list_custom_keys else (single or None)
+    elif key in PLAIN_FIELDS:
+        profile.attributes[key] = single or None

@@ -74,18 +74,8 @@ def idp_metadata_parse(xml: bytes | str) -> IdpMetadata:
         xml_parse(data, allow_comments=True, root_tag=f"{{{C.NS_MD}}}EntityDescriptor")
     except SamlRefused as exc:
         raise ValidationFailed(f"metadata: {exc.message}") from exc
-    binding, parsed = SsoBinding.REDIRECT, _parse(data, C.BINDING_HTTP_REDIRECT)
-    if not parsed.get("singleSignOnService"):
-        binding, parsed = SsoBinding.POST, _parse(data, C.BINDING_HTTP_POST)
-    if not parsed.get("entityId") or not parsed.get("singleSignOnService"):
-        raise ValidationFailed("metadata: no IDPSSODescriptor with an entity ID and an SSO URL")
-    certs: list[str] = []
-    multi = parsed.get("x509certMulti", {})
-    for cert in [parsed.get("x509cert"), *multi.get("signing", [])]:
-        if cert and cert not in certs:
-            certs.append(cert)
-    if not certs:
-        raise ValidationFailed("metadata: no signing certificate")
+    binding, parsed = _sso_descriptor(data)
+    certs = _signing_certificates(parsed)
     slo = parsed.get("singleLogoutService") or _parse(data, C.BINDING_HTTP_POST).get(
         "singleLogoutService", {}
     )
@@ -96,6 +86,27 @@ def idp_metadata_parse(xml: bytes | str) -> IdpMetadata:
         slo_url=(slo or {}).get("url", ""),
         signing_certificates=certs,
     )
+
+
+def _sso_descriptor(data: bytes) -> tuple[str, dict[str, Any]]:
+    # The Redirect binding when the IdP offers it, else POST.
+    binding, parsed = SsoBinding.REDIRECT, _parse(data, C.BINDING_HTTP_REDIRECT)
+    if not parsed.get("singleSignOnService"):
+        binding, parsed = SsoBinding.POST, _parse(data, C.BINDING_HTTP_POST)
+    if not parsed.get("entityId") or not parsed.get("singleSignOnService"):
+        raise ValidationFailed("metadata: no IDPSSODescriptor with an entity ID and an SSO URL")
+    return binding, parsed
+
+
+def _signing_certificates(parsed: dict[str, Any]) -> list[str]:
+    certs: list[str] = []
+    multi = parsed.get("x509certMulti", {})
+    for cert in [parsed.get("x509cert"), *multi.get("signing", [])]:
+        if cert and cert not in certs:
+            certs.append(cert)
+    if not certs:
+        raise ValidationFailed("metadata: no signing certificate")
+    return certs
 
 
 def _parse(data: bytes, sso_binding: str) -> dict[str, Any]:

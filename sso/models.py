@@ -290,3 +290,52 @@ class PendingResponse(models.Model):
 
     def __str__(self) -> str:
         return f"pending response for {self.idp_id}"
+
+
+class LoginFlowOutcome(models.TextChoices):
+    SIGNED_IN = "signed_in", "signed in"
+    PREVIEWED = "previewed", "test login (not applied)"
+    REFUSED = "refused", "refused"
+
+
+class LoginFlow(models.Model):
+    """One SAML login attempt as the admin reads it later: who, through which
+    connection, what came of it and why, with the attributes received (secret ones
+    redacted; never the assertion). Kept LOGIN_FLOWS_RETENTION_DAYS. A refused login is
+    only this row (not also an audit event); refused logout messages stay audit events."""
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The connection's slug stays readable after its IdP is deleted.
+    idp_slug = models.CharField("connection", max_length=50)
+    name_id = models.CharField("NameID", max_length=1024, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    outcome = models.CharField(max_length=16, choices=LoginFlowOutcome.choices)
+    # A test login from the connection page (or a setup link): shown, never applied.
+    dry_run = models.BooleanField(default=False)
+    # True: IdP-initiated (no InResponseTo); None: not known (refused before validation).
+    idp_initiated = models.BooleanField(null=True, blank=True)
+    reason = models.CharField(max_length=40, blank=True)  # sso.refusals.RefusalReason
+    message = models.TextField(blank=True)
+    reference = models.CharField(max_length=64, blank=True)
+    # {attribute name: [values]}, secrets redacted (sso.flows.attributes_redacted).
+    attributes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["idp_slug", "-created_at"], name="sso_flow_idp_recent_idx"),
+            models.Index(fields=["created_at"], name="sso_flow_created_idx"),
+            models.Index(fields=["name_id"], name="sso_flow_name_id_idx"),
+            models.Index(fields=["user", "-created_at"], name="sso_flow_user_recent_idx"),
+        ]
+        ordering = ["-created_at", "-id"]
+        verbose_name = "login flow"
+
+    def __str__(self) -> str:
+        return f"{self.idp_slug} {self.name_id or '-'} {self.outcome}"

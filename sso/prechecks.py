@@ -19,8 +19,7 @@ from lxml import etree
 from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
-from sso import refusals
-from sso.refusals import SamlRefused
+from sso.refusals import RefusalReason, SamlRefused
 
 ALLOWED_TRANSFORMS: Final = frozenset(
     {
@@ -46,14 +45,15 @@ def signature_shape_check(root: etree._Element) -> None:
         for method in signature.iterfind("ds:SignedInfo/ds:CanonicalizationMethod", NS):
             if method.get("Algorithm") not in ALLOWED_C14N:
                 raise SamlRefused(
-                    refusals.SIGNATURE, f"canonicalization {method.get('Algorithm')!r} not allowed"
+                    RefusalReason.SIGNATURE,
+                    f"canonicalization {method.get('Algorithm')!r} not allowed",
                 )
         for transform in signature.iterfind(
             "ds:SignedInfo/ds:Reference/ds:Transforms/ds:Transform", NS
         ):
             if transform.get("Algorithm") not in ALLOWED_TRANSFORMS:
                 raise SamlRefused(
-                    refusals.SIGNATURE,
+                    RefusalReason.SIGNATURE,
                     f"signature transform {transform.get('Algorithm')!r} not allowed",
                 )
 
@@ -79,7 +79,7 @@ def saml_time(value: str | None) -> int | None:
     try:
         return int(OneLogin_Saml2_Utils.parse_SAML_to_time(value))
     except Exception as exc:
-        raise SamlRefused(refusals.MALFORMED, f"bad timestamp {value[:64]!r}") from exc
+        raise SamlRefused(RefusalReason.MALFORMED, f"bad timestamp {value[:64]!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ def response_precheck(root: etree._Element, expect: Expectations) -> None:
     destination = root.get("Destination")
     if destination is not None and not same_url(destination, expect.acs_url):
         raise SamlRefused(
-            refusals.DESTINATION, f"Destination {destination!r} is not {expect.acs_url!r}"
+            RefusalReason.DESTINATION, f"Destination {destination!r} is not {expect.acs_url!r}"
         )
     if assertion is not None and assertion.tag == ASSERTION_TAG:
         assertion_precheck(assertion, expect)
@@ -125,7 +125,7 @@ def assertion_precheck(assertion: etree._Element, expect: Expectations) -> None:
     issuer = assertion.findtext("saml:Issuer", None, NS)
     if issuer != expect.idp_entity_id:
         raise SamlRefused(
-            refusals.ISSUER, f"assertion Issuer {issuer!r} is not {expect.idp_entity_id!r}"
+            RefusalReason.ISSUER, f"assertion Issuer {issuer!r} is not {expect.idp_entity_id!r}"
         )
     _issue_instant_check(assertion, now, skew)
     conditions = assertion.find("saml:Conditions", NS)
@@ -137,7 +137,7 @@ def assertion_precheck(assertion: etree._Element, expect: Expectations) -> None:
     expiries = [conditions, *confirmations] if conditions is not None else confirmations
     if not any(element.get("NotOnOrAfter") for element in expiries):
         raise SamlRefused(
-            refusals.NO_EXPIRY,
+            RefusalReason.NO_EXPIRY,
             "the assertion states no NotOnOrAfter (in SubjectConfirmationData or Conditions)",
         )
 
@@ -145,7 +145,7 @@ def assertion_precheck(assertion: etree._Element, expect: Expectations) -> None:
 def _the_assertion(root: etree._Element) -> etree._Element | None:
     found = root.findall(".//saml:Assertion", NS) + root.findall(".//saml:EncryptedAssertion", NS)
     if len(found) > 1:
-        raise SamlRefused(refusals.SIGNATURE, "more than one assertion (signature wrapping?)")
+        raise SamlRefused(RefusalReason.SIGNATURE, "more than one assertion (signature wrapping?)")
     return found[0] if found else None
 
 
@@ -154,7 +154,7 @@ def _status_is_success(root: etree._Element) -> bool:
     code = root.find("samlp:Status/samlp:StatusCode", NS)
     value = code.get("Value") if code is not None else None
     if not value:
-        raise SamlRefused(refusals.MALFORMED, "the Response has no StatusCode Value")
+        raise SamlRefused(RefusalReason.MALFORMED, "the Response has no StatusCode Value")
     return value == C.STATUS_SUCCESS
 
 
@@ -162,7 +162,7 @@ def _version_check(element: etree._Element, name: str) -> None:
     # python3-saml checks the Response's Version only.
     if element.get("Version") != SAML_VERSION:
         raise SamlRefused(
-            refusals.MALFORMED, f"{name} Version {element.get('Version')!r} is not SAML 2.0"
+            RefusalReason.MALFORMED, f"{name} Version {element.get('Version')!r} is not SAML 2.0"
         )
 
 
@@ -181,7 +181,9 @@ def _response_issuer_check(
     values = [issuer.text for issuer in issuers]
     if values != [idp_entity_id]:
         # An empty Issuer is skipped by python3-saml's comparison.
-        raise SamlRefused(refusals.ISSUER, f"Response Issuer {values!r} is not {idp_entity_id!r}")
+        raise SamlRefused(
+            RefusalReason.ISSUER, f"Response Issuer {values!r} is not {idp_entity_id!r}"
+        )
 
 
 def _signature_presence_check(root: etree._Element, assertion: etree._Element | None) -> None:
@@ -190,18 +192,18 @@ def _signature_presence_check(root: etree._Element, assertion: etree._Element | 
     if assertion is not None and assertion.tag == ENCRYPTED_ASSERTION_TAG:
         return  # the assertion's own signature is inside; checked once decrypted
     if assertion is None or assertion.find("ds:Signature", NS) is None:
-        raise SamlRefused(refusals.SIGNATURE, "no signature on the response or the assertion")
+        raise SamlRefused(RefusalReason.SIGNATURE, "no signature on the response or the assertion")
 
 
 def _issue_instant_check(assertion: etree._Element, now: int, skew: int) -> None:
     issued = saml_time(assertion.get("IssueInstant"))
     if issued is None:
-        raise SamlRefused(refusals.MALFORMED, "the assertion has no IssueInstant")
+        raise SamlRefused(RefusalReason.MALFORMED, "the assertion has no IssueInstant")
     if issued > now + skew:
-        raise SamlRefused(refusals.NOT_YET_VALID, f"IssueInstant is {issued - now}s ahead")
+        raise SamlRefused(RefusalReason.NOT_YET_VALID, f"IssueInstant is {issued - now}s ahead")
     if issued + ASSERTION_MAX_AGE + skew <= now:
         raise SamlRefused(
-            refusals.EXPIRED,
+            RefusalReason.EXPIRED,
             f"the assertion was issued {now - issued}s ago (at most {ASSERTION_MAX_AGE}s)",
         )
 
@@ -211,10 +213,10 @@ def _conditions_times_check(conditions: etree._Element, now: int, skew: int) -> 
     not_on_or_after = saml_time(conditions.get("NotOnOrAfter"))
     if not_before is not None and not_before > now + skew:
         raise SamlRefused(
-            refusals.NOT_YET_VALID, f"Conditions NotBefore is {not_before - now}s ahead"
+            RefusalReason.NOT_YET_VALID, f"Conditions NotBefore is {not_before - now}s ahead"
         )
     if not_on_or_after is not None and not_on_or_after + skew <= now:
-        raise SamlRefused(refusals.EXPIRED, f"Conditions expired {now - not_on_or_after}s ago")
+        raise SamlRefused(RefusalReason.EXPIRED, f"Conditions expired {now - not_on_or_after}s ago")
 
 
 def _audience_check(conditions: etree._Element | None, sp_entity_id: str) -> None:
@@ -223,13 +225,17 @@ def _audience_check(conditions: etree._Element | None, sp_entity_id: str) -> Non
     must be met (SAML core §2.5.1.4)."""
     restrictions = [] if conditions is None else conditions.findall("saml:AudienceRestriction", NS)
     if not restrictions:
-        raise SamlRefused(refusals.AUDIENCE, "the assertion has no AudienceRestriction")
+        raise SamlRefused(RefusalReason.AUDIENCE, "the assertion has no AudienceRestriction")
     for restriction in restrictions:
         audiences = [(a.text or "").strip() for a in restriction.findall("saml:Audience", NS)]
         if not audiences or not all(audiences):
-            raise SamlRefused(refusals.AUDIENCE, "an AudienceRestriction with an empty Audience")
+            raise SamlRefused(
+                RefusalReason.AUDIENCE, "an AudienceRestriction with an empty Audience"
+            )
         if sp_entity_id not in audiences:
-            raise SamlRefused(refusals.AUDIENCE, f"{sp_entity_id!r} is not among {audiences!r}")
+            raise SamlRefused(
+                RefusalReason.AUDIENCE, f"{sp_entity_id!r} is not among {audiences!r}"
+            )
 
 
 def bearer_confirmation_data(assertion: etree._Element) -> list[etree._Element]:
@@ -238,11 +244,14 @@ def bearer_confirmation_data(assertion: etree._Element) -> list[etree._Element]:
     confirmations = assertion.findall("saml:Subject/saml:SubjectConfirmation", NS)
     methods = [confirmation.get("Method") for confirmation in confirmations]
     if not all(methods):
-        raise SamlRefused(refusals.SUBJECT_CONFIRMATION, "a SubjectConfirmation without a Method")
+        raise SamlRefused(
+            RefusalReason.SUBJECT_CONFIRMATION, "a SubjectConfirmation without a Method"
+        )
     bearer = [c for c in confirmations if c.get("Method") == C.CM_BEARER]
     if not bearer:
         raise SamlRefused(
-            refusals.SUBJECT_CONFIRMATION, f"no bearer SubjectConfirmation (methods {methods!r})"
+            RefusalReason.SUBJECT_CONFIRMATION,
+            f"no bearer SubjectConfirmation (methods {methods!r})",
         )
     return [
         data
@@ -259,12 +268,20 @@ def _confirmations_check(
     recipients = [c.get("Recipient") for c in confirmations]
     if not any(r is not None and same_url(r, acs_url) for r in recipients):
         raise SamlRefused(
-            refusals.RECIPIENT,
+            RefusalReason.RECIPIENT,
             f"Recipient {recipients[0] if recipients else None!r} is not {acs_url!r}",
         )
-    if all((t := saml_time(c.get("NotOnOrAfter"))) is not None and t <= now for c in confirmations):
-        raise SamlRefused(refusals.EXPIRED, "SubjectConfirmationData NotOnOrAfter has passed")
-    if all(
-        (t := saml_time(c.get("NotBefore"))) is not None and t > now + skew for c in confirmations
-    ):
-        raise SamlRefused(refusals.NOT_YET_VALID, "SubjectConfirmationData NotBefore is ahead")
+    if all(_ended(c, now) for c in confirmations):
+        raise SamlRefused(RefusalReason.EXPIRED, "SubjectConfirmationData NotOnOrAfter has passed")
+    if all(_not_begun(c, now + skew) for c in confirmations):
+        raise SamlRefused(RefusalReason.NOT_YET_VALID, "SubjectConfirmationData NotBefore is ahead")
+
+
+def _ended(confirmation: etree._Element, now: int) -> bool:
+    end = saml_time(confirmation.get("NotOnOrAfter"))
+    return end is not None and end <= now
+
+
+def _not_begun(confirmation: etree._Element, latest: int) -> bool:
+    begin = saml_time(confirmation.get("NotBefore"))
+    return begin is not None and begin > latest

@@ -10,20 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from axero_idp.errors import ApplicationError
-from sso import refusals
+from sso.accounts import FoundAccount, account_find
 from sso.inbound import ValidLogin
 from sso.mapping import MappedProfile
 from sso.models import IdentityProvider
 from sso.provisioning import (
     MAX_ROLE_NAME,
-    FoundAccount,
-    account_find,
     login_profile_read,
     scim_decides_for,
     unmapped_names,
     username_for,
 )
-from sso.refusals import SamlRefused
+from sso.refusals import RefusalReason, SamlRefused
 from users.models import MembershipSource, SetupLink, User
 from users.selectors import user_role_names, username_taken
 from users.services import Actor, audit_record
@@ -78,7 +76,7 @@ class LoginPreview:
 
     @property
     def refusal_hint(self) -> str:
-        return refusals.ADMIN_HINTS.get(self.refusal_reason, "")
+        return RefusalReason.of(self.refusal_reason).admin_hint if self.refusal_reason else ""
 
     @property
     def outcome(self) -> str:
@@ -110,7 +108,7 @@ def login_preview(*, idp: IdentityProvider, valid: ValidLogin, admin: str) -> Lo
     except SamlRefused as refused:
         preview.refusal_reason, preview.refusal_message = refused.reason, refused.message
     except ApplicationError as exc:
-        preview.refusal_reason, preview.refusal_message = refusals.VALIDATION, exc.detail
+        preview.refusal_reason, preview.refusal_message = RefusalReason.VALIDATION, exc.detail
     audit_record(
         actor=dry_run_actor(admin),
         action="saml.test_login",
@@ -145,12 +143,12 @@ def _decide_create(
 ) -> None:
     if not idp.jit_create:
         raise SamlRefused(
-            refusals.JIT_DISABLED, "no account for this NameID and JIT creation is off"
+            RefusalReason.JIT_DISABLED, "no account for this NameID and JIT creation is off"
         )
     username = username_for(valid.name_id, values.get("email"))
     if username_taken(username):
         raise SamlRefused(
-            refusals.ACCOUNT_NOT_LINKED,
+            RefusalReason.ACCOUNT_NOT_LINKED,
             f"an account with the username {username!r} exists but is not linked to "
             f"{idp.slug} (provision it with a SCIM token bound to {idp.slug}, turn on "
             "linking by email, or link it in admin)",
@@ -165,7 +163,7 @@ def _decide_existing(
     user = found.user
     assert user is not None
     if not user.is_active:
-        raise SamlRefused(refusals.USER_INACTIVE, f"user {user.pk} is deactivated")
+        raise SamlRefused(RefusalReason.USER_INACTIVE, f"user {user.pk} is deactivated")
     preview.user, preview.username, preview.linked_by = user, user.username, found.linked_by
     preview.account = "sign_in" if found.linked_by == "name_id" else "link"
     preview.scim_decides = scim_decides_for(idp=idp, found=found, created=False)

@@ -8,7 +8,6 @@ set-based role sync (a fixed number of queries however many roles change).
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,13 +17,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from axero_idp.errors import ApplicationError, UniquenessConflict
-from axero_idp.rawsql import model_columns, table
-from sso import refusals
+from sso.accounts import FoundAccount, account_find
 from sso.mapping import CUSTOM_PREFIX, MappedProfile, profile_from_attributes
 from sso.models import AttributePrecedence, IdentityProvider, SamlIdentity
-from sso.refusals import SamlRefused
+from sso.refusals import RefusalReason, SamlRefused
 from users.models import (
-    Connection,
     CustomField,
     CustomFieldType,
     MembershipSource,
@@ -33,18 +30,16 @@ from users.models import (
     UnmappedAttribute,
     User,
 )
-from users.selectors import custom_fields_by_key, user_for_connection_link, user_for_email_link
+from users.selectors import custom_fields_by_key, profile_decided_by_scim
 from users.services import (
     MANAGER_BY_SAML,
     Actor,
-    ManagerKeys,
     attributes_unmapped_record,
     manager_ref_is_current,
     user_create,
     user_roles_sync,
     user_update,
 )
-from users.services.logins import LAST_LOGIN_PRECISION
 from users.services.values import attributes_differ, clean_attributes, clean_custom_values
 
 logger = logging.getLogger(__name__)
@@ -119,114 +114,6 @@ def _maps_custom_fields(idp: IdentityProvider) -> bool:
     return any(key.startswith(CUSTOM_PREFIX) and names for key, names in idp.attribute_map.items())
 
 
-@dataclass(frozen=True)
-class FoundAccount:
-    user: User | None
-    linked_by: str = ""  # "name_id" | "connection" | "email" | ""
-    has_identity: bool = False
-    # The slug of the connection whose SCIM token provisioned the user ("" for none).
-    connection_slug: str = ""
-    # Whether the identity's last_login_at is within LAST_LOGIN_PRECISION already.
-    identity_login_recent: bool = False
-    # The manager's keys, read with the user (users.services.manager_ref_is_current).
-    manager: ManagerKeys = field(default_factory=lambda: ManagerKeys(id=None))
-
-
-@functools.cache
-def _by_name_id_sql() -> str:
-    return (
-        f"SELECT {model_columns(User, 'u')}, "  # noqa: S608
-        "CASE WHEN si.last_login_at > %s THEN 1 ELSE 0 END AS identity_login_recent, "
-        "mgr.email AS manager_email, mgr.username AS manager_username, "
-        "mgr.external_id AS manager_external_id, conn.slug AS connection_slug "
-        f"FROM {table(SamlIdentity)} si "
-        f"JOIN {table(User)} u ON u.id = si.user_id "
-        f"LEFT JOIN {table(User)} mgr ON mgr.id = u.manager_id "
-        f"LEFT JOIN {table(Connection)} conn ON conn.id = u.connection_id "
-        "WHERE si.idp_id = %s AND si.name_id = %s"
-    )
-
-
-def account_find(idp: IdentityProvider, name_id: str, email: str | None) -> FoundAccount:
-    # Every login starts here: one hand-written query (user, identity and manager keys
-    # by the (idp, name_id) unique index), where select_related cost more to compile
-    # than to run.
-    recent_since = timezone.now() - LAST_LOGIN_PRECISION
-    found = list(User.objects.raw(_by_name_id_sql(), [recent_since, idp.pk, name_id]))
-    if found:
-        row: Any = found[0]  # a User with the extra columns as attributes
-        return FoundAccount(
-            user=row,
-            linked_by="name_id",
-            has_identity=True,
-            identity_login_recent=bool(row.identity_login_recent),
-            connection_slug=row.connection_slug or "",
-            manager=ManagerKeys(
-                id=row.manager_id,
-                email=row.manager_email or "",
-                username=row.manager_username or "",
-                external_id=row.manager_external_id or "",
-            ),
-        )
-    in_connection = _found_in_connection(idp, name_id)
-    if in_connection.user is not None:
-        return in_connection
-    if idp.link_by_email and email:
-        return _found_by_email(idp, email)
-    return FoundAccount(user=None)
-
-
-def _manager_keys(manager: User | None) -> ManagerKeys:
-    if manager is None:
-        return ManagerKeys(id=None)
-    return ManagerKeys(
-        id=manager.pk,
-        email=manager.email,
-        username=manager.username,
-        external_id=manager.external_id or "",
-    )
-
-
-def _found_in_connection(idp: IdentityProvider, name_id: str) -> FoundAccount:
-    # The usual set-up: one application provisions (SCIM, a token bound to this IdP)
-    # and signs in (SAML). Its first login links the person its SCIM side created.
-    user = user_for_connection_link(
-        connection_slug=idp.slug,
-        link_key=idp.link_key,
-        name_id=name_id,
-        linked_here=SamlIdentity.objects.filter(idp=idp).values("user_id"),
-    )
-    if user is None:
-        return FoundAccount(user=None)
-    return FoundAccount(
-        user=user,
-        linked_by="connection",
-        connection_slug=idp.slug,
-        manager=_manager_keys(user.manager),
-    )
-
-
-def _found_by_email(idp: IdentityProvider, email: str) -> FoundAccount:
-    # users/ decides which accounts may be linked; sso/ only knows whose they are.
-    link = user_for_email_link(
-        email, claimed_elsewhere=SamlIdentity.objects.exclude(idp=idp).values("user_id")
-    )
-    if link.refused:
-        raise SamlRefused(
-            refusals.EMAIL_LINK_REFUSED,
-            f"the email names no account {idp.slug} may be linked to: {link.refused}",
-        )
-    user = link.user
-    if user is None:
-        return FoundAccount(user=None)
-    return FoundAccount(
-        user=user,
-        linked_by="email",
-        connection_slug=user.connection.slug if user.connection is not None else "",
-        manager=_manager_keys(user.manager),
-    )
-
-
 def username_for(name_id: str, email: str | None) -> str:
     # OneLogin and Entra send an email or UPN as NameID: a natural username. Other
     # IdPs send opaque ids; then the email, if any, reads better.
@@ -284,11 +171,12 @@ def login_profile_read(
 
 
 def scim_decides_for(*, idp: IdentityProvider, found: FoundAccount, created: bool) -> bool:
-    """Whether the connection's SCIM side decides this person's profile and roles."""
-    return (
-        not created
-        and idp.attribute_precedence == AttributePrecedence.SCIM
-        and found.connection_slug == idp.slug
+    """Whether the connection's SCIM side decides this person's profile and roles (the
+    rule is the directory's: users.selectors.profile_decided_by_scim)."""
+    return not created and profile_decided_by_scim(
+        provisioned_by=found.connection_slug,
+        connection_slug=idp.slug,
+        scim_first=idp.attribute_precedence == AttributePrecedence.SCIM,
     )
 
 
@@ -298,75 +186,144 @@ def user_provision_from_login(
     name_id: str,
     attributes: Mapping[str, Sequence[Any]],
 ) -> ProvisionResult:
-    """Find (by NameID, then email if allowed), create (if allowed) and refresh the user
-    an assertion describes. Refuses deactivated users; never reactivates anyone. The
-    roles are synced by user_roles_from_login."""
-    actor = Actor.idp(idp.slug)
-    profile, values, custom, ignored = login_profile_read(idp=idp, attributes=attributes)
-    found = account_find(idp, name_id, values.get("email"))
-    user, linked_by = found.user, found.linked_by
-    if user is not None and not user.is_active:
-        raise SamlRefused(refusals.USER_INACTIVE, f"user {user.pk} is deactivated")
-    created = False
-    if user is None:
-        if not idp.jit_create:
-            raise SamlRefused(
-                refusals.JIT_DISABLED, "no account for this NameID and JIT creation is off"
-            )
-        try:
-            user = user_create(
-                actor=actor,
-                source=Source.SAML,
-                username=username_for(name_id, values.get("email")),
-                attributes=values,
-                custom={k: v for k, v in custom.items() if v is not None},
-                manager_ref=profile.manager_ref if profile.has_manager else None,
-                manager_order=MANAGER_BY_SAML,
-            )
-        except UniquenessConflict as exc:
-            # Either a concurrent first login of the same person won the race (its
-            # identity is committed by now), or someone else owns the username.
-            found = account_find(idp, name_id, values.get("email"))
-            user, linked_by = found.user, found.linked_by
-            if user is None or linked_by not in ("name_id", "connection"):
-                raise SamlRefused(
-                    refusals.ACCOUNT_NOT_LINKED,
-                    f"an account with this username exists but is not linked to {idp.slug}: "
-                    f"{exc.detail} (provision it with a SCIM token bound to {idp.slug}, "
-                    "turn on linking by email, or link it in admin)",
-                ) from exc
-            if not user.is_active:
-                raise SamlRefused(refusals.USER_INACTIVE, f"user {user.pk} is deactivated") from exc
-        else:
-            created, linked_by = True, "created"
-    scim_decides = scim_decides_for(idp=idp, found=found, created=created)
-    if not created and not scim_decides:
-        update = _changed_only(found, values, custom, profile)
-        if update:
-            try:
-                user = user_update(user=user, actor=actor, manager_order=MANAGER_BY_SAML, **update)
-            except ApplicationError as exc:
-                # A value that clashes with the directory (a manager cycle, a taken
-                # username) must not lock the person out; it is reported instead.
-                ignored["update"] = exc.detail
-    if linked_by != "name_id":
-        identity_link(idp=idp, name_id=name_id, user=user)
+    """Find or link (by NameID, the connection's SCIM side, then email if allowed),
+    create (if allowed) and refresh the user an assertion describes. Refuses deactivated
+    users; never reactivates anyone. The roles are synced by user_roles_from_login."""
+    read = LoginRead(*login_profile_read(idp=idp, attributes=attributes))
+    account = account_find_or_create(idp=idp, name_id=name_id, read=read)
+    scim_decides = scim_decides_for(idp=idp, found=account.found, created=account.created)
+    user = account.user
+    if not account.created and not scim_decides:
+        user = account_refresh(idp=idp, found=account.found, read=read)
+    identity_after_login(idp=idp, name_id=name_id, account=account)
+    result = ProvisionResult(
+        user=user,
+        created=account.created,
+        linked_by=account.linked_by,
+        ignored=read.ignored,
+        role_names=_role_names(read.profile, read.ignored),
+        scim_decides=scim_decides,
+    )
+    _unmapped_report(idp=idp, attributes=attributes, ignored=read.ignored, user=user)
+    return result
+
+
+@dataclass(frozen=True)
+class LoginRead:
+    """An assertion read through the IdP's attribute map (login_profile_read)."""
+
+    profile: MappedProfile
+    values: dict[str, Any]
+    custom: dict[str, Any]
+    ignored: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Account:
+    """Whose login this is, and how we know."""
+
+    user: User
+    found: FoundAccount
+    linked_by: str  # "name_id" | "connection" | "email" | "created"
+    created: bool = False
+
+
+def _refuse_inactive(user: User) -> None:
+    if not user.is_active:
+        raise SamlRefused(RefusalReason.USER_INACTIVE, f"user {user.pk} is deactivated")
+
+
+def account_find_or_create(*, idp: IdentityProvider, name_id: str, read: LoginRead) -> Account:
+    """Step 1: the account this NameID is or may be linked to, else a new one (JIT)."""
+    found = account_find(idp, name_id, read.values.get("email"))
+    if found.user is None:
+        return account_create(idp=idp, name_id=name_id, read=read)
+    _refuse_inactive(found.user)
+    return Account(user=found.user, found=found, linked_by=found.linked_by)
+
+
+def account_create(*, idp: IdentityProvider, name_id: str, read: LoginRead) -> Account:
+    """Step 2: a new user from the assertion, where the IdP may create users."""
+    if not idp.jit_create:
+        raise SamlRefused(
+            RefusalReason.JIT_DISABLED, "no account for this NameID and JIT creation is off"
+        )
+    try:
+        user = user_create(
+            actor=Actor.idp(idp.slug),
+            source=Source.SAML,
+            username=username_for(name_id, read.values.get("email")),
+            attributes=read.values,
+            custom={k: v for k, v in read.custom.items() if v is not None},
+            manager_ref=read.profile.manager_ref if read.profile.has_manager else None,
+            manager_order=MANAGER_BY_SAML,
+        )
+    except UniquenessConflict as exc:
+        return _account_after_conflict(idp=idp, name_id=name_id, read=read, conflict=exc)
+    found = FoundAccount(user=user, linked_by="created")
+    return Account(user=user, found=found, linked_by="created", created=True)
+
+
+def _account_after_conflict(
+    *, idp: IdentityProvider, name_id: str, read: LoginRead, conflict: UniquenessConflict
+) -> Account:
+    # Either a concurrent first login of the same person won the race (its identity is
+    # committed by now), or someone else owns the username.
+    found = account_find(idp, name_id, read.values.get("email"))
+    if found.user is None or found.linked_by not in ("name_id", "connection"):
+        raise SamlRefused(
+            RefusalReason.ACCOUNT_NOT_LINKED,
+            f"an account with this username exists but is not linked to {idp.slug}: "
+            f"{conflict.detail} (provision it with a SCIM token bound to {idp.slug}, "
+            "turn on linking by email, or link it in admin)",
+        ) from conflict
+    _refuse_inactive(found.user)
+    return Account(user=found.user, found=found, linked_by=found.linked_by)
+
+
+def account_refresh(*, idp: IdentityProvider, found: FoundAccount, read: LoginRead) -> User:
+    """Step 3: what the assertion says that the user does not have yet, written."""
+    user = found.user
+    assert user is not None
+    update = _changed_only(found, read.values, read.custom, read.profile)
+    if not update:
+        return user
+    try:
+        return user_update(
+            user=user, actor=Actor.idp(idp.slug), manager_order=MANAGER_BY_SAML, **update
+        )
+    except ApplicationError as exc:
+        # A value that clashes with the directory (a manager cycle, a taken username)
+        # must not lock the person out; it is reported instead.
+        read.ignored["update"] = exc.detail
+        return user
+
+
+def identity_after_login(*, idp: IdentityProvider, name_id: str, account: Account) -> None:
+    """Link a newly found or created account to the NameID, or note the login time."""
+    if account.linked_by != "name_id":
+        identity_link(idp=idp, name_id=name_id, user=account.user)
+    elif not account.found.identity_login_recent:
+        # Coarse on purpose: one write less per login in a login storm.
+        SamlIdentity.objects.filter(idp=idp, name_id=name_id).update(last_login_at=timezone.now())
+
+
+def _role_names(profile: MappedProfile, ignored: dict[str, str]) -> list[str]:
     # An assertion without the roles attribute grants no roles: what this IdP granted
     # before is removed (other sources' memberships stay).
     role_names = [name for name in profile.roles or [] if len(name) <= MAX_ROLE_NAME]
     if len(role_names) != len(profile.roles or []):
         ignored["roles"] = f"role names longer than {MAX_ROLE_NAME} characters were skipped"
-    result = ProvisionResult(
-        user=user,
-        created=created,
-        linked_by=linked_by,
-        ignored=ignored,
-        role_names=role_names,
-        scim_decides=scim_decides,
-    )
-    if linked_by == "name_id" and not found.identity_login_recent:
-        # Coarse on purpose: one write less per login in a login storm.
-        SamlIdentity.objects.filter(idp=idp, name_id=name_id).update(last_login_at=timezone.now())
+    return role_names
+
+
+def _unmapped_report(
+    *,
+    idp: IdentityProvider,
+    attributes: Mapping[str, Sequence[Any]],
+    ignored: Mapping[str, str],
+    user: User,
+) -> None:
     attributes_unmapped_record(
         protocol=UnmappedAttribute.Protocol.SAML,
         names=unmapped_names(idp, attributes, ignored),
@@ -378,4 +335,3 @@ def user_provision_from_login(
             # Field names only: the values may be personal data (the audit has them).
             extra={"idp": idp.slug, "user_id": str(user.pk), "ignored": sorted(ignored)},
         )
-    return result

@@ -25,20 +25,29 @@ def safe_next(value: str | None, *, default: str | None = None) -> str:
 
 
 def _safe(value: str | None) -> str | None:
-    if not value or len(value) > MAX_NEXT_LENGTH:
+    if not value or len(value) > MAX_NEXT_LENGTH or _has_unsafe_characters(value):
         return None
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value) or "\\" in value:
-        return None
-    site = urlsplit(settings.SITE_URL)
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc:
-        if (parts.scheme.lower(), parts.netloc.lower()) != (site.scheme, site.netloc.lower()):
-            return None
-        value = parts.path or "/"
-        if parts.query:
-            value += "?" + parts.query
-    if not value.startswith("/") or value.startswith("//"):
+    value = _same_site_path(value)
+    if value is None or not value.startswith("/") or value.startswith("//"):
         return None
     if not url_has_allowed_host_and_scheme(value, allowed_hosts=set(), require_https=False):
         return None
     return value
+
+
+def _has_unsafe_characters(value: str) -> bool:
+    # Control characters and backslashes: browsers read "/\\evil" as "//evil".
+    return "\\" in value or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+
+
+def _same_site_path(value: str) -> str | None:
+    """A relative value as it is; an absolute URL on SITE_URL as its path and query;
+    anything else None."""
+    parts = urlsplit(value)
+    if not (parts.scheme or parts.netloc):
+        return value
+    site = urlsplit(settings.SITE_URL)
+    if (parts.scheme.lower(), parts.netloc.lower()) != (site.scheme, site.netloc.lower()):
+        return None
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path

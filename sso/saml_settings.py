@@ -20,11 +20,10 @@ from onelogin.saml2.constants import OneLogin_Saml2_Constants as C
 from onelogin.saml2.errors import OneLogin_Saml2_Error
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
-from sso import refusals
 from sso.keys import KeyPair, older_key_pairs, signing_key_pair
 from sso.models import IdentityProvider, SsoBinding
 from sso.prechecks import Expectations
-from sso.refusals import SamlRefused
+from sso.refusals import RefusalReason, SamlRefused
 
 _BINDINGS: Final = {
     SsoBinding.REDIRECT: C.BINDING_HTTP_REDIRECT,
@@ -87,17 +86,6 @@ def response_expectations(idp: IdentityProvider, urls: SpUrls) -> Expectations:
 
 def settings_dict(idp: IdentityProvider, urls: SpUrls, key: KeyPair) -> dict[str, Any]:
     """The python3-saml settings for idp: strict, signed everything, no SHA-1."""
-    certs = [c for c in idp.signing_certificates if c]
-    idp_data: dict[str, Any] = {
-        "entityId": idp.entity_id,
-        "singleSignOnService": {
-            "url": idp.sso_url,
-            "binding": _BINDINGS[SsoBinding(idp.sso_binding)],
-        },
-        "x509certMulti": {"signing": certs},
-    }
-    if idp.slo_url:
-        idp_data["singleLogoutService"] = {"url": idp.slo_url, "binding": C.BINDING_HTTP_REDIRECT}
     return {
         "strict": True,
         "debug": False,
@@ -109,27 +97,46 @@ def settings_dict(idp: IdentityProvider, urls: SpUrls, key: KeyPair) -> dict[str
             "x509cert": key.certificate_pem,
             "privateKey": key.private_key_pem,
         },
-        "idp": idp_data,
-        "security": {
-            "authnRequestsSigned": True,
-            "logoutRequestSigned": True,
-            "logoutResponseSigned": True,
-            # Logout messages must be signed; for a login response python3-saml would
-            # demand a signed <Response>: we accept a signed Response or Assertion and
-            # enforce want_assertions_signed per IdP (sso.inbound checks the message).
-            "wantMessagesSigned": False,
-            "wantAssertionsSigned": idp.want_assertions_signed,
-            "wantAssertionsEncrypted": idp.want_assertions_encrypted,
-            "wantNameId": True,
-            "wantNameIdEncrypted": False,
-            "wantAttributeStatement": False,
-            "allowRepeatAttributeName": True,
-            "rejectDeprecatedAlgorithm": True,
-            "signatureAlgorithm": C.RSA_SHA256,
-            "digestAlgorithm": C.SHA256,
-            "requestedAuthnContext": False,
-            "allowSingleLabelDomains": True,
+        "idp": _idp_data(idp),
+        "security": _security(idp),
+    }
+
+
+def _idp_data(idp: IdentityProvider) -> dict[str, Any]:
+    certs = [c for c in idp.signing_certificates if c]
+    idp_data: dict[str, Any] = {
+        "entityId": idp.entity_id,
+        "singleSignOnService": {
+            "url": idp.sso_url,
+            "binding": _BINDINGS[SsoBinding(idp.sso_binding)],
         },
+        "x509certMulti": {"signing": certs},
+    }
+    if idp.slo_url:
+        idp_data["singleLogoutService"] = {"url": idp.slo_url, "binding": C.BINDING_HTTP_REDIRECT}
+    return idp_data
+
+
+def _security(idp: IdentityProvider) -> dict[str, Any]:
+    return {
+        "authnRequestsSigned": True,
+        "logoutRequestSigned": True,
+        "logoutResponseSigned": True,
+        # Logout messages must be signed; for a login response python3-saml would
+        # demand a signed <Response>: we accept a signed Response or Assertion and
+        # enforce want_assertions_signed per IdP (sso.inbound checks the message).
+        "wantMessagesSigned": False,
+        "wantAssertionsSigned": idp.want_assertions_signed,
+        "wantAssertionsEncrypted": idp.want_assertions_encrypted,
+        "wantNameId": True,
+        "wantNameIdEncrypted": False,
+        "wantAttributeStatement": False,
+        "allowRepeatAttributeName": True,
+        "rejectDeprecatedAlgorithm": True,
+        "signatureAlgorithm": C.RSA_SHA256,
+        "digestAlgorithm": C.SHA256,
+        "requestedAuthnContext": False,
+        "allowSingleLabelDomains": True,
     }
 
 
@@ -155,9 +162,21 @@ _lock = threading.Lock()
 def saml_settings(idp: IdentityProvider) -> BuiltSettings:
     """The built python3-saml settings for idp, from this process's cache."""
     key, all_certs = signing_key_pair()
-    # Keyed by every field the settings are built from (not updated_at: a queryset
-    # update() does not move it).
-    cache_key = (
+    cache_key = _cache_key(idp, key, all_certs)
+    built = _cache.get(cache_key)
+    if built is None:
+        built = _settings_build(idp, key, all_certs)
+        with _lock:
+            if len(_cache) >= _CACHE_LIMIT:
+                _cache.clear()
+            _cache[cache_key] = built
+    return built
+
+
+def _cache_key(idp: IdentityProvider, key: KeyPair, all_certs: tuple[str, ...]) -> tuple[Any, ...]:
+    # Every field the settings are built from (not updated_at: a queryset update()
+    # does not move it).
+    return (
         idp.pk,
         idp.slug,
         idp.entity_id,
@@ -171,33 +190,31 @@ def saml_settings(idp: IdentityProvider) -> BuiltSettings:
         all_certs,
         settings.SITE_URL,
     )
-    built = _cache.get(cache_key)
-    if built is None:
-        urls = SpUrls.for_idp(idp.slug)
-        data = settings_dict(idp, urls, key)
-        logout_data = {**data, "security": {**data["security"], "wantMessagesSigned": True}}
-        try:
-            built = BuiltSettings(
-                login=OneLogin_Saml2_Settings(data),
-                logout=OneLogin_Saml2_Settings(logout_data),
-                urls=urls,
-                sp_certificates=all_certs,
-                decrypt_fallbacks=tuple(
-                    OneLogin_Saml2_Settings(settings_dict(idp, urls, older))
-                    for older in older_key_pairs()
-                ),
-            )
-        except OneLogin_Saml2_Error as exc:
-            # An IdP saved without a certificate or with a broken URL: the admin reads
-            # this in the refusal's audit event and on the IdP's admin page.
-            raise SamlRefused(
-                refusals.VALIDATION, f"identity provider misconfigured: {exc}"
-            ) from exc
-        with _lock:
-            if len(_cache) >= _CACHE_LIMIT:
-                _cache.clear()
-            _cache[cache_key] = built
-    return built
+
+
+def _settings_build(
+    idp: IdentityProvider, key: KeyPair, all_certs: tuple[str, ...]
+) -> BuiltSettings:
+    urls = SpUrls.for_idp(idp.slug)
+    data = settings_dict(idp, urls, key)
+    logout_data = {**data, "security": {**data["security"], "wantMessagesSigned": True}}
+    try:
+        return BuiltSettings(
+            login=OneLogin_Saml2_Settings(data),
+            logout=OneLogin_Saml2_Settings(logout_data),
+            urls=urls,
+            sp_certificates=all_certs,
+            decrypt_fallbacks=tuple(
+                OneLogin_Saml2_Settings(settings_dict(idp, urls, older))
+                for older in older_key_pairs()
+            ),
+        )
+    except OneLogin_Saml2_Error as exc:
+        # An IdP saved without a certificate or with a broken URL: the admin reads this
+        # in the refusal's audit event and on the IdP's admin page.
+        raise SamlRefused(
+            RefusalReason.VALIDATION, f"identity provider misconfigured: {exc}"
+        ) from exc
 
 
 def settings_cache_clear() -> None:

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 
 from django.contrib.sessions.models import Session
-from django.db import connection
 from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from axero_idp.rawsql import model_columns, table
 from sso.models import IdentityProvider, OutstandingRequest, SamlIdentity, SamlSession
 from users.models import Connection
 
 
-@functools.cache
-def _active_idp_sql() -> str:
-    quote = connection.ops.quote_name
-    return (
-        f"SELECT {model_columns(IdentityProvider)} FROM {table(IdentityProvider)} "  # noqa: S608
-        f"WHERE {quote('slug')} = %s AND {quote('is_active')}"
-    )
-
-
 def idp_active(slug: str) -> IdentityProvider | None:
-    """The active identity provider of a URL's slug. Every SSO request starts here:
-    a raw query by the unique slug (fields converted as the ORM converts them), without
-    the ORM's per-call query compilation."""
-    found = list(IdentityProvider.objects.raw(_active_idp_sql(), [slug]))
-    return found[0] if found else None
+    """The active identity provider of a URL's slug (every SSO request starts here: one
+    indexed read by the unique slug)."""
+    return IdentityProvider.objects.filter(slug=slug, is_active=True).first()
 
 
 def idp_for_email(email: str) -> IdentityProvider | None:

@@ -42,6 +42,16 @@ def _apply(idp: IdentityProvider, parsed: IdpMetadata) -> dict[str, Any]:
     return changes
 
 
+def _options_apply(idp: IdentityProvider, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Set each option given (not None) that differs; returns what changed."""
+    changes: dict[str, Any] = {}
+    for name, value in options.items():
+        if value is not None and value != getattr(idp, name):
+            setattr(idp, name, value)
+            changes[name] = value
+    return changes
+
+
 @transaction.atomic
 def idp_import(
     *,
@@ -59,14 +69,12 @@ def idp_import(
     if idp is None:
         idp = IdentityProvider(slug=slug, name=slug)
     changes = _apply(idp, parsed)
-    if attribute_map is not None:
-        merged = attribute_map_merge(attribute_map)
-        if merged != idp.attribute_map:
-            idp.attribute_map, changes["attribute_map"] = merged, merged
-    if allow_idp_initiated is not None and allow_idp_initiated != idp.allow_idp_initiated:
-        idp.allow_idp_initiated = changes["allow_idp_initiated"] = allow_idp_initiated
-    if metadata_url is not None and metadata_url != idp.metadata_url:
-        idp.metadata_url = changes["metadata_url"] = metadata_url
+    options = {
+        "attribute_map": attribute_map_merge(attribute_map) if attribute_map is not None else None,
+        "allow_idp_initiated": allow_idp_initiated,
+        "metadata_url": metadata_url,
+    }
+    changes.update(_options_apply(idp, options))
     idp.metadata_refreshed_at = timezone.now()
     try:
         idp.full_clean()

@@ -8,6 +8,7 @@ from celery import shared_task
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from sso.flows import login_flows_purge as login_flows_purge_service
 from sso.metadata import MetadataFetchFailed
 from sso.models import (
     IdentityProvider,
@@ -59,3 +60,9 @@ def saml_state_purge() -> int:
     live = Session.objects.filter(expire_date__gt=now).values("session_key")
     count, _ = SamlSession.objects.exclude(session_key__in=live).delete()
     return deleted + count
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=280)
+def login_flows_purge() -> int:
+    """Delete login flows past LOGIN_FLOWS_RETENTION_DAYS (daily)."""
+    return login_flows_purge_service()

@@ -23,17 +23,17 @@ from axero_idp.client_address import client_address
 from axero_idp.csp import csp_form_action_allow
 from axero_idp.errors import ApplicationError, RateLimited
 from axero_idp.limits import rate_limit_check, sample_allow
-from sso import refusals
 from sso.browser_binding import browser_binding_new, browser_binding_read, browser_binding_set
 from sso.hop import pending_response_park
-from sso.inbound import RESPONSE_TAG, b64_decode_strict, xml_parse
+from sso.inbound import RESPONSE_TAG, ValidLogin, b64_decode_strict, xml_parse
 from sso.login import (
-    LoginDone,
+    LoginOutcome,
     LoginStart,
+    Parked,
+    Posted,
     authn_request_start,
     completes_in_post,
     login_complete,
-    login_complete_posted,
 )
 from sso.logout import sls_handle, sp_logout_start
 from sso.metadata import sp_metadata_xml, sp_metadata_xml_pending
@@ -41,7 +41,7 @@ from sso.models import IdentityProvider
 from sso.outcomes import refusal_record
 from sso.preview import ADMIN_STARTER, SETUP_LINK_STARTER
 from sso.redirects import safe_next
-from sso.refusals import SamlRefused
+from sso.refusals import RefusalReason, SamlRefused
 from sso.selectors import (
     connection_awaiting_metadata,
     idp_active,
@@ -61,7 +61,7 @@ def refusal_audited(slug: str, refused: SamlRefused) -> bool:
     """Whether a refusal earns an audit row: anyone can send garbage to any URL, so an
     unknown slug never does and a known IdP's refusals at most a few per minute (the
     rest are logged with their reference), which keeps its "recent refusals" readable."""
-    if refused.reason == refusals.UNKNOWN_IDP:
+    if refused.reason == RefusalReason.UNKNOWN_IDP:
         return False
     return sample_allow(
         f"saml-refusals:{slug[:50]}", per_minute=settings.SAML_REFUSAL_AUDIT_PER_MINUTE
@@ -69,14 +69,25 @@ def refusal_audited(slug: str, refused: SamlRefused) -> bool:
 
 
 def refusal_page(
-    request: HttpRequest, slug: str, refused: SamlRefused, action: str
+    request: HttpRequest,
+    slug: str,
+    refused: SamlRefused,
+    action: str,
+    valid: ValidLogin | None = None,
 ) -> HttpResponse:
-    audit = refusal_audited(slug, refused)
-    reference = refusal_record(slug=slug, refused=refused, action=action, audit=audit)
+    """valid: what of a refused login was validated (kept with its login flow)."""
     started_by = (
         test_login_waiting(slug, browser_binding_read(request))
         if action == "saml.login_refused"
         else ""
+    )
+    reference = refusal_record(
+        slug=slug,
+        refused=refused,
+        action=action,
+        audit=refusal_audited(slug, refused),
+        valid=valid,
+        dry_run=bool(started_by),
     )
     if started_by:
         return test_login_page(request, slug, started_by, None, refused, reference)
@@ -85,7 +96,7 @@ def refusal_page(
         "reason": refused.reason,
         "reference": reference,
         "retry_url": reverse("sso:login", args=[slug])
-        if refused.reason not in (refusals.UNKNOWN_IDP, refusals.METADATA_MISSING)
+        if refused.reason not in (RefusalReason.UNKNOWN_IDP, RefusalReason.METADATA_MISSING)
         else "/",
     }
     return render(request, "sso/refused.html", context, status=refused.http_status)
@@ -98,10 +109,10 @@ def idp_or_refuse(slug: str) -> IdentityProvider:
         return idp
     if connection_awaiting_metadata(slug):
         raise SamlRefused(
-            refusals.METADATA_MISSING,
+            RefusalReason.METADATA_MISSING,
             f"connection {slug!r} exists but its identity provider's metadata is not imported",
         )
-    raise SamlRefused(refusals.UNKNOWN_IDP, f"no active identity provider {slug!r}")
+    raise SamlRefused(RefusalReason.UNKNOWN_IDP, f"no active identity provider {slug!r}")
 
 
 def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
@@ -116,13 +127,13 @@ def with_idp(action: str = "saml.login_refused") -> Callable[[View], View]:
                 return refusal_page(request, slug, refused, action)
             except RequestDataTooBig:
                 too_big = SamlRefused(
-                    refusals.MALFORMED, "the POST is larger than the server accepts"
+                    RefusalReason.MALFORMED, "the POST is larger than the server accepts"
                 )
                 return refusal_page(request, slug, too_big, action)
             except ApplicationError as exc:
                 # A directory rule the assertion broke (an over-long username, ...).
                 return refusal_page(
-                    request, slug, SamlRefused(refusals.VALIDATION, exc.detail), action
+                    request, slug, SamlRefused(RefusalReason.VALIDATION, exc.detail), action
                 )
 
         return wrapper
@@ -185,23 +196,22 @@ def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
             what=f"identity provider {idp.slug}",
         )
     except RateLimited as exc:
-        raise SamlRefused(refusals.RATE_LIMITED, exc.detail) from exc
+        raise SamlRefused(RefusalReason.RATE_LIMITED, exc.detail) from exc
     saml_response = request.POST.get("SAMLResponse", "")
     if not saml_response.strip():
-        raise SamlRefused(refusals.MALFORMED, "the POST carries no SAML response")
+        raise SamlRefused(RefusalReason.MALFORMED, "the POST carries no SAML response")
     relay_state = request.POST.get("RelayState", "")
     # Garbage is refused here, before anything is parked or validated.
     root = xml_parse(b64_decode_strict(saml_response), root_tag=RESPONSE_TAG)
     browser = browser_binding_read(request)
     if completes_in_post(idp=idp, root=root, browser=browser):
-        done = login_complete_posted(
+        outcome = login_complete(
             request=request,
             idp=idp,
-            saml_response=saml_response,
-            relay_state=relay_state,
+            transport=Posted(saml_response=saml_response, relay_state=relay_state),
             browser=browser,
         )
-        return login_done_response(request, idp, done, status=303)
+        return login_outcome_response(request, idp, outcome, status=303)
     # No binding arrived (an http SITE_URL: the cookie is Lax): hop to a same-site GET.
     key = pending_response_park(
         idp=idp,
@@ -217,28 +227,30 @@ def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
 @require_GET
 @with_idp()
 def acs_complete(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
-    done = login_complete(
+    outcome = login_complete(
         request=request,
         idp=idp,
-        key=request.GET.get("k", "")[:100],
+        transport=Parked(key=request.GET.get("k", "")[:100]),
         browser=browser_binding_read(request),
     )
-    return login_done_response(request, idp, done)
+    return login_outcome_response(request, idp, outcome)
 
 
-def login_done_response(
-    request: HttpRequest, idp: IdentityProvider, done: LoginDone, status: int = 302
+def login_outcome_response(
+    request: HttpRequest, idp: IdentityProvider, outcome: LoginOutcome, status: int = 302
 ) -> HttpResponse:
-    if done.preview is not None:
-        return test_login_page(request, idp.slug, done.preview.started_by, done, None, "")
-    return HttpResponseRedirect(done.next_path, status=status)
+    if outcome.refused is not None:
+        return refusal_page(request, idp.slug, outcome.refused, "saml.login_refused", outcome.valid)
+    if outcome.preview is not None:
+        return test_login_page(request, idp.slug, outcome.preview.started_by, outcome, None, "")
+    return HttpResponseRedirect(outcome.next_path, status=status)
 
 
 def test_login_page(
     request: HttpRequest,
     slug: str,
     started_by: str,
-    done: LoginDone | None,
+    done: LoginOutcome | None,
     refused: SamlRefused | None,
     reference: str,
 ) -> HttpResponse:

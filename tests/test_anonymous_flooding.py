@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from scim.models import ScimRequestLog
-from sso.models import IdentityProvider
+from sso.models import IdentityProvider, LoginFlow
 from tests.scim.conftest import ScimClient
 from users.models import AuditEvent
 
@@ -45,7 +45,7 @@ def test_an_unknown_slug_page_still_carries_a_reference_found_in_the_log(client,
     assert (record.idp, record.audited) == ("nobody", False)
 
 
-def test_200_garbage_posts_to_a_known_idp_write_a_bounded_number_of_audit_rows(
+def test_200_garbage_posts_to_a_known_idp_write_a_bounded_number_of_login_flow_rows(
     client, idp, settings
 ):
     settings.SAML_REFUSAL_AUDIT_PER_MINUTE = 30
@@ -55,14 +55,14 @@ def test_200_garbage_posts_to_a_known_idp_write_a_bounded_number_of_audit_rows(
     }
 
     assert statuses == {400}
-    assert AuditEvent.objects.filter(action="saml.login_refused", target_id="acme").count() == 30
+    assert LoginFlow.objects.filter(outcome="refused", idp_slug="acme").count() == 30
 
 
-def test_the_first_refusals_of_a_known_idp_are_still_audited(client, idp):
+def test_the_first_refusals_of_a_known_idp_are_still_kept(client, idp):
     client.post("/sso/acme/acs/", {"SAMLResponse": "PHg+"})
 
-    event = AuditEvent.objects.get(action="saml.login_refused")
-    assert (event.target_id, event.detail["reason"]) == ("acme", "malformed")
+    flow = LoginFlow.objects.get(outcome="refused")
+    assert (flow.idp_slug, flow.reason) == ("acme", "malformed")
 
 
 def test_200_unauthenticated_scim_requests_write_a_bounded_number_of_rows(db, settings, caplog):

@@ -186,6 +186,13 @@ def user_for_connection_link(
     return candidates[0] if len(candidates) == 1 else None
 
 
+def profile_decided_by_scim(*, provisioned_by: str, connection_slug: str, scim_first: bool) -> bool:
+    """Whether a connection's SCIM side, not its SAML logins, decides a person's profile
+    and roles: where the connection gives SCIM precedence (scim_first) and its own SCIM
+    token provisioned the person (provisioned_by: that connection's slug, or "")."""
+    return scim_first and bool(provisioned_by) and provisioned_by == connection_slug
+
+
 def user_image_url(user_id: object, version: str | None) -> str | None:
     """Where a user's stored profile image is served (the image API), with its version,
     so a browser may cache each URL for good; None when there is no image."""

@@ -17,7 +17,7 @@ from django.utils import timezone
 from media.models import ProfileImage
 from personas.models import PendingEvaluation
 from scim.models import ScimRequestLog, ScimToken
-from sso.models import IdentityProvider, SPKey
+from sso.models import IdentityProvider, LoginFlow, LoginFlowOutcome, SPKey
 from users.models import AuditEvent, Connection, UnmappedAttribute
 
 WINDOW: Final = dt.timedelta(hours=24)
@@ -102,18 +102,16 @@ def connections_health(since: dt.datetime) -> list[ConnectionHealth]:
     )
     for actor_name, last_at in last.values_list("actor_name", "last"):
         health[actor_name].last_success = last_at
+    # Refused logins are login flows (sso.flows), not audit events.
     refused = (
-        AuditEvent.objects.filter(
-            action="saml.login_refused",
-            target_type="identityprovider",
-            target_id__in=list(health),
-            created_at__gte=since,
+        LoginFlow.objects.filter(
+            outcome=LoginFlowOutcome.REFUSED, idp_slug__in=list(health), created_at__gte=since
         )
-        .values("target_id", "detail__reason")
+        .values("idp_slug", "reason")
         .annotate(n=Count("id"))
     )
-    for target_id, reason, count in refused.values_list("target_id", "detail__reason", "n"):
-        health[target_id].refusals[str(reason)] = count
+    for slug, reason, count in refused.values_list("idp_slug", "reason", "n"):
+        health[slug].refusals[str(reason)] = count
     return list(health.values())
 
 

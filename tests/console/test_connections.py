@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from axero_idp.bearer_tokens import token_hash
 from scim.models import ScimToken
-from sso.models import IdentityProvider
+from sso.models import IdentityProvider, LoginFlow
 from sso.presets import ENTRA_ROLE
 from tests.scim.conftest import ScimClient
 from tests.sso.conftest import SLUG, Browser
@@ -108,8 +108,7 @@ def test_sp_metadata_is_served_before_the_idp_metadata_and_logins_wait(admin_cli
     assert "<ds:X509Certificate>" in body
     assert login.status_code == 404
     assert "not set up yet" in login.content.decode()
-    event = AuditEvent.objects.filter(action="saml.login_refused", target_id="entra").get()
-    assert event.detail["reason"] == "metadata_missing"
+    assert LoginFlow.objects.get(idp_slug="entra", outcome="refused").reason == "metadata_missing"
     assert client.get("/sso/nothing/metadata/").status_code == 404
 
 

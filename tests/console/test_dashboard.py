@@ -20,7 +20,7 @@ from django.utils import timezone
 from media.models import ProfileImage
 from personas.models import PendingEvaluation
 from scim.tokens import scim_token_create
-from sso.models import IdentityProvider
+from sso.models import IdentityProvider, LoginFlow
 from tests.factories import UserFactory, staff_with
 from tests.scim.conftest import ScimClient
 from tests.sso.conftest import SLUG, Browser
@@ -67,14 +67,11 @@ def test_the_dashboard_shows_what_happened(client, peer, admin_user):
         audience="https://elsewhere.example/",
     )
     client.post(f"/sso/{SLUG}/acs/", post_form(wrong, started.request.relay_state))
-    old = AuditEvent.objects.filter(action="saml.login_refused").get()
-    AuditEvent.objects.create(
-        actor_kind="idp",
-        actor_name=SLUG,
-        action="saml.login_refused",
-        target_type="identityprovider",
-        target_id=SLUG,
-        detail={"reason": "signature"},
+    refused = LoginFlow.objects.filter(outcome="refused").get()
+    LoginFlow.objects.create(
+        idp_slug=SLUG,
+        outcome="refused",
+        reason="signature",
         created_at=timezone.now() - dt.timedelta(days=2),
     )
     _token, raw = scim_token_create(
@@ -99,7 +96,7 @@ def test_the_dashboard_shows_what_happened(client, peer, admin_user):
 
     html = _dashboard(admin_user)
 
-    assert old.detail["reason"] == "audience"
+    assert refused.reason == "audience"
     connection = Connection.objects.get(slug=SLUG)
     login = AuditEvent.objects.get(action="saml.login")
     assert (

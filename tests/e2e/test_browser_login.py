@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.core.management import call_command
 
+from sso.models import LoginFlow
 from tests.conftest import ci_requires
 from tests.sso.idp_peer import IdpPeer, KeyPair, post_form, post_form_html
 from users.models import AuditEvent, User
@@ -228,7 +229,7 @@ def test_sp_initiated_login_in_a_real_browser_lands_logged_in(
         assert profile["email"] == EMAIL
         assert sorted(profile["roles"]) == ["Engineering", "Staff"]
         assert AuditEvent.objects.filter(action="saml.login", target_id=str(user.pk)).count() == 1
-        assert not AuditEvent.objects.filter(action="saml.login_refused").exists()
+        assert not LoginFlow.objects.filter(outcome="refused").exists()
         # The session cookie stayed Lax: the hop, not SameSite=None, carried the login.
         cookie = chrome.get_cookie("sessionid")
         assert cookie is not None

@@ -13,11 +13,25 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from sso.models import LoginFlow
 from tests.conftest import ci_requires
 from tests.sso.idp_peer import AuthnRequestSeen, IdpPeer, KeyPair, post_form
 from users.models import AuditEvent
 
 SLUG = "onelogin"
+
+
+@pytest.fixture(autouse=True)
+def _sp_keys_from_this_test():
+    """Each test reads the SP keys from its own database state. The process caches them
+    for 60 s (sso.keys), longer than a test's rolled-back transaction lives: a test that
+    began with the previous test's cached key met a new one when the 60 s ran out
+    halfway, and its IdP peer then saw an unsigned request or a foreign encryption."""
+    from sso.keys import keys_cache_clear
+
+    keys_cache_clear()
+    yield
+    keys_cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -126,12 +140,27 @@ def browser(client, peer) -> Browser:
     return Browser(client, peer)
 
 
-def refusal(slug: str = SLUG, action: str = "saml.login_refused") -> AuditEvent:
+@dataclass
+class Refusal:
+    """A kept refusal: a refused login's login flow, or a refused logout's audit event,
+    with the same detail (reason, message, reference) either way."""
+
+    detail: dict[str, Any]
+    flow: LoginFlow | None = None
+
+
+def refusal(slug: str = SLUG, action: str = "saml.login_refused") -> Refusal:
+    if action == "saml.login_refused":
+        flows = LoginFlow.objects.filter(idp_slug=slug, outcome="refused").order_by("-id")
+        assert flows.exists(), f"no refused login flow for {slug}"
+        flow = flows[0]
+        detail = {"reason": flow.reason, "message": flow.message, "reference": flow.reference}
+        return Refusal(detail=detail, flow=flow)
     events = AuditEvent.objects.filter(
         action=action, target_type="identityprovider", target_id=slug
     ).order_by("-id")
     assert events.exists(), f"no {action} audit event for {slug}"
-    return events[0]
+    return Refusal(detail=events[0].detail)
 
 
 def assert_refused(
@@ -142,9 +171,10 @@ def assert_refused(
     status: int = 400,
     slug: str = SLUG,
     action: str = "saml.login_refused",
-) -> AuditEvent:
-    """A refusal: the status, no session, the audit event with the reason code, and a
-    page that shows the support reference (never the assertion)."""
+) -> Refusal:
+    """A refusal: the status, no session, the login flow (or the logout's audit event)
+    with the reason code, and a page that shows the support reference (never the
+    assertion)."""
     assert response.status_code == status, (response.status_code, response.content[:800])
     assert "_auth_user_id" not in client.session
     event = refusal(slug, action)
@@ -154,6 +184,9 @@ def assert_refused(
     assert event.detail["reference"]
     assert event.detail["reference"] in response.content.decode()
     assert "SAMLResponse" not in str(event.detail)
+    if event.flow is not None:
+        assert "SAMLResponse" not in str(event.flow.attributes)
+        assert "Assertion" not in str(event.flow.attributes)
     return event
 
 

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from sso import refusals
+from sso.models import LoginFlow
+from sso.refusals import RefusalReason
 from tests.factories import UserFactory
 from tests.sso import idp_peer as attacks
 from tests.sso.conftest import SLUG, assert_refused, idp_update
@@ -50,7 +51,7 @@ def test_reason_codes_asserted_here_exist():
         "user_inactive",
         "jit_disabled",
     }
-    assert used <= refusals.ALL_REASONS
+    assert used <= {reason.value for reason in RefusalReason}
 
 
 def test_replayed_response_is_refused_the_second_time(browser, client):
@@ -326,5 +327,5 @@ def test_the_same_response_raced_by_two_browsers_logs_in_exactly_once(peer, tran
     assert sorted(statuses) == [303, 400]
     assert sum("_auth_user_id" in c.session for c in clients) == 1
     assert AuditEvent.objects.filter(action="saml.login").count() == 1
-    assert AuditEvent.objects.get(action="saml.login_refused").detail["reason"] == "replay"
+    assert LoginFlow.objects.get(outcome="refused").reason == "replay"
     assert User.objects.filter(email=ANN).count() == 1

@@ -10,12 +10,11 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, transaction
 
-from sso import refusals
 from sso.inbound import ValidLogin
 from sso.keys import keys_cache_clear, sp_keys_active
 from sso.login import assertion_remember, outstanding_request_consume, outstanding_request_remember
 from sso.models import IdentityProvider, SPKey
-from sso.refusals import SamlRefused
+from sso.refusals import RefusalReason, SamlRefused
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,7 +72,7 @@ def test_a_replayed_assertion_is_accepted_exactly_once(idp):
     assert results.count("accepted") == 1
     refused = [r for r in results if isinstance(r, SamlRefused)]
     assert len(refused) == 3
-    assert {r.reason for r in refused} == {refusals.REPLAY}
+    assert {r.reason for r in refused} == {RefusalReason.REPLAY}
 
 
 def test_a_request_id_is_consumed_exactly_once(idp):
@@ -115,7 +114,7 @@ def test_concurrent_first_logins_of_one_person_make_one_account(idp):
 
 
 def test_ephemeral_rows_commit_without_waiting_for_the_wal_flush_only_when_outermost(idp):
-    from sso.login import ephemeral_write
+    from axero_idp.ephemeral import ephemeral_write
 
     def setting() -> str:
         with connection.cursor() as cursor:

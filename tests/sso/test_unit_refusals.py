@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from onelogin.saml2.errors import OneLogin_Saml2_ValidationError as E
 
-from sso import refusals
-from sso.refusals import SamlRefused, reason_for_validation_error
+from sso.refusals import RefusalReason, SamlRefused, reason_for_validation_error
 
 
-def test_every_reason_has_a_user_message():
-    assert set(refusals.USER_MESSAGES) == set(refusals.ALL_REASONS)
+def test_every_reason_has_a_user_message_and_an_admin_hint():
+    assert all(reason.user_message and reason.admin_hint for reason in RefusalReason)
 
 
 @pytest.mark.parametrize(
@@ -57,3 +59,55 @@ def test_unknown_reason_is_a_programming_error():
 )
 def test_python3_saml_errors_map_to_reasons(code, reason):
     assert reason_for_validation_error(code) == reason
+
+
+def test_a_refusal_is_an_application_error_whose_reason_decides_the_status():
+    from axero_idp.errors import ApplicationError
+
+    refused = SamlRefused(RefusalReason.ACCOUNT_NOT_LINKED, "the full story")
+
+    assert isinstance(refused, ApplicationError)
+    assert (refused.http_status, refused.code, refused.detail) == (
+        409,
+        "saml_refused",
+        "the full story",
+    )
+    assert refused.reason is RefusalReason.ACCOUNT_NOT_LINKED
+    assert refused.admin_hint == RefusalReason.ACCOUNT_NOT_LINKED.admin_hint != ""
+    assert str(refused) == "account_not_linked: the full story"
+
+
+def test_the_stored_reason_codes_never_change():
+    # Stored in the audit trail and the login flows, documented in the README: a
+    # rename would orphan every stored row.
+    assert {reason.value for reason in RefusalReason} == {
+        "malformed", "signature", "unsigned_assertion", "deprecated_algorithm", "audience",
+        "destination", "recipient", "expired", "not_yet_valid", "replay", "logout_replay",
+        "in_response_to_missing", "in_response_to_unknown", "idp_initiated_not_allowed",
+        "issuer", "status", "no_nameid", "user_inactive", "jit_disabled",
+        "email_link_refused", "account_not_linked", "unknown_idp", "metadata_missing",
+        "validation", "no_expiry", "subject_confirmation", "decryption",
+        "unencrypted_assertion", "too_many_pending", "rate_limited",
+    }  # fmt: skip
+
+
+def _readme_troubleshooting_rows() -> dict[str, int]:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Troubleshooting refused logins", 1)[1].split("\n### ", 1)[0]
+    rows = re.findall(r"^\| `([a-z_]+)` \| (\d{3}) \|", section, re.MULTILINE)
+    assert rows, "the README lost its troubleshooting table"
+    codes = [code for code, _status in rows]
+    assert len(codes) == len(set(codes)), "a reason documented twice"
+    return {code: int(status) for code, status in rows}
+
+
+def test_the_readme_troubleshooting_table_documents_every_reason_with_its_status():
+    documented = _readme_troubleshooting_rows()
+
+    assert set(documented) == {reason.value for reason in RefusalReason}, (
+        "undocumented:",
+        {reason.value for reason in RefusalReason} - set(documented),
+        "stale rows:",
+        set(documented) - {reason.value for reason in RefusalReason},
+    )
+    assert {code: RefusalReason.of(code).http_status for code in documented} == documented

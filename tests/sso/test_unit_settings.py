@@ -167,9 +167,9 @@ def test_an_idp_without_certificates_is_refused_not_a_500(client):
     response = client.get("/sso/bare/login/")
 
     assert response.status_code == 400
-    from users.models import AuditEvent
+    from sso.models import LoginFlow
 
-    message = AuditEvent.objects.get(action="saml.login_refused").detail["message"]
+    message = LoginFlow.objects.get(outcome="refused").message
     assert message.startswith("identity provider misconfigured: Invalid dict settings")
 
 

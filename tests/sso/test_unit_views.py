@@ -11,7 +11,7 @@ from django.utils import timezone
 from onelogin.saml2.utils import OneLogin_Saml2_Utils
 
 from sso.keys import key_pair_generate, keys_cache_clear, signing_key_pair
-from sso.models import IdentityProvider, OutstandingRequest, PendingResponse
+from sso.models import IdentityProvider, LoginFlow, OutstandingRequest, PendingResponse
 from sso.saml_settings import settings_cache_clear
 from users.models import AuditEvent
 
@@ -47,6 +47,7 @@ def test_unknown_idp_is_a_404_refusal_page_logged_not_audited(client, caplog):
     record = next(r for r in caplog.records if r.getMessage().startswith("SAML message refused"))
     assert response.status_code == 404
     assert not AuditEvent.objects.exists()
+    assert not LoginFlow.objects.exists()
     assert (record.idp, record.reason) == ("nobody", "unknown_idp")
     assert record.reference in response.content.decode()
     assert "This sign-in link is not configured." in response.content.decode()
@@ -92,7 +93,7 @@ def test_acs_refuses_an_unsigned_response_without_parking_it(client, idp):
     response = client.post("/sso/acme/acs/", {"SAMLResponse": RESPONSE, "RelayState": "/x/"})
 
     assert response.status_code == 400
-    assert AuditEvent.objects.get().detail["reason"] == "signature"
+    assert LoginFlow.objects.get().reason == "signature"
     assert not PendingResponse.objects.exists()
 
 
@@ -105,7 +106,7 @@ def test_acs_refuses_garbage_without_parking_it(client, idp, value):
     response = client.post("/sso/acme/acs/", {"SAMLResponse": value})
 
     assert response.status_code == 400
-    assert AuditEvent.objects.get().detail["reason"] == "malformed"
+    assert LoginFlow.objects.get().reason == "malformed"
     assert not PendingResponse.objects.exists()
 
 
@@ -122,9 +123,7 @@ def test_the_hop_key_works_once(client, idp):
     second = client.get(location)
 
     reasons = list(
-        AuditEvent.objects.filter(action="saml.login_refused")
-        .order_by("id")
-        .values_list("detail__reason", flat=True)
+        LoginFlow.objects.filter(outcome="refused").order_by("id").values_list("reason", flat=True)
     )
     assert (first.status_code, second.status_code) == (400, 400)
     assert reasons == ["signature", "replay"]
@@ -134,7 +133,7 @@ def test_acs_refuses_get_and_an_empty_post(client, idp):
     assert client.get("/sso/acme/acs/").status_code == 405
     response = client.post("/sso/acme/acs/", {})
     assert response.status_code == 400
-    assert AuditEvent.objects.get().detail["message"] == "the POST carries no SAML response"
+    assert LoginFlow.objects.get().message == "the POST carries no SAML response"
 
 
 def test_logout_without_a_saml_session_lands_on_the_logged_out_page(client, idp):
@@ -151,8 +150,10 @@ def test_admin_idp_page_shows_recent_refusals(admin_client, idp):
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Recent refused logins" in body
+    assert "Recent refusals" in body
     assert "the posted response was already processed (or never posted)" in body
+    flow = LoginFlow.objects.get()
+    assert f'href="/admin/sso/loginflow/{flow.pk}/change/"' in body
 
 
 def test_admin_sp_key_page_never_shows_the_private_key(admin_client):

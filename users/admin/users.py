@@ -6,6 +6,7 @@ Every save goes through users.services, so an admin edit is audited like a SCIM 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from users.admin.common import ServiceErrorsAsMessages
@@ -266,6 +268,7 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
         "updated_at",
         "last_login",
         "role_names",
+        "login_flows",
     )
     # The page leads with the person (profile, then their custom fields: get_fieldsets),
     # then organisation and status details; the account's plumbing comes last, and
@@ -300,6 +303,7 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
                     "deactivated_by",
                     "idp_may_reactivate",
                     "last_login",
+                    "login_flows",
                     "created_at",
                     "updated_at",
                     "version",
@@ -330,6 +334,14 @@ class UserAdmin(ServiceErrorsAsMessages, AuthUserAdmin):
             },
         ),
     )
+
+    @admin.display(description="SAML sign-ins")
+    def login_flows(self, obj: User) -> str:
+        # sso's login flows of this person, by URL name (users/ never imports sso).
+        if obj.pk is None:
+            return "—"
+        url = reverse("admin:sso_loginflow_changelist") + "?" + urlencode({"user__exact": obj.pk})
+        return format_html('<a href="{}">Login flows (attempts, refusals, reasons)</a>', url)
 
     @admin.display(description="Roles")
     def role_names(self, obj: User) -> str:

@@ -30,13 +30,26 @@ def refusal_record(
     valid: ValidLogin | None = None,
     dry_run: bool = False,
 ) -> str:
-    """Log a refusal and (unless `audit` is off) keep it: a login's as a login flow,
-    a logout's as an audit event. valid: what of the login was validated, if anything;
+    """Log a refusal and (unless `audit` is off) keep it: in the audit trail (every
+    refusal's full reason is there, SAML_SECURITY.md) and, for a login, as a login flow
+    with what was received. valid: what of the login was validated, if anything;
     dry_run: an admin's test login. Returns the support reference."""
     reference = current_request_id() or uuid.uuid4().hex
     _refusal_log(slug=slug, refused=refused, action=action, audit=audit, reference=reference)
     if not audit:
         return reference
+    audit_record(
+        actor=Actor.idp(slug[:50]),
+        action=action,
+        target_type="identityprovider",
+        target_id=slug[:64],
+        detail={
+            "reason": refused.reason,
+            "message": refused.message[:MAX_MESSAGE],
+            "reference": reference,
+            **({"dry_run": True} if dry_run else {}),
+        },
+    )
     if action == LOGIN_REFUSED:
         login_flow_record(
             slug=slug,
@@ -45,18 +58,6 @@ def refusal_record(
             valid=valid,
             dry_run=dry_run,
             refused=refused,
-        )
-    else:
-        audit_record(
-            actor=Actor.idp(slug[:50]),
-            action=action,
-            target_type="identityprovider",
-            target_id=slug[:64],
-            detail={
-                "reason": refused.reason,
-                "message": refused.message[:MAX_MESSAGE],
-                "reference": reference,
-            },
         )
     return reference
 

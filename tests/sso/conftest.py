@@ -142,25 +142,27 @@ def browser(client, peer) -> Browser:
 
 @dataclass
 class Refusal:
-    """A kept refusal: a refused login's login flow, or a refused logout's audit event,
-    with the same detail (reason, message, reference) either way."""
+    """A kept refusal: its audit event's detail (reason, message, reference) and, for a
+    refused login, its login flow, which must say the same."""
 
     detail: dict[str, Any]
     flow: LoginFlow | None = None
 
 
 def refusal(slug: str = SLUG, action: str = "saml.login_refused") -> Refusal:
-    if action == "saml.login_refused":
-        flows = LoginFlow.objects.filter(idp_slug=slug, outcome="refused").order_by("-id")
-        assert flows.exists(), f"no refused login flow for {slug}"
-        flow = flows[0]
-        detail = {"reason": flow.reason, "message": flow.message, "reference": flow.reference}
-        return Refusal(detail=detail, flow=flow)
     events = AuditEvent.objects.filter(
         action=action, target_type="identityprovider", target_id=slug
     ).order_by("-id")
     assert events.exists(), f"no {action} audit event for {slug}"
-    return Refusal(detail=events[0].detail)
+    detail = events[0].detail
+    if action != "saml.login_refused":
+        return Refusal(detail=detail)
+    flows = LoginFlow.objects.filter(idp_slug=slug, outcome="refused").order_by("-id")
+    assert flows.exists(), f"no refused login flow for {slug}"
+    flow = flows[0]
+    kept = {"reason": flow.reason, "message": flow.message, "reference": flow.reference}
+    assert kept == {key: detail[key] for key in kept}, (kept, detail)
+    return Refusal(detail=detail, flow=flow)
 
 
 def assert_refused(

@@ -21,6 +21,19 @@ def _fresh_limit_counters(monkeypatch) -> None:
     monkeypatch.setattr("axero_idp.limits._now", lambda: frozen)
 
 
+@pytest.fixture(autouse=True)
+def _sp_keys_from_this_test():
+    """Each test reads the SP keys from its own database state. The process caches them
+    for 60 s (sso.keys), longer than a test's rolled-back transaction lives: a test that
+    began with the previous test's cached key met a new one when the 60 s ran out
+    halfway, and its IdP peer then saw an unsigned request or a foreign encryption."""
+    from sso.keys import keys_cache_clear
+
+    keys_cache_clear()
+    yield
+    keys_cache_clear()
+
+
 @pytest.fixture
 def actor() -> Actor:
     return Actor.system("tests")

@@ -27,7 +27,6 @@ def test_load_leaves_nothing_lost_or_duplicated_and_the_checker_sees_damage(
         drained_in = drain(timeout=90, check_running=two_nodes.running.check_running)
         verdict = check(ledger, setup, drained_in)
 
-        print(verdict.text())
         assert verdict.passed, verdict.text()
         counts = verdict.counts
         for kind in ("users created (SCIM + Bulk)", "user updates", "memberships", "SAML logins"):

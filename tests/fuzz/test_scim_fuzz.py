@@ -142,6 +142,34 @@ def assert_round_trip(sent: dict[str, Any], stored: dict[str, Any], attrs: list[
         )
 
 
+def assert_patch_applied(
+    patch: dict[str, Any], stored: dict[str, Any], attrs: list[Attribute]
+) -> None:
+    """After a 2xx PATCH, each simple single-valued writable attribute the request set
+    last (add or replace) holds that value, and one it removed last is gone."""
+    simple = {
+        a.path: a
+        for a in attrs
+        if a.writable and a.spec.get("type") != "complex" and not a.spec.get("multiValued")
+    }
+    last: dict[str, dict[str, Any]] = {}
+    for operation in patch["Operations"]:
+        if operation.get("path") in simple and str(operation.get("op", "")).lower() in (
+            "add",
+            "replace",
+            "remove",
+        ):
+            last[operation["path"]] = operation
+    for path, operation in last.items():
+        attribute = simple[path]
+        container = stored if attribute.core else stored.get(attribute.schema, {})
+        if operation["op"].lower() == "remove":
+            assert container.get(attribute.name) in (None, False, ""), (path, container)
+        else:
+            got = container.get(attribute.name)
+            assert _same(operation["value"], got, dict(attribute.spec)), (path, operation, got)
+
+
 @bounded(60)
 @given(data=st.data())
 def test_valid_user_creates_round_trip(scim, schema, data):
@@ -242,6 +270,7 @@ def test_schema_patches_get_a_2xx_or_an_rfc7644_error_and_answer_what_is_stored(
     stored = scim.get(f"/{resource}/{target.json()['id']}").json()
     if response.status_code == 200:
         assert stored == answer, "PATCH answered something else than GET reads"
+        assert_patch_applied(patch, stored, attrs)
     elif response.status_code >= 400:
         # A refused PATCH changes nothing (it runs in one transaction).
         assert stored == target.json() or stored["meta"] == target.json()["meta"]

@@ -270,7 +270,8 @@ def test_schema_patches_get_a_2xx_or_an_rfc7644_error_and_answer_what_is_stored(
     stored = scim.get(f"/{resource}/{target.json()['id']}").json()
     if response.status_code == 200:
         assert stored == answer, "PATCH answered something else than GET reads"
-        assert_patch_applied(patch, stored, attrs)
+        if valid:  # a mutated value may be coerced or ignored, as IdP dialects need
+            assert_patch_applied(patch, stored, attrs)
     elif response.status_code >= 400:
         # A refused PATCH changes nothing (it runs in one transaction).
         assert stored == target.json() or stored["meta"] == target.json()["meta"]

@@ -76,6 +76,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	SECRET_KEY=lint $(BIN)/mypy .
 	$(BIN)/lint-imports
+	$(BIN)/python tests/tools/complexity.py
 
 # The production path, as CI runs it: runtime lock alone, real processes (tests/tools/smoke.py).
 smoke: $(STAMP)

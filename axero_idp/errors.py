@@ -98,7 +98,7 @@ def raise_for_unique_field(
     """raise_for_constraint for a field declared `unique=True`, whose constraint Django
     names with a hash: the names come from the table's own catalogue (one query, on this
     error path only)."""
-    column = model._meta.get_field(field).column
+    column = model._meta.get_field(field).column  # type: ignore[union-attr]  # a concrete field
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
     names = [

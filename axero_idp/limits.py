@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import time
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 from axero_idp.errors import RateLimited
 
@@ -29,13 +30,29 @@ def _key(name: str, window_seconds: int) -> str:
     return f"{KEY_PREFIX}:{name}:{int(_now() // window_seconds)}"
 
 
+def _redis_hit(backend: RedisCache, key: str, timeout: int) -> int:
+    """SET NX (the window's first hit creates it, with its expiry) and INCR in one
+    pipeline: one Redis round trip on every hit. Django's cache.incr() costs two
+    (EXISTS, then INCRBY) plus its key and client plumbing; on the SCIM and ACS paths
+    this saved ~0.2 ms of CPU per request (bench/scim_create_bench.py). The key is the
+    cache's own, and Django stores an int as plain digits, so counter_value() and
+    counter_reset() (through the cache) see the same counter."""
+    full_key = backend.make_and_validate_key(key)
+    client = backend._cache.get_client(full_key, write=True)
+    pipe = client.pipeline(transaction=False)
+    pipe.set(full_key, 0, ex=timeout, nx=True)
+    pipe.incr(full_key)
+    return int(pipe.execute()[1])
+
+
 def counter_hit(name: str, *, window_seconds: int) -> int:
     """Count one event under `name` in the current window; the count so far."""
     key = _key(name, window_seconds)
     try:
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(backend, RedisCache):
+            return _redis_hit(backend, key, window_seconds + 5)
         try:
-            # One round trip on every hit but a window's first: these sit on the SCIM
-            # and ACS paths (rate limits).
             return int(cache.incr(key))
         except ValueError:  # the window's first hit: create it (racing creators: add wins)
             cache.add(key, 0, timeout=window_seconds + 5)

@@ -53,6 +53,30 @@ def server_cpu_seconds(master_pid: int) -> float:
     return ticks / TICKS
 
 
+def database_cpu_seconds(database: str) -> float:
+    """CPU seconds the PostgreSQL backends connected to `database` have used (both
+    servers keep their connections, CONN_MAX_AGE=60, so a round's backends live through
+    it). The WAL writer and checkpointer, shared by every database, are not counted."""
+    import psycopg2
+
+    connection = psycopg2.connect(dbname="postgres", user="postgres", host="127.0.0.1")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                [database],
+            )
+            pids = [row[0] for row in cursor.fetchall()]
+    finally:
+        connection.close()
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = _stat_fields(pid)
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / TICKS
+
+
 def load_average() -> str:
     return " / ".join(f"{value:.2f}" for value in os.getloadavg())
 

@@ -167,6 +167,8 @@ class Result:
     errors: list[str] = field(default_factory=list)
     # Server CPU (gunicorn master + workers) spent during the timed part.
     cpu_seconds: float = 0.0
+    # CPU of the PostgreSQL backends serving it, same span.
+    db_cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -175,6 +177,10 @@ class Result:
     @property
     def cpu_ms_per_login(self) -> float:
         return self.cpu_seconds * 1000 / self.logins
+
+    @property
+    def db_cpu_ms_per_login(self) -> float:
+        return self.db_cpu_seconds * 1000 / self.logins
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -395,13 +401,17 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def timed_round(base: str, target: Target, peer, args, round_no: int, master_pid: int) -> Result:
+def timed_round(
+    base: str, target: Target, peer, args, round_no: int, master_pid: int, database: str
+) -> Result:
     # --stable-roles: every login sends the warm-up's roles (no role changes).
     roles_round = 1 if args.stable_roles else round_no
     prepared = prepare(base, target, peer, args.logins, args.users, roles_round)
     cpu_before = serving.server_cpu_seconds(master_pid)
+    db_before = serving.database_cpu_seconds(database)
     result = run(base, target, prepared, args.clients)
     result.cpu_seconds = serving.server_cpu_seconds(master_pid) - cpu_before
+    result.db_cpu_seconds = serving.database_cpu_seconds(database) - db_before
     return result
 
 
@@ -418,36 +428,44 @@ def report(results: dict[str, list[Result]], args, load_start: str, ours: str, b
         f"ours' ACS POST as from a browser on an {'http' if args.http_browser else 'https'} site\n"
     )
     print(
-        "| target | round | logins/s | server CPU ms/login | p50 ACS ms | p99 ACS ms | failures |"
+        "| target | round | logins/s | server CPU ms/login | PostgreSQL CPU ms/login "
+        "| p50 ACS ms | p99 ACS ms | failures |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, rows in results.items():
         for index, row in enumerate(rows, 1):
             print(
                 f"| {name} | {index} | {row.per_second:.1f} | {row.cpu_ms_per_login:.2f} | "
-                f"{row.percentile(50):.1f} | {row.percentile(99):.1f} | {row.failures} |"
+                f"{row.db_cpu_ms_per_login:.2f} | {row.percentile(50):.1f} | "
+                f"{row.percentile(99):.1f} | {row.failures} |"
             )
     for name, rows in results.items():
         for row in rows:
             for error in row.errors[:3]:
                 print(f"failure ({name}): {error}")
-    print("\n| target | median logins/s | median server CPU ms/login | p50 ACS ms | p99 ACS ms |")
-    print("| --- | --- | --- | --- | --- |")
+    print(
+        "\n| target | median logins/s | median server CPU ms/login "
+        "| median PostgreSQL CPU ms/login | p50 ACS ms | p99 ACS ms |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
     medians = {}
     for name, rows in results.items():
         latencies = Result(name, 0, 0.0, [ms for r in rows for ms in r.latencies_ms])
         medians[name] = (
             statistics.median(r.per_second for r in rows),
             statistics.median(r.cpu_ms_per_login for r in rows),
+            statistics.median(r.db_cpu_ms_per_login for r in rows),
         )
         print(
             f"| {name} | {medians[name][0]:.1f} | {medians[name][1]:.2f} | "
+            f"{medians[name][2]:.2f} | "
             f"{latencies.percentile(50):.1f} | {latencies.percentile(99):.1f} |"
         )
     print(
         f"\nratio ours/bare: logins/s {medians[ours][0] / medians[bare][0]:.2f}x, "
         f"server CPU per login bare/ours {medians[bare][1] / medians[ours][1]:.2f}x "
-        "(medians over rounds; > 1 means ours is ahead)"
+        f"(with PostgreSQL's: {(medians[bare][1] + medians[bare][2]) / (medians[ours][1] + medians[ours][2]):.2f}x; "
+        "medians over rounds; > 1 means ours is ahead)"
     )
 
 
@@ -523,15 +541,17 @@ def main() -> None:
         )
         peers["bare"].trust_sp(bare_sp_metadata(settings_path))
         plan = [
-            (ours, ours_base, peers["ours"], ours_server.pid),
-            (bare, bare_base, peers["bare"], bare_server.pid),
+            (ours, ours_base, peers["ours"], ours_server.pid, DB_URL.rsplit("/", 1)[1]),
+            (bare, bare_base, peers["bare"], bare_server.pid, BARE_DB_URL.rsplit("/", 1)[1]),
         ]
-        for target, base, peer, _ in plan:
+        for target, base, peer, _, _ in plan:
             warm_up(base, target, peer, args)
         for round_no in range(args.rounds):
             order = plan if round_no % 2 == 0 else plan[::-1]
-            for target, base, peer, pid in order:
-                results[target.name].append(timed_round(base, target, peer, args, round_no, pid))
+            for target, base, peer, pid, database in order:
+                results[target.name].append(
+                    timed_round(base, target, peer, args, round_no, pid, database)
+                )
     report(results, args, load_start, ours.name, bare.name)
     shutil.rmtree(workdir, ignore_errors=True)
 

@@ -74,6 +74,10 @@ def recreate(url: str) -> None:
     admin.close()
 
 
+def name_of(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
 def ours_env(port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(
@@ -162,6 +166,7 @@ class Target:
     name: str
     port: int
     token: str
+    database: str
     pid: int = 0
     rounds: list[Round] = field(default_factory=list)
 
@@ -172,6 +177,7 @@ class Round:
     seconds: float
     latencies_ms: list[float]
     cpu_seconds: float = 0.0
+    db_cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -180,6 +186,10 @@ class Round:
     @property
     def cpu_ms(self) -> float:
         return self.cpu_seconds * 1000 / self.creates
+
+    @property
+    def db_cpu_ms(self) -> float:
+        return self.db_cpu_seconds * 1000 / self.creates
 
 
 def body(tag: str) -> bytes:
@@ -237,8 +247,10 @@ def post_users(target: Target, count: int, clients: int = 4) -> Round:
 
 def timed_round(target: Target, count: int) -> None:
     before = serving.server_cpu_seconds(target.pid)
+    db_before = serving.database_cpu_seconds(target.database)
     result = post_users(target, count)
     result.cpu_seconds = serving.server_cpu_seconds(target.pid) - before
+    result.db_cpu_seconds = serving.database_cpu_seconds(target.database) - db_before
     target.rounds.append(result)
 
 
@@ -251,28 +263,34 @@ def report(targets: list[Target], args: argparse.Namespace, load_start: str) -> 
         f"run: {args.rounds} rounds x {args.posts} POST /Users per target at concurrency 4, "
         "both gunicorn 2 workers x 4 threads (gthread), PostgreSQL, plain http on loopback\n"
     )
-    print("| target | round | creates/s | server CPU ms/create | p50 ms |")
-    print("| --- | --- | --- | --- | --- |")
+    print(
+        "| target | round | creates/s | server CPU ms/create | PostgreSQL CPU ms/create | p50 ms |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
     for target in targets:
         for index, row in enumerate(target.rounds, 1):
             print(
-                f"| {target.name} | {index} | {row.per_second:.1f} | {row.cpu_ms:.2f} | "
+                f"| {target.name} | {index} | {row.per_second:.1f} | {row.cpu_ms:.2f} | {row.db_cpu_ms:.2f} | "
                 f"{statistics.median(row.latencies_ms):.1f} |"
             )
-    print("\n| target | median creates/s | median server CPU ms/create | p50 ms (all rounds) |")
-    print("| --- | --- | --- | --- |")
+    print(
+        "\n| target | median creates/s | median server CPU ms/create | median PostgreSQL CPU ms/create | p50 ms (all rounds) |"
+    )
+    print("| --- | --- | --- | --- | --- |")
     medians = []
     for target in targets:
         rps = statistics.median(r.per_second for r in target.rounds)
         cpu = statistics.median(r.cpu_ms for r in target.rounds)
+        db_cpu = statistics.median(r.db_cpu_ms for r in target.rounds)
         p50 = statistics.median(ms for r in target.rounds for ms in r.latencies_ms)
-        medians.append((rps, cpu))
-        print(f"| {target.name} | {rps:.1f} | {cpu:.2f} | {p50:.1f} |")
-    (ours_rps, ours_cpu), (peer_rps, peer_cpu) = medians
+        medians.append((rps, cpu, db_cpu))
+        print(f"| {target.name} | {rps:.1f} | {cpu:.2f} | {db_cpu:.2f} | {p50:.1f} |")
+    (ours_rps, ours_cpu, ours_db), (peer_rps, peer_cpu, peer_db) = medians
     print(
         f"\nratio ours/django-scim2: creates/s {ours_rps / peer_rps:.2f}x, "
         f"server CPU per create django-scim2/ours {peer_cpu / ours_cpu:.2f}x "
-        "(medians over rounds; > 1 means ours is ahead)"
+        f"(with PostgreSQL's: {(peer_cpu + peer_db) / (ours_cpu + ours_db):.2f}x; "
+        "medians over rounds; > 1 means ours is ahead)"
     )
 
 
@@ -285,8 +303,10 @@ def main() -> None:
     if not (0 < args.rounds <= 12 and 4 <= args.posts <= 5000):
         parser.error("bounded runs only: rounds <= 12, 4 <= posts <= 5000")
     peer_venv()
-    ours = Target("ours (audit, request log, outbox)", args.port, prepare_ours(args.port))
-    peer = Target("django-scim2", args.port + 1, prepare_peer())
+    ours = Target(
+        "ours (audit, request log, outbox)", args.port, prepare_ours(args.port), name_of(OURS_DB)
+    )
+    peer = Target("django-scim2", args.port + 1, prepare_peer(), name_of(PEER_DB))
     logs = Path(tempfile.gettempdir())
     load_start = serving.load_average()
     with (

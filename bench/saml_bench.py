@@ -65,7 +65,11 @@ BARE_DB_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 SLUG = "bench"
+CONN_MAX_AGE = 3600
 BIN = ROOT / ".venv" / "bin"
+# The product checkout served as "ours" (default: this one). Pointing it at an export of
+# an earlier commit measures before and after a change with the same bench.
+PRODUCT = Path(os.environ.get("BENCH_PRODUCT_ROOT", str(ROOT))).resolve()
 
 
 def base_env(port: int) -> dict[str, str]:
@@ -76,7 +80,9 @@ def base_env(port: int) -> dict[str, str]:
         SECRET_KEY="bench-secret-key-not-for-production",
         DEBUG="false",
         SITE_URL=f"http://127.0.0.1:{port}",
-        LOG_LEVEL="WARNING",
+        # Connections outlive the run (both servers alike): the PostgreSQL backends whose
+        # CPU is counted then live through every round.
+        DB_CONN_MAX_AGE=str(CONN_MAX_AGE),
         # As in production: background work (the persona drain after a role change)
         # is queued on Redis for a worker, not run inside the login.
         CELERY_TASK_ALWAYS_EAGER="false",
@@ -106,6 +112,7 @@ def bare_env(port: int, settings_path: Path) -> dict[str, str]:
         BARE_DATABASE_URL=BARE_DB_URL,
         BARE_SAML_SETTINGS=str(settings_path),
         SECRET_KEY="bare-bench-secret-key-not-for-production",
+        BARE_CONN_MAX_AGE=str(CONN_MAX_AGE),
     )
     return env
 
@@ -125,21 +132,21 @@ def database_prepare(workdir: Path, peer, settings_path: Path) -> None:
     # The bench's own Redis database: tasks the logins queued in earlier runs go too.
     redis.Redis.from_url(REDIS_URL).flushdb()
     env = base_env(0)
-    manage = [str(BIN / "python"), str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=ROOT)
+    manage = [str(BIN / "python"), str(PRODUCT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=PRODUCT)
     metadata = peer.write_metadata(workdir / "idp-metadata.xml")
     subprocess.run(
         [*manage, "saml_idp", "import", "--slug", SLUG, "--metadata-file", str(metadata)],
         env=env,
         check=True,
-        cwd=ROOT,
+        cwd=PRODUCT,
         stdout=subprocess.DEVNULL,
     )
     script = (
         "from users.services import Actor, custom_field_define;"
         "custom_field_define(key='persona', type='string', label='Persona', actor=Actor.system('bench'))"
     )
-    subprocess.run([*manage, "shell", "-c", script], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "shell", "-c", script], env=env, check=True, cwd=PRODUCT)
 
 
 @dataclass
@@ -514,7 +521,7 @@ def main() -> None:
                 "--access-logfile",
                 "-",
             ],
-            cwd=ROOT,
+            cwd=PRODUCT,
             env=base_env(args.port),
             port=args.port,
             log=logs / f"saml-bench-ours-{args.port}.log",

@@ -44,6 +44,9 @@ sys.path.insert(0, str(ROOT))
 from bench import peers as serving  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
+# The product checkout served as "ours" (default: this one). Pointing it at an export of
+# an earlier commit measures before and after a change with the same bench.
+PRODUCT = Path(os.environ.get("BENCH_PRODUCT_ROOT", str(ROOT))).resolve()
 PEER_VENV = ROOT / "var" / "scim2-venv"
 PEER_PACKAGES = ["django==5.2.*", "django-scim2==0.23.*", "psycopg2-binary", "gunicorn"]
 OURS_DB = os.environ.get(
@@ -87,6 +90,9 @@ def ours_env(port: int) -> dict[str, str]:
         DEBUG="false",
         SITE_URL=f"http://127.0.0.1:{port}",
         CELERY_TASK_ALWAYS_EAGER="false",
+        # Connections outlive the run (both servers alike): the PostgreSQL backends
+        # whose CPU is counted then live through every round.
+        DB_CONN_MAX_AGE="3600",
     )
     return env
 
@@ -98,7 +104,10 @@ def peer_env() -> dict[str, str]:
         if not k.startswith(("DJANGO_", "PYTHONPATH", "VIRTUAL_ENV"))
     }
     env.update(
-        DJANGO_SETTINGS_MODULE="scim2_peer.settings", SCIM2_DATABASE_URL=PEER_DB, SECRET_KEY=SECRET
+        DJANGO_SETTINGS_MODULE="scim2_peer.settings",
+        SCIM2_DATABASE_URL=PEER_DB,
+        SECRET_KEY=SECRET,
+        SCIM2_CONN_MAX_AGE="3600",
     )
     return env
 
@@ -116,9 +125,9 @@ def prepare_ours(port: int) -> str:
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
-    manage = [str(BIN / "python"), str(ROOT / "manage.py")]
+    manage = [str(BIN / "python"), str(PRODUCT / "manage.py")]
     env = ours_env(port)
-    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "migrate", "--no-input", "-v", "0"], env=env, check=True, cwd=PRODUCT)
     script = (
         "from scim.tokens import scim_token_create;"
         "from users.services import Actor;"
@@ -128,7 +137,7 @@ def prepare_ours(port: int) -> str:
         [*manage, "shell", "-c", script],
         env=env,
         check=True,
-        cwd=ROOT,
+        cwd=PRODUCT,
         capture_output=True,
         text=True,
     )
@@ -320,7 +329,7 @@ def main() -> None:
                 "--access-logfile",
                 "-",
             ],
-            cwd=ROOT,
+            cwd=PRODUCT,
             env=ours_env(ours.port),
             port=ours.port,
             log=logs / f"scim-create-ours-{ours.port}.log",

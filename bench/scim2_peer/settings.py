@@ -43,8 +43,9 @@ DATABASES = {
         "PASSWORD": _db.password or "",
         "HOST": _db.hostname or "127.0.0.1",
         "PORT": str(_db.port or 5432),
-        # Persistent connections, as the product has (CONN_MAX_AGE=60).
-        "CONN_MAX_AGE": 60,
+        # Persistent connections, as the product has (DB_CONN_MAX_AGE); the bench sets
+        # the same age for both, long enough to outlive a run.
+        "CONN_MAX_AGE": int(os.environ.get("SCIM2_CONN_MAX_AGE", "60")),
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

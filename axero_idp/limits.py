@@ -49,7 +49,9 @@ def _redis_hit(backend: RedisCache, key: str, timeout: int) -> int:
     the cache's own, and Django stores an int as plain digits, so counter_value() and
     counter_reset() (through the cache) see the same counter."""
     full_key = backend.make_and_validate_key(key)
-    pool = backend._cache._get_connection_pool(write=True)
+    # The pool Django's Redis cache writes through (Django 5.2's RedisCacheClient; not in
+    # the type stubs): the script then shares its connections with the cache.
+    pool = backend._cache._get_connection_pool(write=True)  # type: ignore[attr-defined]
     script = _scripts.get(id(pool))
     if script is None:
         script = redis.Redis(connection_pool=pool).register_script(_HIT_SCRIPT)

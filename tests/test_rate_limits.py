@@ -61,3 +61,23 @@ def test_a_cache_outage_lets_scim_through(provisioning_token, settings, caplog):
 
     assert {ScimClient(provisioning_token).get(USERS).status_code for _ in range(3)} == {200}
     assert "limit counter unavailable" in caplog.text
+
+
+def test_a_window_counter_lives_in_redis_with_its_expiry():
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    from axero_idp import limits
+
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        pytest.skip("the Redis counter needs REDIS_URL")
+
+    assert [limits.counter_hit("t", window_seconds=60) for _ in range(3)] == [1, 2, 3]
+    # The one-round-trip counter and the cache read the same key and value.
+    assert limits.counter_value("t", window_seconds=60) == 3
+    key = backend.make_and_validate_key(limits._key("t", 60))
+    assert 0 < backend._cache.get_client(key).ttl(key) <= 65  # the window ends by itself
+    limits.counter_reset("t", window_seconds=60)
+    assert limits.counter_value("t", window_seconds=60) == 0
+    assert limits.counter_hit("t", window_seconds=60) == 1

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from axero_idp import rawsql
 from axero_idp.errors import UniquenessConflict, ValidationFailed, raise_for_constraint
 from users import events
 from users.models import USERNAME_UNIQUE, Source, User
@@ -172,13 +172,16 @@ def _pending_reports_link(*, manager: User, actor: Actor) -> list[str]:
         keys.append(manager.external_id.lower())
     if manager.email:
         keys.append(manager.email.lower())
-    # Matches the partial index on lower(pending_manager_ref).
-    waiting = (
-        User.objects.exclude(pending_manager_ref="")
-        .annotate(ref=Lower("pending_manager_ref"))
-        .filter(~Q(pk=manager.pk), ref__in=keys)
+    # Every create asks, and almost always finds no one: written by hand, the probe
+    # costs 0.14 ms of CPU where the ORM's annotate/exclude/filter cost 0.96 ms
+    # compiling the same SELECT (bench/scim_create_bench.py). The WHERE matches the
+    # partial index on lower(pending_manager_ref) (migration 0003).
+    rows = rawsql.fetch_all(
+        f"SELECT id FROM {rawsql.table(User)} WHERE pending_manager_ref <> '' "  # noqa: S608
+        "AND lower(pending_manager_ref) = ANY(%s) AND id <> %s",
+        [keys, manager.pk],
     )
-    report_ids = list(waiting.values_list("pk", flat=True))
+    report_ids = [row[0] for row in rows]
     if not report_ids:
         return []
     User.objects.filter(pk__in=report_ids).update(

@@ -243,6 +243,9 @@ def clean_custom_values(
     values: Mapping[str, Any], *, definitions: Mapping[str, CustomField] | None = None
 ) -> dict[str, Any]:
     """Validate custom values against their definitions; None means "remove"."""
+    if not values:
+        # Most creates carry no custom value: skip building the (empty) definitions query.
+        return {}
     if definitions is None:
         definitions = {f.key: f for f in CustomField.objects.filter(key__in=list(values))}
     cleaned: dict[str, Any] = {}

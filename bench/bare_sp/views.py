@@ -1,9 +1,10 @@
-"""The bare ACS, as python3-saml's Django demo (demo-django/demo/views.py) does it: the
-settings are loaded and OneLogin_Saml2_Auth is built on every request, the AuthnRequest
-ID is kept in the session, process_response() validates, and the user is logged in.
+"""The bare SP's views, as python3-saml's demo-django writes them: the settings are
+loaded and OneLogin_Saml2_Auth is built on every request, the AuthnRequest ID is kept
+in the session, process_response() validates the signed response (strict mode), and the
+user is logged in with django.contrib.auth.
 
 No replay cache, no exact Destination/Recipient check, no provisioning, no roles, no
-audit, no SameSite hop: the floor our full login is measured against."""
+audit: the floor the product's full login is measured against."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ import json
 
 from django.conf import settings
 from django.contrib.auth import login as django_login
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.views.decorators.csrf import csrf_exempt
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
-
-from users.models import User
 
 
 def _prepare_django_request(request: HttpRequest) -> dict:
@@ -30,9 +30,13 @@ def _prepare_django_request(request: HttpRequest) -> dict:
 
 def _init_saml_auth(request: HttpRequest) -> OneLogin_Saml2_Auth:
     # The demo reads settings.json (and the certs) from disk on every request.
-    with open(settings.BARE_SAML_SETTINGS) as handle:
+    with open(settings.SAML_SETTINGS_FILE) as handle:
         saml_settings = json.load(handle)
     return OneLogin_Saml2_Auth(_prepare_django_request(request), saml_settings)
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
 
 
 def login(request: HttpRequest) -> HttpResponse:
@@ -52,7 +56,7 @@ def acs(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest(f"SAML error: {', '.join(errors)}")
     request.session.pop("AuthNRequestID", None)
     name_id = auth.get_nameid()
-    user, _ = User.objects.get_or_create(username=name_id, defaults={"email": name_id})
+    user, _ = User.objects.get_or_create(username=name_id[:150], defaults={"email": name_id})
     django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session["samlUserdata"] = auth.get_attributes()
     request.session["samlNameId"] = name_id

@@ -215,7 +215,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "socket_connect_timeout": 2}
+# A message a worker took but never acknowledged (the whole worker was killed: a deploy,
+# the OOM killer) goes back to the queue after the visibility timeout. It must exceed
+# the longest countdown a task is queued with (a webhook retry: an hour), or Redis would
+# hand a waiting task to a second worker; two hours. A killed pool process is requeued
+# at once (task_reject_on_worker_lost), and every outbox (photo fetches, persona marks,
+# events) is drained by beat every minute, so a lost message costs a minute, not two
+# hours. README "Operating in production". Each worker looks for such messages every
+# CELERY_BROKER_RESTORE_INTERVAL seconds (one indexed Redis query).
+CELERY_BROKER_VISIBILITY_TIMEOUT: int = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=7200)
+CELERY_BROKER_RESTORE_INTERVAL: int = env.int("CELERY_BROKER_RESTORE_INTERVAL", default=30)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "socket_connect_timeout": 2,
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": CELERY_BROKER_RESTORE_INTERVAL,
+    # Every sweep scans (kombu's default scans one in ten: a 100-second period).
+    "unacked_restore_throttle": 1,
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_BEAT_SCHEDULE["scim-request-log-prune"] = {
@@ -255,8 +272,14 @@ CELERY_BEAT_SCHEDULE["sso-saml-state-purge"] = {
     "schedule": 3600.0,
 }
 
-# Profile images: photo URLs never handled (broker down at enqueue, a lost task) and
-# failures older than a day are queued again.
+# Profile images: photo URLs set by SCIM and SAML wait in an outbox (media.pending),
+# drained after each commit and every minute here (after a broker outage or a killed
+# worker); the catch-up is the last safety net (URLs never handled by any path, and
+# failures older than a day).
+CELERY_BEAT_SCHEDULE["media-photo-fetches-drain"] = {
+    "task": "media.tasks.photo_fetches_drain",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["media-photo-fetch-catch-up"] = {
     "task": "media.tasks.photo_fetch_catch_up",
     "schedule": 15 * 60.0,

@@ -1,0 +1,187 @@
+"""Fault tests: real processes killed, brokers stopped, database connections dropped.
+
+Each test starts what it breaks on its own: a redis-server on a free port (never the
+shared one), Celery workers as child processes in their own process group (killed by
+that id), against the test database, which the test commits to (transactional_db).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.db import connection
+
+from axero_idp.celery import app as celery_app
+from tests.conftest import ci_requires
+
+ROOT = Path(__file__).resolve().parents[2]
+CELERY = Path(sys.executable).parent / "celery"
+
+
+def free_port(start: int = 6390) -> int:
+    for port in range(start, start + 200):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError("no free port")
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Poll check() until it returns something truthy; fail with `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@dataclass
+class RedisServer:
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        wait_for("redis-server to answer", lambda: _pings(client), timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of this test's own, on a free port from 6390."""
+    if shutil.which("redis-server") is None:
+        ci_requires("redis-server")
+    server = RedisServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+def _broker_set(url: str) -> None:
+    celery_app.conf.broker_url = url
+    # The connection and producer pools remember the broker they were made for.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """This process queues tasks on the test's redis-server (not eagerly)."""
+    previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    _broker_set(redis_server.url)
+    celery_app.conf.task_always_eager = False
+    yield redis_server
+    _broker_set(previous[0])
+    celery_app.conf.task_always_eager = previous[1]
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes (its own process group), as a
+        deploy or the OOM killer does: no warm shutdown, no acknowledgement."""
+        os.killpg(self.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def worker_environment(broker_url: str, media_root: Path, **extra: str) -> dict[str, str]:
+    """What a production worker gets, pointed at the test database and this broker."""
+    database = connection.settings_dict
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": broker_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "MEDIA_ROOT": str(media_root),
+        "IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS": "true",
+        "WEBHOOKS_ALLOW_PRIVATE_NETWORKS": "true",
+        **extra,
+    }
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    """start_worker(env, concurrency=3) -> a running `celery worker` (the compose
+    file's command), stopped at the end of the test."""
+    workers: list[Worker] = []
+
+    def start(env: dict[str, str], concurrency: int = 3) -> Worker:
+        log = tmp_path / f"worker-{len(workers)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(CELERY), "-A", "axero_idp", "worker", "-l", "INFO"]
+                + [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, killed by its id
+            )
+        worker = Worker(process, log)
+        workers.append(worker)
+        wait_for(
+            "the worker to start",
+            lambda: process.poll() is not None or " ready." in worker.output(),
+        )
+        assert process.poll() is None, worker.output()
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()

@@ -25,6 +25,8 @@ from django.db import connection
 
 from axero_idp.celery import app as celery_app
 from tests.conftest import ci_requires
+from tests.events.conftest import receiver  # noqa: F401 (a fixture these tests share)
+from tests.media.conftest import image_server  # noqa: F401 (a fixture these tests share)
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).parent / "celery"
@@ -60,8 +62,10 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no"],
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no"),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -165,8 +169,10 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
         log = tmp_path / f"worker-{len(workers)}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [str(CELERY), "-A", "axero_idp", "worker", "-l", "INFO"]
-                + [f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"],
+                [
+                    *(str(CELERY), "-A", "axero_idp", "worker", "-l", "INFO"),
+                    *(f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"),
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

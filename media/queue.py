@@ -1,4 +1,6 @@
-"""Queue the photo drain after commit, never failing the caller when the broker is down.
+"""The image pipeline's queueing: services and tasks ask for work here, by task name.
+
+Queue the photo drain after commit, never failing the caller when the broker is down.
 
 A drain takes every due row there is, so one queued drain serves every photo URL
 committed before it runs: each web process queues at most one per DRAIN_WINDOW seconds
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from typing import Final
 
 from django.conf import settings
@@ -65,3 +68,18 @@ def drain_after_commit() -> None:
     """Ask a worker to drain the pending photo fetches once the current transaction
     commits."""
     transaction.on_commit(drain_enqueue)
+
+
+def photo_fetch_enqueue(*, user_id: uuid.UUID, url: str, origin: str = "") -> bool:
+    """Queue one fetch (the catch-up and the refresh); a broker outage is logged, never
+    raised: their next run tries again."""
+    try:
+        task_enqueue("media.tasks.photo_fetch", str(user_id), url, origin)
+    except Exception:
+        logger.warning(
+            "photo fetch for user %s not queued (broker unavailable); the next run will",
+            user_id,
+            exc_info=True,
+        )
+        return False
+    return True

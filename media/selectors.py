@@ -49,9 +49,7 @@ def users_awaiting_photo_fetch(
         catch_up_queued_url=OuterRef("photo_url"),
         catch_up_queued_at__gte=now - requeue_after,
     )
-    in_outbox = PendingPhotoFetch.objects.filter(
-        user_id=OuterRef("pk"), url=OuterRef("photo_url")
-    )
+    in_outbox = PendingPhotoFetch.objects.filter(user_id=OuterRef("pk"), url=OuterRef("photo_url"))
     rows = (
         User.objects.exclude(photo_url="")
         .exclude(Exists(handled))

@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from media import pending
 from media.errors import ImageFetchUnavailable
+from media.queue import photo_fetch_enqueue
 from media.selectors import users_awaiting_photo_fetch, users_due_photo_refresh
 from media.services import (
     photo_fetch_catch_up_record,
-    photo_fetch_enqueue,
     photo_fetch_failure_record,
     photo_fetch_run,
     photo_refresh_queued_record,

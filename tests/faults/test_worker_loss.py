@@ -170,3 +170,39 @@ def test_a_worker_killed_mid_task_leaves_one_image_one_event_delivery_one_member
     ]
     assert not PendingEvaluation.objects.exists()
     assert recovered_in < 30
+
+
+def test_a_pool_process_killed_mid_fetch_is_requeued_at_once_without_the_visibility_timeout(
+    broker, start_worker, image_server, tmp_path
+):
+    """Only the process running the task dies (the OOM killer's usual pick): the worker
+    rejects the message back to the queue at once (task_reject_on_worker_lost) and runs
+    it again, long before the two-hour visibility timeout."""
+    import psutil
+
+    media_root = tmp_path / "media"
+    image_server.routes["/bob.png"] = Route(body=PNG, delay=60)
+    user = user_create(
+        actor=Actor.scim("onelogin"),
+        source="scim",
+        username="bob@example.com",
+        attributes={"photo_url": image_server.url("/bob.png")},
+    )
+    worker = start_worker(worker_environment(broker.url, media_root), concurrency=1)
+    wait_for("the photo fetch to start", lambda: image_server.hits)
+    [pool_process] = psutil.Process(worker.pid).children()
+    image_server.routes["/bob.png"] = Route(body=PNG)
+
+    pool_process.kill()
+    killed_at = time.monotonic()
+    wait_for("the image", lambda: ProfileImage.objects.exclude(storage_name="").exists())
+    print(f"pool process loss: image stored {time.monotonic() - killed_at:.1f} s after the SIGKILL")
+
+    assert worker.process.poll() is None  # the worker itself lives on
+    assert "WorkerLostError" in worker.output()
+    assert image_server.hits == ["/bob.png", "/bob.png"]
+    stored = ProfileImage.objects.get(user=user)
+    files = [p for p in (media_root / "profile-images").rglob("*") if p.is_file()]
+    assert [p.relative_to(media_root).as_posix() for p in files] == [stored.storage_name]
+    assert AuditEvent.objects.filter(action="image.updated").count() == 1
+    assert not PendingPhotoFetch.objects.exists()

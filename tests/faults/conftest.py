@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import redis
@@ -144,10 +145,19 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
+def database_url(database: dict[str, Any]) -> str:
+    """The DATABASE_URL of a Django database (TCP, or a Unix socket as devdb.py makes)."""
+    host, port = str(database["HOST"] or ""), str(database["PORT"] or "5432")
+    user, name = database["USER"], database["NAME"]
+    if host.startswith("/"):
+        socket_and_name = quote(f"{host}/{name}", safe="")
+        return f"postgres://{user}@/{socket_and_name}?port={port}"
+    return f"postgres://{user}@{host}:{port}/{name}"
+
+
 def worker_environment(broker_url: str, media_root: Path, **extra: str) -> dict[str, str]:
     """What a production worker gets, pointed at the test database and this broker."""
-    database = connection.settings_dict
-    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    url = database_url(connection.settings_dict)
     return {
         **os.environ,
         "DATABASE_URL": url,

@@ -16,6 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import psutil
 import psycopg2
 import pytest
 from django.db import connection
@@ -178,8 +179,6 @@ def test_a_pool_process_killed_mid_fetch_is_requeued_at_once_without_the_visibil
     """Only the process running the task dies (the OOM killer's usual pick): the worker
     rejects the message back to the queue at once (task_reject_on_worker_lost) and runs
     it again, long before the two-hour visibility timeout."""
-    import psutil
-
     media_root = tmp_path / "media"
     image_server.routes["/bob.png"] = Route(body=PNG, delay=60)
     user = user_create(

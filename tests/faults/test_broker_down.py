@@ -8,10 +8,13 @@ import time
 
 import pytest
 
+from axero_idp.celery import app as celery_app
 from media import tasks
 from media.models import PendingPhotoFetch, ProfileImage
+from tests.faults.conftest import wait_for, worker_environment
 from tests.media.conftest import Route, image_bytes
 from users.models import User
+from users.services import Actor, user_create
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -74,3 +77,42 @@ def test_a_photo_url_set_while_the_broker_is_down_is_fetched_once_by_a_later_dra
     assert [f.name for f in files if f.is_file()] == [stored.storage_name.rsplit("/", 1)[1]]
     assert image_server.hits == ["/ann.png"]
     assert not PendingPhotoFetch.objects.exists()
+
+
+def test_a_running_worker_carries_on_after_redis_restarts(
+    broker, start_worker, provisioning_token, image_server, tmp_path
+):
+    """Redis restarts (empty: it keeps nothing) under a running worker: the worker
+    reconnects by itself, and what was set meanwhile is fetched by the next drain."""
+    image_server.routes["/a.png"] = Route(body=PNG)
+    image_server.routes["/b.png"] = Route(body=PNG)
+    media_root = tmp_path / "media"
+    start_worker(worker_environment(broker.url, media_root), concurrency=1)
+    user_create(
+        actor=Actor.scim("onelogin"),
+        source="scim",
+        username="a@example.com",
+        attributes={"photo_url": image_server.url("/a.png")},
+    )
+    wait_for("the first photo", lambda: _stored_for("a@example.com"))
+
+    broker.stop()
+    stopped_at = time.monotonic()
+    user_create(
+        actor=Actor.scim("onelogin"),
+        source="scim",
+        username="b@example.com",
+        attributes={"photo_url": image_server.url("/b.png")},
+    )  # its drain could not be queued
+    broker.start()
+    # Beat's every-minute drain, sent as beat sends it.
+    celery_app.send_task("media.tasks.photo_fetches_drain")
+    wait_for("the second photo", lambda: _stored_for("b@example.com"), timeout=45)
+    print(f"broker restart: photo stored {time.monotonic() - stopped_at:.1f} s after the stop")
+
+    assert image_server.hits == ["/a.png", "/b.png"]
+    assert not PendingPhotoFetch.objects.exists()
+
+
+def _stored_for(username: str) -> bool:
+    return ProfileImage.objects.filter(user__username=username).exclude(storage_name="").exists()

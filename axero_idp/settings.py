@@ -224,6 +224,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A worker (re)started while Redis is down waits for it instead of exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A message a worker took but never acknowledged (the whole worker was killed: a deploy,
 # the OOM killer) goes back to the queue after the visibility timeout. It must exceed
 # the longest countdown a task is queued with (a webhook retry: an hour), or Redis would

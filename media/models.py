@@ -66,3 +66,32 @@ class ProfileImage(models.Model):
     def version(self) -> str:
         """Short fingerprint for cache-busting URLs (the full sha256 is the ETag)."""
         return self.sha256[:16]
+
+
+class PendingPhotoFetch(models.Model):
+    """The image pipeline's outbox: a photo URL to fetch, written in the same
+    transaction as the change that set it (users.events.subscribe_in_transaction), and
+    deleted in the transaction that stores the image. A broker that is down when the
+    URL is set, or a worker killed mid-fetch, only delays the fetch (media.pending)."""
+
+    id = models.BigAutoField(primary_key=True)
+    # A plain value, not a foreign key: a row for a user deleted since is a no-op.
+    user_id = models.UUIDField()
+    url = models.URLField(max_length=2000)
+    # The kind of actor that set the URL (users.models.ActorKind), for the image's source.
+    origin = models.CharField(max_length=10, blank=True, default="")
+    # Network failures so far; the row waits until not_before before the next attempt.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    not_before = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [
+            # The drain's claim: due rows, oldest first.
+            models.Index(fields=["not_before", "id"], name="media_pending_due_idx"),
+            # The catch-up's "already waiting in the outbox".
+            models.Index(fields=["user_id"], name="media_pending_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"pending photo fetch {self.pk} for {self.user_id}"

@@ -8,7 +8,7 @@ import uuid
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from media.models import ProfileImage
+from media.models import PendingPhotoFetch, ProfileImage
 from users.models import User
 
 
@@ -33,9 +33,9 @@ def users_awaiting_photo_fetch(
     failure_retry_after: dt.timedelta,
     requeue_after: dt.timedelta = dt.timedelta(hours=1),
 ) -> list[tuple[uuid.UUID, str]]:
-    """(user id, photo URL) of users whose current photo URL was never handled, did
-    not fail recently and was not queued by the catch-up job recently: one query,
-    whatever the directory's size."""
+    """(user id, photo URL) of users whose current photo URL was never handled, is not
+    waiting in the outbox, did not fail recently and was not queued by the catch-up
+    job recently: one query, whatever the directory's size."""
     now = timezone.now()
     cutoff = now - failure_retry_after
     handled = ProfileImage.objects.filter(
@@ -49,9 +49,11 @@ def users_awaiting_photo_fetch(
         catch_up_queued_url=OuterRef("photo_url"),
         catch_up_queued_at__gte=now - requeue_after,
     )
+    in_outbox = PendingPhotoFetch.objects.filter(user_id=OuterRef("pk"), url=OuterRef("photo_url"))
     rows = (
         User.objects.exclude(photo_url="")
         .exclude(Exists(handled))
+        .exclude(Exists(in_outbox))
         .exclude(Exists(failed_recently))
         .exclude(Exists(queued_recently))
         .order_by("updated_at", "pk")

@@ -18,8 +18,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from axero_idp.errors import NotFound, ValidationFailed
-from axero_idp.task_queue import task_enqueue
-from media.errors import ImageFetchUnavailable
 from media.fetching import Validators, image_download
 from media.imaging import NormalisedImage, image_normalise
 from media.models import ImageSource, ProfileImage
@@ -133,6 +131,44 @@ def _already_stored(
     return True
 
 
+def _user_locked(user_id: uuid.UUID, fetched_url: str | None) -> User:
+    """The user under a row lock, which serialises every image write of this user;
+    PhotoUrlSuperseded when a fetched URL is no longer theirs."""
+    locked = User.objects.select_for_update().filter(pk=user_id).first()
+    if locked is None:
+        raise NotFound("user not found")
+    if fetched_url is not None and locked.photo_url != fetched_url:
+        raise PhotoUrlSuperseded
+    return locked
+
+
+def _image_point_at(
+    profile: ProfileImage, *, image: NormalisedImage, name: str, source: str, source_url: str
+) -> None:
+    profile.storage_name = name
+    profile.content_type = image.content_type
+    profile.width, profile.height = image.width, image.height
+    profile.byte_size = len(image.data)
+    profile.sha256 = image.sha256
+    profile.source = source
+    profile.source_url = source_url
+    profile.updated_at = timezone.now()
+
+
+def _fetch_bookkeeping(
+    profile: ProfileImage, *, photo_url: str, fetched_url: str | None, validators: Validators
+) -> None:
+    """A fetched image handles its URL and clears the last failure; a manual one
+    supersedes the user's current photo URL and has nothing to re-check."""
+    fetched = fetched_url is not None
+    profile.photo_url_handled = fetched_url if fetched_url is not None else photo_url
+    if fetched:
+        profile.last_failure_at = None
+        profile.last_failure_reason = profile.last_failure_url = ""
+    profile.fetch_etag, profile.fetch_last_modified = validators.etag, validators.last_modified
+    profile.fetch_checked_at = timezone.now() if fetched else None
+
+
 @transaction.atomic
 def _pointer_flip(
     *,
@@ -145,31 +181,16 @@ def _pointer_flip(
     fetched_url: str | None,
     validators: Validators,
 ) -> ProfileImage:
-    # The user row lock serialises every image write of this user.
-    locked = User.objects.select_for_update().filter(pk=user.pk).first()
-    if locked is None:
-        raise NotFound("user not found")
-    if fetched_url is not None and locked.photo_url != fetched_url:
-        raise PhotoUrlSuperseded
+    locked = _user_locked(user.pk, fetched_url)
     profile, _ = ProfileImage.objects.get_or_create(user=locked)
     if fetched_url is not None and _already_stored(profile, fetched_url, image, validators):
         _file_delete_on_commit(name)  # the new copy of the same image
         return profile
     old_name = profile.storage_name
-    profile.storage_name = name
-    profile.content_type = image.content_type
-    profile.width, profile.height = image.width, image.height
-    profile.byte_size = len(image.data)
-    profile.sha256 = image.sha256
-    profile.source = source
-    profile.source_url = source_url
-    profile.updated_at = timezone.now()
-    profile.photo_url_handled = fetched_url if fetched_url is not None else locked.photo_url
-    if fetched_url is not None:
-        profile.last_failure_at = None
-        profile.last_failure_reason = profile.last_failure_url = ""
-    profile.fetch_etag, profile.fetch_last_modified = validators.etag, validators.last_modified
-    profile.fetch_checked_at = timezone.now() if fetched_url is not None else None
+    _image_point_at(profile, image=image, name=name, source=source, source_url=source_url)
+    _fetch_bookkeeping(
+        profile, photo_url=locked.photo_url, fetched_url=fetched_url, validators=validators
+    )
     profile.save()
     audit_record(actor=actor, action="image.updated", target=locked, detail=_audit_detail(profile))
     user_image_recorded(user=locked, version=profile.version)
@@ -252,6 +273,36 @@ def _validators_for(profile: ProfileImage | None, url: str) -> Validators | None
     return Validators(profile.fetch_etag, profile.fetch_last_modified)
 
 
+def _fetch_skipped(user: User, url: str) -> tuple[str | None, ProfileImage | None]:
+    """Why there is nothing to fetch (see photo_fetch_run), or None; and the image row."""
+    if user.photo_url != url:
+        return "superseded", None
+    profile = profile_image_state(user.pk)
+    if profile is not None and profile.photo_url_handled == url and profile.source_url != url:
+        return "already", profile
+    return None, profile
+
+
+def _download_and_store(user: User, url: str, origin: str, profile: ProfileImage | None) -> str:
+    downloaded = image_download(url, _validators_for(profile, url))
+    if downloaded.data is None:
+        recorded = photo_fetch_unchanged_record(
+            user_id=user.pk, url=url, validators=downloaded.validators
+        )
+        return "unchanged" if recorded else "superseded"
+    profile_image_store(
+        user=user,
+        data=downloaded.data,
+        source=_fetch_source(origin, user),
+        actor=FETCH_ACTOR,
+        source_url=url,
+        fetched_url=url,
+        validators=downloaded.validators,
+    )
+    logger.info("profile image fetched for user %s", user.pk)
+    return "stored"
+
+
 def photo_fetch_run(*, user_id: uuid.UUID | str, url: str, origin: str = "") -> str:
     """Fetch the user's photo URL (conditionally, when it is the stored image's) and
     store what changed; idempotent.
@@ -259,34 +310,16 @@ def photo_fetch_run(*, user_id: uuid.UUID | str, url: str, origin: str = "") -> 
     Returns "stored", "unchanged" (a 304), "refused" (recorded as the last failure),
     "already" (a manual upload or removal superseded this URL), "superseded" (no
     longer the user's photo URL) or "no_user". Raises ImageFetchUnavailable on network
-    trouble, for the task to retry.
+    trouble, for the caller to retry.
     """
     user = user_get(user_id)
     if user is None:
         return "no_user"
-    if user.photo_url != url:
-        return "superseded"
-    profile = profile_image_state(user.pk)
-    if profile is not None and profile.photo_url_handled == url and profile.source_url != url:
-        return "already"
+    skipped, profile = _fetch_skipped(user, url)
+    if skipped is not None:
+        return skipped
     try:
-        downloaded = image_download(url, _validators_for(profile, url))
-        if downloaded.data is None:
-            recorded = photo_fetch_unchanged_record(
-                user_id=user.pk, url=url, validators=downloaded.validators
-            )
-            return "unchanged" if recorded else "superseded"
-        profile_image_store(
-            user=user,
-            data=downloaded.data,
-            source=_fetch_source(origin, user),
-            actor=FETCH_ACTOR,
-            source_url=url,
-            fetched_url=url,
-            validators=downloaded.validators,
-        )
-    except ImageFetchUnavailable:
-        raise
+        return _download_and_store(user, url, origin, profile)
     except PhotoUrlSuperseded:
         return "superseded"
     except NotFound:
@@ -295,8 +328,6 @@ def photo_fetch_run(*, user_id: uuid.UUID | str, url: str, origin: str = "") -> 
         # SSRF refusals, 4xx answers, too large, not an image: asking again won't help.
         photo_fetch_failure_record(user_id=user.pk, url=url, reason=exc.detail)
         return "refused"
-    logger.info("profile image fetched for user %s", user.pk)
-    return "stored"
 
 
 @transaction.atomic
@@ -319,20 +350,6 @@ def photo_fetch_failure_record(*, user_id: uuid.UUID | str, url: str, reason: st
     )
     # The URL may name the person: the log carries the user id and the reason only.
     logger.warning("profile image fetch failed for user %s: %s", user.pk, reason)
-    return True
-
-
-def photo_fetch_enqueue(*, user_id: uuid.UUID, url: str, origin: str = "") -> bool:
-    """Queue a fetch; a broker outage is logged, never raised (the catch-up job retries)."""
-    try:
-        task_enqueue("media.tasks.photo_fetch", str(user_id), url, origin)
-    except Exception:
-        logger.warning(
-            "photo fetch for user %s not queued (broker unavailable); the catch-up job will",
-            user_id,
-            exc_info=True,
-        )
-        return False
     return True
 
 

@@ -10,11 +10,12 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
+from media import pending
 from media.errors import ImageFetchUnavailable
+from media.queue import photo_fetch_enqueue
 from media.selectors import users_awaiting_photo_fetch, users_due_photo_refresh
 from media.services import (
     photo_fetch_catch_up_record,
-    photo_fetch_enqueue,
     photo_fetch_failure_record,
     photo_fetch_run,
     photo_refresh_queued_record,
@@ -55,6 +56,13 @@ def photo_fetch(self: Any, user_id: str, url: str, origin: str = "") -> str:
             user_id=user_id, url=url, reason=f"internal error ({type(exc).__name__})"
         )
         raise
+
+
+@shared_task(acks_late=True, time_limit=90, soft_time_limit=80)
+def photo_fetches_drain() -> int:
+    """Fetch the photo URLs waiting in the outbox (queued after commits; every minute
+    from beat, the catch-up when the broker was down or a worker died)."""
+    return pending.photo_fetches_drain().fetches
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)

@@ -9,7 +9,7 @@ import pytest
 from kombu.exceptions import OperationalError
 
 from media import tasks
-from media.models import ImageSource, ProfileImage
+from media.models import ImageSource, PendingPhotoFetch, ProfileImage
 from media.services import photo_fetch_run, profile_image_store
 from tests.factories import UserFactory
 from tests.media.conftest import (
@@ -266,7 +266,7 @@ def test_a_newer_url_wins_over_a_slower_older_fetch(private_allowed, image_serve
     assert not ProfileImage.objects.filter(user=user).exclude(storage_name="").exists()
 
 
-def test_a_broker_outage_does_not_fail_the_scim_request_and_catch_up_fetches_later(
+def test_a_broker_outage_does_not_fail_the_scim_request_and_the_drain_fetches_later(
     client,
     committing,
     provisioning_token,
@@ -281,8 +281,8 @@ def test_a_broker_outage_does_not_fail_the_scim_request_and_catch_up_fetches_lat
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks.photo_fetch, "apply_async", broker_down)
-    with caplog.at_level(logging.WARNING, logger="media.services"), committing():
+    monkeypatch.setattr(tasks.photo_fetches_drain, "apply_async", broker_down)
+    with caplog.at_level(logging.WARNING, logger="media.queue"), committing():
         response = client.post(
             "/scim/v2/Users",
             {
@@ -296,13 +296,21 @@ def test_a_broker_outage_does_not_fail_the_scim_request_and_catch_up_fetches_lat
 
     assert response.status_code == 201
     user = User.objects.get(username="ann@example.com")
-    assert f"photo fetch for user {user.pk} not queued" in caplog.text
+    assert "could not queue the photo drain; beat will pick it up" in caplog.text
     assert not ProfileImage.objects.filter(user=user).exists()
-
-    monkeypatch.undo()  # the broker is back
-    assert tasks.photo_fetch_catch_up() == 1
-    assert _stored(user).source == ImageSource.SCIM
+    assert list(PendingPhotoFetch.objects.values_list("user_id", "url", "origin")) == [
+        (user.pk, image_server.url("/ann.png"), "scim")
+    ]
+    # The row is in the outbox: the catch-up does not queue a second fetch of it.
     assert tasks.photo_fetch_catch_up() == 0
+
+    monkeypatch.undo()  # the broker is back: beat's drain runs
+    assert tasks.photo_fetches_drain() == 1
+    assert _stored(user).source == ImageSource.SCIM
+    assert not PendingPhotoFetch.objects.exists()
+    assert tasks.photo_fetches_drain() == 0
+    assert tasks.photo_fetch_catch_up() == 0
+    assert image_server.hits == ["/ann.png"]
 
 
 def test_catch_up_skips_handled_urls_and_recent_failures_and_retries_old_ones(

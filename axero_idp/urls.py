@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from axero_idp import health, views
 from axero_idp.admin_login import ThrottledAdminAuthenticationForm
+from axero_idp.console.background import background_retry_view
 from events.api import events_feed
 from personas.api import space_members as space_members_view
 from users.api import me as me_view
@@ -14,6 +15,7 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("admin/background/retry/", background_retry_view, name="console-background-retry"),
     path("admin/", admin.site.urls),
     path("scim/v2/", include("scim.urls")),
     path("sso/", include("sso.urls")),

@@ -25,12 +25,15 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from media.errors import ImageFetchUnavailable
-from media.models import PendingPhotoFetch
+from media.models import PendingPhotoFetch, ProfileImage
 from media.queue import drain_after_commit, drain_enqueue
 from media.services import photo_fetch_failure_record, photo_fetch_run
+from users.services.actors import Actor
+from users.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,9 @@ BACKOFF_MAX: Final = 3600.0
 # a burst of photo URLs does not hold one worker against everything else. Its task's
 # time limit leaves room for one more fetch (IMAGE_FETCH_DEADLINE_SECONDS) after it.
 RUN_BUDGET: Final = 30.0
+# An admin's retry marks at most this many failed photos at once (the dashboard lists
+# the last day's failures; a larger outage is the catch-up's job).
+RETRY_LIMIT: Final = 1000
 
 
 def photo_fetch_mark(*, user_id: uuid.UUID, url: str, origin: str = "") -> None:
@@ -142,3 +148,34 @@ def photo_fetches_drain(*, budget: float = RUN_BUDGET) -> DrainResult:
     if result.more_due:
         drain_enqueue(coalesce=False)
     return result
+
+
+def photo_fetches_retry_failed(*, since: dt.datetime, actor: Actor) -> int:
+    """An admin's "retry now" on the dashboard: every photo whose fetch failed since
+    `since` goes back into the outbox (unless a fetch of it is already waiting) and a
+    drain is queued after commit. Returns how many were marked; audited once."""
+    waiting = PendingPhotoFetch.objects.filter(user_id=OuterRef("user_id"))
+    failed = (
+        ProfileImage.objects.filter(last_failure_at__gte=since)
+        .exclude(last_failure_url="")
+        .exclude(Exists(waiting))
+        .values_list("user_id", "last_failure_url")
+    )
+    with transaction.atomic():
+        rows = [
+            # No origin: the image's source follows the person's (SCIM or SAML), as the
+            # photo URL came from their identity provider, not from the admin.
+            PendingPhotoFetch(user_id=user_id, url=url)
+            for user_id, url in failed[:RETRY_LIMIT]
+        ]
+        PendingPhotoFetch.objects.bulk_create(rows)
+        # Those and any fetch already waiting are drained now, not at beat's next run.
+        drain_after_commit()
+        audit_record(
+            actor=actor,
+            action="media.photo_fetches_retried",
+            target_type="profileimage",
+            target_id="",
+            detail={"marked": len(rows), "failed_since": since.isoformat()},
+        )
+    return len(rows)

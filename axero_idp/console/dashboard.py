@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from cryptography import x509
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from media.models import ProfileImage
+from media.models import PendingPhotoFetch, ProfileImage
 from personas.models import PendingEvaluation
 from scim.models import ScimRequestLog, ScimToken
 from sso.models import IdentityProvider, LoginFlow, LoginFlowOutcome, SPKey
@@ -60,6 +60,8 @@ class Dashboard:
     tokens: list[TokenHealth]
     persona_marks_pending: int
     oldest_persona_mark: dt.datetime | None
+    photo_fetches_waiting: int
+    oldest_photo_fetch: dt.datetime | None
     photo_failures: list[ProfileImage]
     unmapped: list[UnmappedAttribute]
     certificates: list[ExpiringCertificate]
@@ -67,14 +69,15 @@ class Dashboard:
 
 def dashboard_read(now: dt.datetime | None = None) -> Dashboard:
     now = now or timezone.now()
-    pending = PendingEvaluation.objects.aggregate(n=Count("id"), oldest=Max("created_at"))
+    pending = PendingEvaluation.objects.aggregate(n=Count("id"), oldest=Min("created_at"))
+    photos = PendingPhotoFetch.objects.aggregate(n=Count("id"), oldest=Min("created_at"))
     return Dashboard(
         connections=connections_health(now - WINDOW),
         tokens=tokens_health(now - WINDOW),
         persona_marks_pending=pending["n"],
-        oldest_persona_mark=PendingEvaluation.objects.order_by("id")
-        .values_list("created_at", flat=True)
-        .first(),
+        oldest_persona_mark=pending["oldest"],
+        photo_fetches_waiting=photos["n"],
+        oldest_photo_fetch=photos["oldest"],
         photo_failures=list(
             ProfileImage.objects.filter(last_failure_at__gte=now - WINDOW)
             .select_related("user")

@@ -136,3 +136,64 @@ def test_the_dashboard_costs_a_fixed_number_of_queries(admin_user, django_assert
     client.force_login(admin_user)
     with django_assert_max_num_queries(20):
         assert client.get("/admin/").status_code == 200
+
+
+def _failed_photo(user, *, hours_ago: float, url: str) -> ProfileImage:
+    return ProfileImage.objects.create(
+        user=user,
+        last_failure_at=timezone.now() - dt.timedelta(hours=hours_ago),
+        last_failure_reason="timeout",
+        last_failure_url=url,
+    )
+
+
+def test_waiting_photo_fetches_are_counted_and_a_retry_puts_failed_ones_back(
+    admin_user, django_capture_on_commit_callbacks
+):
+    from media.models import PendingPhotoFetch
+
+    recent = UserFactory(username="recent")
+    _failed_photo(recent, hours_ago=2, url="https://img.example.com/recent.png")
+    old = UserFactory(username="old")
+    _failed_photo(old, hours_ago=30, url="https://img.example.com/old.png")
+    waiting = UserFactory(username="waiting")
+    _failed_photo(waiting, hours_ago=1, url="https://img.example.com/waiting.png")
+    PendingPhotoFetch.objects.create(user_id=waiting.pk, url="https://img.example.com/new.png")
+    assert "Photo fetches waiting</td><td>1 " in _dashboard(admin_user)
+
+    client = Client()
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post("/admin/background/retry/")
+    assert response.status_code == 302
+    assert response["Location"].endswith("/admin/#dashboard-background")
+    assert callbacks, "the drains are queued after commit"
+
+    # The last day's failure is back in the outbox; the older one is the catch-up's,
+    # and a person whose fetch is already waiting gets no second row.
+    rows = set(PendingPhotoFetch.objects.values_list("user_id", "url"))
+    assert rows == {
+        (recent.pk, "https://img.example.com/recent.png"),
+        (waiting.pk, "https://img.example.com/new.png"),
+    }
+    event = AuditEvent.objects.get(action="media.photo_fetches_retried")
+    assert event.actor_name == admin_user.username
+    assert event.detail["marked"] == 1
+
+    client.post("/admin/background/retry/")
+    assert PendingPhotoFetch.objects.count() == 2
+
+
+def test_retrying_background_work_takes_a_post_and_the_permission(db):
+    reader = staff_with("users.view_auditevent", username="reader")
+    client = Client()
+    client.force_login(reader)
+    assert "Retry now" not in _dashboard(reader)
+    assert client.post("/admin/background/retry/").status_code == 403
+
+    admin = staff_with("users.view_auditevent", "media.change_profileimage", username="ops")
+    client.force_login(admin)
+    assert "Retry now" in _dashboard(admin)
+    assert client.get("/admin/background/retry/").status_code == 405
+    assert Client().post("/admin/background/retry/").status_code == 302  # to the login page
+    assert not AuditEvent.objects.filter(action="media.photo_fetches_retried").exists()

@@ -7,6 +7,10 @@ else is logged with an error reference and answered 500 without the exception te
 
 from __future__ import annotations
 
+import logging
+import uuid
+from typing import Final
+
 from axero_idp.errors import (
     SCIM_ERROR_SCHEMA,
     ApplicationError,
@@ -14,8 +18,15 @@ from axero_idp.errors import (
     RateLimited,
     server_error_body,
 )
+from axero_idp.request_id import current_request_id
 from axero_idp.text import encodable
 from scim.responses import ScimResponse
+
+logger = logging.getLogger(__name__)
+
+# What a SCIM client is told to wait when the database cannot serve it: a restart or a
+# failover is over within seconds, and every IdP retries a 503 with Retry-After.
+DATABASE_RETRY_AFTER: Final = 30
 
 
 class InvalidSyntax(ApplicationError):
@@ -83,3 +94,22 @@ def error_response(exc: ApplicationError) -> ScimResponse:
 def server_error_response() -> ScimResponse:
     """The 500 of a SCIM request that failed unexpectedly (logged with its reference)."""
     return ScimResponse(server_error_body(Protocol.SCIM, failed="SCIM request"), status=500)
+
+
+def database_unavailable_response() -> ScimResponse:
+    """The 503 of a SCIM request the database could not serve (down, restarting, a
+    dropped connection, a deadlock or a cancelled statement: django.db's
+    OperationalError and InterfaceError). Nothing was stored (the change was one
+    transaction), so the IdP may send it again: Retry-After says when. Some IdPs record a
+    500 as a failed push and move on; a 503 they retry."""
+    reference = current_request_id() or uuid.uuid4().hex
+    logger.warning(
+        "SCIM request: database unavailable; error id %s",
+        reference,
+        exc_info=True,
+        extra={"error_id": reference},
+    )
+    detail = f"The directory is briefly unavailable; retry later (error id {reference})."
+    response = ScimResponse(error_body(503, detail), status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponseBase
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -26,6 +27,7 @@ from scim.errors import (
     MethodNotAllowed,
     PayloadTooLarge,
     Unauthorized,
+    database_unavailable_response,
     error_response,
     server_error_response,
 )
@@ -195,6 +197,8 @@ class ScimView(View):
             response = handler(ctx, **kwargs)
         except ApplicationError as exc:
             response = error_response(exc)
+        except (OperationalError, InterfaceError):
+            response = database_unavailable_response()
         except Exception:
             response = server_error_response()
         ignored = ctx.ignored if ctx is not None else []

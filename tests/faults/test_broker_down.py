@@ -29,7 +29,7 @@ def _photos_from_loopback(settings, tmp_path):
     # Each test starts with no drain queued by this process (media.queue).
     import media.queue
 
-    media.queue._next_queue_at = 0.0
+    media.queue.drain.window_reset()
 
 
 def _create(client, token: str, name: str, photo: str | None):

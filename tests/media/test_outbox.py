@@ -23,7 +23,9 @@ PNG = image_bytes("PNG", size=(20, 20))
 
 @pytest.fixture(autouse=True)
 def _drain_window_open(monkeypatch):
-    monkeypatch.setattr("media.queue._next_queue_at", 0.0)
+    import media.queue
+
+    media.queue.drain.window_reset()
 
 
 def _mark(user, url: str) -> None:

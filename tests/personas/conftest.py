@@ -17,7 +17,9 @@ TODAY = dt.date(2026, 3, 1)
 @pytest.fixture(autouse=True)
 def _drain_queue_window_open(monkeypatch):
     """Each test starts with no drain queued by this process (personas.queue)."""
-    monkeypatch.setattr("personas.queue._next_queue_at", 0.0)
+    from personas import queue
+
+    queue.drain.window_reset()
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ def test_a_storm_of_commits_queues_one_drain_per_window_with_a_countdown_past_it
     queued, monkeypatch
 ):
     clock = iter([100.0, 100.3, 100.79, 100.81, 101.0])
-    monkeypatch.setattr(queue.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr("axero_idp.task_queue.time.monotonic", lambda: next(clock))
 
     for _ in range(5):
-        queue._enqueue_drain()
+        queue.drain.enqueue()
 
     # 100.0 queues (runs at >= 101.0, after every skipped commit up to 100.8);
     # 100.81 is past the window and queues the next one.
@@ -35,7 +35,7 @@ def test_a_storm_of_commits_queues_one_drain_per_window_with_a_countdown_past_it
 def test_with_tasks_run_in_process_every_commit_drains(queued, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
 
-    queue._enqueue_drain()
-    queue._enqueue_drain()
+    queue.drain.enqueue()
+    queue.drain.enqueue()
 
     assert len(queued) == 2

@@ -24,9 +24,10 @@ from sso.models import (
     SPKey,
 )
 from sso.services import idp_deactivate, idp_delete
-from users.admin.changes import admin_changes, certificate_fingerprints
+from users.admin.changes import admin_changes
 from users.models import AuditEvent
 from users.services import Actor, audit_record, connection_ensure
+from users.services.audit import certificate_fingerprints
 
 RECENT_FAILURES = 20
 

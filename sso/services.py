@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -26,6 +26,7 @@ from users.services import (
     connection_ensure,
     session_end_all,
 )
+from users.services.audit import certificate_fingerprints
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def idp_import(
     created = idp is None
     if idp is None:
         idp = IdentityProvider(slug=slug, name=slug)
+    before = {name: getattr(idp, name) for name in _AUDITED} if not created else {}
     changes = _apply(idp, parsed)
     options = {
         "attribute_map": attribute_map_merge(attribute_map) if attribute_map is not None else None,
@@ -88,9 +90,34 @@ def idp_import(
             actor=actor,
             action="sso.idp_created" if created else "sso.idp_updated",
             target=idp,
-            detail={"changes": changes},
+            detail={"changes": _before_after(before, idp, changes)},
         )
     return idp, created, changes
+
+
+# What an import can change, recorded as [before, after] (as admin changes are).
+_AUDITED: Final = (
+    "entity_id",
+    "sso_url",
+    "sso_binding",
+    "slo_url",
+    "signing_certificates",
+    "attribute_map",
+    "allow_idp_initiated",
+    "metadata_url",
+)
+
+
+def _before_after(
+    before: Mapping[str, Any], idp: IdentityProvider, changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    def shown(name: str, value: Any) -> Any:
+        return certificate_fingerprints(value) if name == "signing_certificates" else value
+
+    return {
+        name: [shown(name, before.get(name)) if before else None, shown(name, getattr(idp, name))]
+        for name in changes
+    }
 
 
 def idp_import_for_connection(

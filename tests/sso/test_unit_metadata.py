@@ -183,6 +183,14 @@ def test_import_command_creates_then_updates(tmp_path):
         "sso.idp_updated",
         "sso.idp_created",
     ]
+    # The update says what each changed field was before and is now (certificates by
+    # fingerprint), as an admin's change in the admin does.
+    changes = AuditEvent.objects.get(action="sso.idp_updated").detail["changes"]
+    assert changes["allow_idp_initiated"] == [False, True]
+    before, after = changes["signing_certificates"]
+    assert len(before) == 1 and len(after) == 2 and before[0] in after
+    assert all(len(fingerprint) == 16 for fingerprint in after)
+    assert set(changes) == {"signing_certificates", "attribute_map", "allow_idp_initiated"}
 
 
 @pytest.mark.django_db

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
@@ -34,12 +33,6 @@ def json_value(value: Any) -> Any:
     if isinstance(value, models.Model):
         return str(value.pk)
     return value
-
-
-def certificate_fingerprints(certificates: Any) -> list[str]:
-    """Certificates are public, but a before/after of base64 bodies reads as noise:
-    their SHA-256 fingerprints (first 16 hex digits) say which ones came and went."""
-    return [hashlib.sha256(str(body).encode()).hexdigest()[:16] for body in certificates or []]
 
 
 def admin_changes(

@@ -13,6 +13,7 @@ back together. Three ways in, one spelling of the columns:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
@@ -112,3 +113,10 @@ def audit_record_from_select(
             actor=actor, action=action, rows_sql=rows_sql, rows_params=rows_params
         )
     )
+
+
+def certificate_fingerprints(certificates: Any) -> list[str]:
+    """How certificates appear in an audit record's before/after: they are public, but
+    base64 bodies read as noise; their SHA-256 fingerprints (first 16 hex digits) say
+    which ones came and went."""
+    return [hashlib.sha256(str(body).encode()).hexdigest()[:16] for body in certificates or []]

@@ -74,6 +74,8 @@ def test_the_it_admin_sees_the_values_and_imports_metadata_without_an_account(
     assert page.status_code == 200
     assert 'id="value-acs" value="http://testserver/sso/acme/acs/"' in html
     assert "Steps in Okta" in html
+    # This page creates no SCIM token: the steps say where the token comes from.
+    assert "created below" not in html and "a SCIM token from the intranet" in html
     assert "_auth_user_id" not in it_admin.session
     assert imported.status_code == 302
     idp = IdentityProvider.objects.get(slug="acme")

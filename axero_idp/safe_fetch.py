@@ -20,7 +20,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -264,10 +264,13 @@ def _answer(
     return _Answer(200, None, content_type, body, etag, last_modified)
 
 
-def _fetch_once(
-    target: _Target, policy: FetchPolicy, end: float, headers: Mapping[str, str]
-) -> _Answer:
-    """One request; a redirect and a 304 carry no body."""
+@contextlib.contextmanager
+def _pinned_request(
+    target: _Target, policy: FetchPolicy, end: float, verb: str
+) -> Iterator[http.client.HTTPConnection]:
+    """A connection to the address checked for target, for one request of `verb`:
+    shut down at `end` under whatever read is waiting, an untrusted certificate as
+    FetchRefused, network trouble as FetchFailed."""
     address = _address_for(target.host, target.port, policy)
     connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
     conn = connection_class(
@@ -283,11 +286,7 @@ def _fetch_once(
     watchdog.daemon = True
     watchdog.start()
     try:
-        conn.request("GET", target.path, headers={**headers, "Accept": policy.accept})
-        response = conn.getresponse()
-        if response.status in (301, 302, 303, 307, 308) and policy.max_redirects:
-            return _Answer(response.status, location=response.getheader("Location"))
-        return _answer(response, conn, policy, end, conditional=bool(headers))
+        yield conn
     except ssl.SSLCertVerificationError as exc:
         # Not a network hiccup: the same certificate will fail the same way.
         raise FetchRefused(
@@ -296,10 +295,22 @@ def _fetch_once(
     except (OSError, http.client.HTTPException) as exc:
         if time.monotonic() >= end:
             raise FetchFailed(_late(policy)) from exc
-        raise FetchFailed(f"fetch failed: {type(exc).__name__}") from exc
+        raise FetchFailed(f"{verb} failed: {type(exc).__name__}") from exc
     finally:
         watchdog.cancel()
         conn.close()
+
+
+def _fetch_once(
+    target: _Target, policy: FetchPolicy, end: float, headers: Mapping[str, str]
+) -> _Answer:
+    """One request; a redirect and a 304 carry no body."""
+    with _pinned_request(target, policy, end, "fetch") as conn:
+        conn.request("GET", target.path, headers={**headers, "Accept": policy.accept})
+        response = conn.getresponse()
+        if response.status in (301, 302, 303, 307, 308) and policy.max_redirects:
+            return _Answer(response.status, location=response.getheader("Location"))
+        return _answer(response, conn, policy, end, conditional=bool(headers))
 
 
 def safe_fetch(
@@ -344,30 +355,7 @@ def safe_post(url: str, policy: FetchPolicy, *, body: bytes, headers: Mapping[st
     back; FetchRefused when the URL is unacceptable, FetchFailed on network trouble."""
     end = time.monotonic() + policy.deadline
     target = _target(url, policy)
-    address = _address_for(target.host, target.port, policy)
-    connection_class = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
-    conn = connection_class(
-        target.host,
-        port=target.port,
-        address=address,
-        connect_timeout=policy.connect_timeout,
-        timeout=policy.read_timeout,
-    )
-    watchdog = threading.Timer(policy.deadline, _shutdown, args=(conn,))
-    watchdog.daemon = True
-    watchdog.start()
-    try:
+    with _pinned_request(target, policy, end, "post") as conn:
         conn.request("POST", target.path, body=body, headers=dict(headers))
         response = conn.getresponse()
         return Posted(response.status, response.read(policy.max_bytes))
-    except ssl.SSLCertVerificationError as exc:
-        raise FetchRefused(
-            f"{policy.label}: TLS certificate not trusted for {target.host!r}"
-        ) from exc
-    except (OSError, http.client.HTTPException) as exc:
-        if time.monotonic() >= end:
-            raise FetchFailed(_late(policy)) from exc
-        raise FetchFailed(f"post failed: {type(exc).__name__}") from exc
-    finally:
-        watchdog.cancel()
-        conn.close()

@@ -89,17 +89,6 @@ def _found_by_name_id(idp: IdentityProvider, name_id: str) -> FoundAccount:
     )
 
 
-def _manager_keys(manager: User | None) -> ManagerKeys:
-    if manager is None:
-        return ManagerKeys(id=None)
-    return ManagerKeys(
-        id=manager.pk,
-        email=manager.email,
-        username=manager.username,
-        external_id=manager.external_id or "",
-    )
-
-
 def _found_in_connection(idp: IdentityProvider, name_id: str) -> FoundAccount:
     # The usual set-up: one application provisions (SCIM, a token bound to this IdP)
     # and signs in (SAML). Its first login links the person its SCIM side created.
@@ -115,7 +104,7 @@ def _found_in_connection(idp: IdentityProvider, name_id: str) -> FoundAccount:
         user=user,
         linked_by="connection",
         connection_slug=idp.slug,
-        manager=_manager_keys(user.manager),
+        manager=ManagerKeys.of(user.manager),
     )
 
 
@@ -136,5 +125,5 @@ def _found_by_email(idp: IdentityProvider, email: str) -> FoundAccount:
         user=user,
         linked_by="email",
         connection_slug=user.connection.slug if user.connection is not None else "",
-        manager=_manager_keys(user.manager),
+        manager=ManagerKeys.of(user.manager),
     )

@@ -137,7 +137,8 @@ def user_for_email_link(email: str, *, claimed_elsewhere: QuerySet[Any, Any]) ->
     may be linked (finding 3 of issue 8). claimed_elsewhere: the ids of accounts
     another identity provider's logins own (the caller knows its identities)."""
     candidates = list(
-        User.objects.select_related("manager")
+        # The connection too: a login linked by email reports which one provisioned it.
+        User.objects.select_related("manager", "connection")
         .filter(email__ci=email)
         .annotate(
             claimed_elsewhere=ExpressionWrapper(

@@ -99,6 +99,18 @@ class ManagerKeys:
     username: str = ""
     external_id: str = ""
 
+    @classmethod
+    def of(cls, manager: User | None) -> ManagerKeys:
+        """The keys of a manager read with the user (None: no manager)."""
+        if manager is None:
+            return cls(id=None)
+        return cls(
+            id=manager.pk,
+            email=manager.email,
+            username=manager.username,
+            external_id=manager.external_id or "",
+        )
+
 
 def _ref_names_manager(kind: str, ref: str, manager: ManagerKeys) -> bool | None:
     """Whether ref, read as a key of this kind, is manager's; None when ref cannot be a

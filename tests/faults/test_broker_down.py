@@ -125,7 +125,7 @@ def test_a_redis_restart_under_a_running_worker_loses_no_photo(
 
 def _exits(worker, within: float) -> bool:
     try:
-        worker.process.wait(timeout=within)
+        worker.popen.wait(timeout=within)
     except subprocess.TimeoutExpired:
         return False
     return True

@@ -1,7 +1,8 @@
 """The product as real processes on loopback: gunicorn nodes and a Celery worker sharing
 one PostgreSQL database and one Redis database, started from the dev venv the way
 tests/tools/smoke.py starts the production stack (own process group, log file, SIGTERM
-then SIGKILL). Used by the two-node tests (tests/nodes/) and by bench/load.py."""
+then SIGKILL). Used by the two-node tests (tests/nodes/), the fault tests (tests/faults/) and by
+bench/load.py."""
 
 from __future__ import annotations
 
@@ -65,11 +66,35 @@ class Process:
     popen: subprocess.Popen[bytes]
     log: Path
 
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
     def alive(self) -> bool:
         return self.popen.poll() is None
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the process and its children (its own process group), as a deploy or
+        the OOM killer does: no warm shutdown, no acknowledgement."""
+        os.killpg(self.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def terminate(self) -> None:
+        """SIGTERM the process group (no wait)."""
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGTERM)
+
+    def wait_or_kill(self, timeout: float = 30) -> None:
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGKILL)
+            self.popen.wait()
 
 
 @dataclass
@@ -148,16 +173,9 @@ class Deployment:
     def stop(self) -> None:
         """SIGTERM each process group, then wait; SIGKILL what hangs."""
         for process in self.processes:
-            if process.alive():
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.popen.pid, signal.SIGTERM)
+            process.terminate()
         for process in self.processes:
-            try:
-                process.popen.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.popen.pid, signal.SIGKILL)
-                process.popen.wait()
+            process.wait_or_kill()
 
 
 @contextlib.contextmanager

@@ -155,7 +155,7 @@ def on_user_roles_changed(event: events.UserRolesChanged) -> None:
     changes: list[RoleChange] = [(pk, me, []) for pk in event.added] + [
         (pk, [], me) for pk in event.removed
     ]
-    _write(_role_members_events(changes, event.actor_kind))
+    _write(_role_members_events(changes, event.actor_kind, dict(event.role_names) or None))
 
 
 def on_role_deleted(event: events.RoleDeleted) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -105,6 +105,9 @@ class UserRolesChanged:
     added: frozenset[uuid.UUID] = field(default_factory=frozenset)  # role ids
     removed: frozenset[uuid.UUID] = field(default_factory=frozenset)
     actor_kind: str = field(default="", compare=False)
+    # The display names of the roles in added and removed, as the sync read them, so a
+    # listener does not read them again.
+    role_names: Mapping[uuid.UUID, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

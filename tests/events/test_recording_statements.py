@@ -25,3 +25,28 @@ def test_users_created_is_one_insert_select_for_3_or_300_users(count, django_ass
         first.username,
     )
     assert "password" not in written[0].data["user_row"]
+
+
+def test_a_login_role_sync_writes_its_role_events_without_reading_the_roles_again(
+    django_assert_num_queries,
+):
+    from users.services import Actor, user_roles_sync
+
+    user = UserFactory()
+    published: list[events.UserRolesChanged] = []
+    events.subscribe_in_transaction(events.UserRolesChanged, published.append)
+    try:
+        user_roles_sync(
+            user=user, role_names=["Admins", "Sales"], source="saml:okta", actor=Actor.idp("okta")
+        )
+    finally:
+        events.unsubscribe(events.UserRolesChanged, published.append)
+    [changed] = published
+    Event.objects.all().delete()  # what the outbox's own listener wrote during the sync
+
+    with django_assert_num_queries(1):  # the outbox INSERT only
+        recording.on_user_roles_changed(changed)
+    names = sorted(
+        e.data["role"]["displayName"] for e in Event.objects.filter(type="role.members_changed")
+    )
+    assert names == ["Admins", "Sales"]

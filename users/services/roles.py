@@ -331,6 +331,7 @@ def _user_roles_changed(
             added=frozenset(r.pk for r in added),
             removed=frozenset(r.pk for r in removed),
             actor_kind=actor.kind,
+            role_names={r.pk: r.display_name for r in [*added, *removed]},
         )
     )
 

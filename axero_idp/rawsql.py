@@ -13,7 +13,7 @@ Every hand-written statement
 - names tables and columns from the models (`table`, `model_columns`, `columns`) and
   binds every value as a parameter,
 - carries its measured gain over the ORM equivalent in a comment beside it
-  (bench/rawsql_gains.py re-measures them), and
+  (bench/rawsql_gains.py and, for sso/, bench/sso_rawsql_gains.py re-measure them), and
 - has a query-count test beside its callers' tests.
 """
 

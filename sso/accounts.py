@@ -66,7 +66,7 @@ def _found_by_name_id(idp: IdentityProvider, name_id: str) -> FoundAccount:
     # and the connection in one statement by the (idp, name_id) unique index. Written
     # by hand although the ORM needs no more round trips (select_related does the same
     # joins): building three related models costs more than the query. Measured with
-    # tests/tools/sso_rawsql_timing.py (1,000 calls each, real PostgreSQL, a shared
+    # bench/sso_rawsql_gains.py (1,000 calls each, real PostgreSQL, a shared
     # 2-core machine): 0.75 ms against 4.8 ms for the ORM (10th percentile), the SQL
     # alone 0.45 ms. One statement: tests/sso/test_unit_rawsql.py.
     recent_since = timezone.now() - LAST_LOGIN_PRECISION

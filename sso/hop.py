@@ -116,7 +116,7 @@ def pending_response_take(*, idp: IdentityProvider, key: str) -> PendingResponse
     with connection.cursor() as cursor:
         # One statement takes it and makes sure nobody else can (DELETE ... RETURNING)
         # where the ORM needs two round trips (SELECT ... FOR UPDATE, then DELETE).
-        # tests/tools/sso_rawsql_timing.py, 1,000 calls on PostgreSQL (shared 2-core
+        # bench/sso_rawsql_gains.py, 1,000 calls on PostgreSQL (shared 2-core
         # machine, 10th percentile): 0.16 ms against 1.4 ms. One statement:
         # tests/sso/test_unit_rawsql.py.
         cursor.execute(_TAKE_SQL.format(pending=table(PendingResponse)), [key, idp.pk])

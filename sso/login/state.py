@@ -125,7 +125,7 @@ def assertion_remember(
         if consume:
             # One statement for both (CTE) where the ORM needs five round trips
             # (savepoint, insert, release, select for update, delete), on every
-            # SP-initiated login. tests/tools/sso_rawsql_timing.py, 1,000 calls each on
+            # SP-initiated login. bench/sso_rawsql_gains.py, 1,000 calls each on
             # PostgreSQL (shared 2-core machine, 10th percentile): 0.27 ms against
             # 1.4 ms. One statement: tests/sso/test_unit_rawsql.py.
             cursor.execute(

@@ -1,7 +1,7 @@
 """Time each hand-written statement of sso/ against its ORM equivalent on the real
 PostgreSQL (the numbers in the comments beside them). Dev-only, run by hand:
 
-    DATABASE_URL=postgres://… SECRET_KEY=… .venv/bin/python tests/tools/sso_rawsql_timing.py
+    DATABASE_URL=postgres://… SECRET_KEY=… .venv/bin/python bench/sso_rawsql_gains.py
 
 Everything runs in one transaction that is rolled back: the database is left as it was.
 """

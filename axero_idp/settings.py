@@ -101,6 +101,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         f"DATABASE_URL must name a PostgreSQL database (postgres://...), got engine "
         f"{DATABASES['default']['ENGINE']!r}. `make run` starts an embedded one."
     )
+# Django's PostgreSQL backend, less the round trips a request does not wait for: a
+# health check without `SELECT 1`, and write-behind rows (axero_idp/db/).
+DATABASES["default"]["ENGINE"] = "axero_idp.db"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 # A persistent connection the server dropped (a restart, pg_terminate_backend, a

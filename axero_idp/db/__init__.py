@@ -1,0 +1,1 @@
+"""Our database backend (ENGINE "axero_idp.db", see base.py)."""

@@ -24,6 +24,8 @@ from typing import Any
 
 from django.db import connection, models
 
+from axero_idp import db
+
 
 def model_columns(model: type[models.Model], alias: str = "") -> str:
     """The quoted column list of every concrete field, for SELECTs whose rows become
@@ -49,6 +51,13 @@ def execute(sql: str, params: Sequence[Any] = ()) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
+
+
+def write_behind(sql: str, params: Sequence[Any] = ()) -> None:
+    """Run one hand-written append-only INSERT with the next statement of the
+    transaction, in its round trip (axero_idp.db.write_behind says what may be queued:
+    no unique constraint it could break, no rowcount or RETURNING read)."""
+    db.write_behind(sql, params)
 
 
 def fetch_all(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -73,10 +73,14 @@ def _users_events(kind: str, user_ids: Iterable[uuid.UUID], actor_kind: str, **e
     ids = sorted({str(pk) for pk in user_ids})
     if not ids:
         return
-    if rawsql.execute(
+    # Written behind (axero_idp.db): the INSERT rides with the transaction's next
+    # statement, so it still snapshots the rows as they are at this point of the
+    # transaction; outbox rows are append-only (position is stamped later). Its row
+    # count is not known here: a dispatch for users that all vanished finds nothing.
+    rawsql.write_behind(
         _USER_ROWS_SQL, [kind, timezone.now(), str(actor_kind), json.dumps(extra), ids]
-    ):
-        dispatch_after_commit()
+    )
+    dispatch_after_commit()
 
 
 def changed_attributes(fields: Iterable[str]) -> list[str]:

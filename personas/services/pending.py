@@ -15,6 +15,7 @@ from typing import Final
 
 from django.db import connection, transaction
 
+from axero_idp.db import insert_behind
 from personas.models import PendingEvaluation, Persona
 from personas.services.evaluation import (
     persona_evaluate,
@@ -40,9 +41,11 @@ def pending_mark_users(*, user_ids: Collection[uuid.UUID]) -> None:
         PendingEvaluation.objects.create()
         return
     if len(user_ids) == 1:
-        # The usual case (one login, one SCIM write): one INSERT like bulk_create's.
+        # The usual case (one login, one SCIM write): the ORM's INSERT, written behind
+        # (axero_idp.db): it rides with the transaction's next statement. Marks are
+        # append-only, with no unique column.
         [user_id] = user_ids
-        PendingEvaluation.objects.create(user_id=user_id)
+        insert_behind(PendingEvaluation(user_id=user_id))
         return
     PendingEvaluation.objects.bulk_create(
         [PendingEvaluation(user_id=pk) for pk in user_ids], batch_size=DRAIN_BATCH

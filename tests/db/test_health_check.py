@@ -15,6 +15,13 @@ from django.db.backends.postgresql.base import DatabaseWrapper as DjangoPostgres
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _young_connection():
+    """A connection opened now: an older one may have outlived CONN_MAX_AGE, and the
+    request start would close it before any health check."""
+    connection.close()
+
+
 def _last_statement_of(pid: int) -> str:
     """What the server says this backend ran last (pg_stat_activity), asked on a
     connection of its own: a server-side record, not the client's."""

@@ -5,6 +5,8 @@ create carries no custom value."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -33,3 +35,39 @@ def test_a_create_runs_the_hand_written_probes_once_and_no_definitions_query(sci
     assert len(token_probes) == 1 and token_probes[0].rstrip().endswith("LIMIT 1")
     assert sum("lower(pending_manager_ref) = ANY(" in s for s in statements) == 1
     assert not any("customfield" in s for s in statements)
+
+
+def test_a_create_s_audit_mark_and_outbox_rows_ride_with_other_statements(scim):
+    """Write-behind (axero_idp.db): the audit row rides with the pending-reports probe,
+    the persona mark and the outbox row go together just before COMMIT: six round trips
+    where each statement took its own (nine)."""
+    scim.get("/ServiceProviderConfig")
+    body = {"schemas": [USER], "userName": "trips@example.com", "externalId": "trips-1"}
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = scim.post("/Users", body)
+
+    assert response.status_code == 201
+    # In a test the create's transaction is a savepoint of the test's: its BEGIN and
+    # COMMIT are SAVEPOINT and RELEASE SAVEPOINT here, and the queue rides with RELEASE.
+    round_trips = [[_shape(s) for s in q["sql"].split(";\n")] for q in ctx.captured_queries]
+    assert round_trips == [
+        ["SELECT scim_scimtoken"],
+        ["SAVEPOINT"],
+        ["INSERT users_user"],
+        ["INSERT users_auditevent", "SELECT users_user"],
+        ["INSERT personas_pendingevaluation", "INSERT events_event", "RELEASE SAVEPOINT"],
+        ["WITH scim_scimrequestlog"],  # the request log, in autocommit after the transaction
+    ]
+
+
+def _shape(statement: str) -> str:
+    """A statement's verb and first table: `INSERT users_user`."""
+    verb = re.match(r"(RELEASE SAVEPOINT|SAVEPOINT|SELECT|INSERT|WITH)\b", statement)
+    assert verb, statement
+    table = re.search(r'(?:FROM|INTO) "?(\w+)', statement[verb.end() :])
+    return (
+        f"{verb.group(1)} {table.group(1)}"
+        if table and "SAVEPOINT" not in verb.group(1)
+        else verb.group(1)
+    )

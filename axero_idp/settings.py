@@ -274,6 +274,15 @@ REQUEST_MAX_BODY_BYTES: int = max(
     6 * 1024 * 1024,  # a 5 MB profile image with its multipart envelope (media.uploads)
 )
 SCIM_REQUEST_LOG_RETENTION_DAYS: int = env.int("SCIM_REQUEST_LOG_RETENTION_DAYS", default=30)
+# With Redis and a Celery worker, a SCIM request appends its log row to a Redis list and a
+# worker writes the rows in batches a few seconds later (scim.requestlog_buffer); false,
+# or without Redis, or with tasks run in-process, each request INSERTs its own row.
+SCIM_REQUEST_LOG_BUFFER: bool = env.bool("SCIM_REQUEST_LOG_BUFFER", default=True)
+# Safety net under the drain each buffered request queues (a lost message, a full restart).
+CELERY_BEAT_SCHEDULE["scim-request-log-drain"] = {
+    "task": "scim.tasks.request_log_drain",
+    "schedule": 60.0,
+}
 # Requests a minute per SCIM token and SAML responses a minute per IdP's ACS, shared by
 # every process through Redis (0: no limit). Generous on purpose: an IdP that is
 # throttled too often during a first sync quarantines the app (Entra ID), so the limits

@@ -4,7 +4,8 @@ serving a WSGI app under gunicorn, the server CPU it spends, the machine and its
 Server CPU is read from /proc: utime + stime of the gunicorn master and its live workers,
 plus the master's cutime + cstime (the CPU of workers it has already reaped, should one
 be recycled mid-run). Counted before and after each timed round, it is the CPU the
-server spent on that round's requests, whatever else the machine was doing.
+server spent on that round's requests, whatever else the machine was doing. A Celery
+worker's (main process and pool children) is read the same way.
 """
 
 from __future__ import annotations
@@ -75,6 +76,64 @@ def database_cpu_seconds(database: str) -> float:
             fields = _stat_fields(pid)
             ticks += int(fields[11]) + int(fields[12])
     return ticks / TICKS
+
+
+def redis_cpu_seconds(url: str) -> float:
+    """CPU seconds the Redis server has used (INFO cpu: every client's, so on a quiet
+    machine the bench's alone)."""
+    import redis
+
+    info = redis.Redis.from_url(url).info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
+def queued_work_wait(url: str, lists: list[str], *, timeout: float = 60.0) -> float:
+    """Wait until a Celery worker has done everything queued in Redis at `url`: the
+    Celery queue and `lists` (buffers a queued task drains) are empty and no task is
+    held unacknowledged (a countdown waits there, acks_late keeps a running one there),
+    twice in a row; the seconds waited. A message between BRPOP and the unacked hash is
+    in neither for an instant: the second look catches it."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    started = time.monotonic()
+    settled = 0
+    while settled < 2:
+        pipe = client.pipeline(transaction=False)
+        for name in ("celery", *lists):
+            pipe.llen(name)
+        pipe.hlen("unacked")
+        settled = settled + 1 if not any(pipe.execute()) else 0
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(
+                f"queued work still waiting after {timeout:.0f} s: is the worker up?"
+            )
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+@contextlib.contextmanager
+def celery_worker(
+    command: list[str], *, cwd: Path, env: dict[str, str], log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a Celery worker until the block ends; wait for its "ready" line first."""
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while b" ready." not in log.read_bytes():
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"{command[:2]} did not start; see {log}")
+                time.sleep(0.2)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def load_average() -> str:

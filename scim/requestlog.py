@@ -13,11 +13,13 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final
 
-from django.db import connection
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 
+from axero_idp import rawsql
 from axero_idp.text import storable
 from scim.models import ScimRequestLog
+from scim.requestlog_buffer import Row, buffer_in_use, buffer_push, buffer_return, buffer_take
 
 logger = logging.getLogger(__name__)
 
@@ -122,23 +124,27 @@ def _write(
     request_id: str,
     ignored_attributes: Sequence[str],
 ) -> None:
-    row = {
-        "created_at": timezone.now(),
-        "token_name": _text(token_name[:100]),
-        "method": _text(method[:10]),
-        "path": _text(path[:2000]),
-        "status": status,
-        "duration_ms": max(0, duration_ms),
-        "scim_type": _text(scim_type[:40]),
-        "error_detail": _text(error_detail[:2000]),
-        "request_body": _text(redact_body(body)),
-        "request_id": _text(request_id[:64]),
-        "ignored_attributes": _text(", ".join(sorted(set(ignored_attributes)))[:2000]),
-    }
-    _insert_async_commit(row)
+    row = (
+        timezone.now(),  # the request's time, whenever the row reaches PostgreSQL
+        _text(token_name[:100]),
+        _text(method[:10]),
+        _text(path[:2000]),
+        status,
+        max(0, duration_ms),
+        _text(scim_type[:40]),
+        _text(error_detail[:2000]),
+        _text(redact_body(body)),
+        _text(request_id[:64]),
+        _text(", ".join(sorted(set(ignored_attributes)))[:2000]),
+    )
+    # Buffered in Redis for a worker to write in batches; directly when there is no
+    # buffer or it does not answer (the log is not lost because Redis is down).
+    if not (buffer_in_use() and buffer_push(row)):
+        _insert_async_commit([row])
 
 
-_COLUMNS: Final = (
+# In the order of the rows _write builds.
+COLUMNS: Final = (
     "created_at",
     "token_name",
     "method",
@@ -153,20 +159,65 @@ _COLUMNS: Final = (
 )
 
 
-def _insert_async_commit(row: dict[str, Any]) -> None:
-    """One round trip, committed without waiting for the WAL flush.
+def _insert_async_commit(rows: Sequence[Row]) -> None:
+    """One round trip for any number of rows, committed without waiting for the WAL
+    flush.
 
-    Every SCIM request writes a log row; a row lost in a database crash is acceptable
-    where a slower provisioning request is not. set_config(..., true) holds for the
-    current transaction only: the view writes the log after the handler's own
-    transactions have ended, so that is this statement's, never a directory write's.
+    A row lost in a database crash is acceptable where a slower provisioning request is
+    not. set_config(..., true) holds for the current transaction only: a request writes
+    its row after the handler's own transactions have ended and the drain in autocommit,
+    so that is this statement's, never a directory write's. Hand-written (rawsql policy:
+    one multi-row statement that also removes a round trip) because the ORM needs a
+    second round trip for the setting, or a transaction (three): one row alone costs
+    120-185 us of PostgreSQL CPU, a row in a batch of 500 ~15 us (and ~18 us of python),
+    measured as in scim.requestlog_buffer; tests/scim/test_requestlog_buffer.py counts
+    one statement per batch.
     """
-    columns = ", ".join(_COLUMNS)
-    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    placeholders = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
     sql = (
         "WITH cfg AS (SELECT set_config('synchronous_commit', 'off', true)) "  # noqa: S608
-        f"INSERT INTO {ScimRequestLog._meta.db_table} ({columns}) "
-        f"SELECT {placeholders} FROM cfg"
+        f"INSERT INTO {rawsql.table(ScimRequestLog)} ({rawsql.columns(ScimRequestLog, COLUMNS)}) "
+        f"SELECT v.* FROM cfg, (VALUES {', '.join([placeholders] * len(rows))}) AS v"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [row[c] for c in _COLUMNS])
+    rawsql.execute(sql, [value for row in rows for value in row])
+
+
+DRAIN_BATCH: Final = 500
+# A run moves at most this many batches; beat's next run (a minute) takes the rest.
+DRAIN_MAX_BATCHES: Final = 200
+
+
+def request_log_buffer_drain(
+    *, batch: int = DRAIN_BATCH, max_batches: int = DRAIN_MAX_BATCHES
+) -> int:
+    """Move buffered rows into PostgreSQL, one multi-row INSERT per batch, oldest first;
+    how many were written. Safe to run twice, and concurrently (each takes its own rows)."""
+    written = 0
+    for _ in range(max_batches):
+        rows = buffer_take(batch)
+        if not rows:
+            break
+        written += _batch_write(rows)
+        if len(rows) < batch:
+            break
+    return written
+
+
+def _batch_write(rows: Sequence[Row]) -> int:
+    try:
+        _insert_async_commit(rows)
+        return len(rows)
+    except (OperationalError, InterfaceError):
+        # PostgreSQL is away: the rows go back to the head of the list for the next run.
+        buffer_return(rows)
+        raise
+    except DatabaseError:
+        logger.exception("a request log batch failed; writing its rows one by one")
+    written = 0
+    for row in rows:  # one bad row must not hold the rest back for ever
+        try:
+            _insert_async_commit([row])
+            written += 1
+        except DatabaseError:
+            logger.exception("dropped a request log row PostgreSQL refused (request %s)", row[9])
+    return written

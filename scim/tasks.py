@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from scim.models import ScimRequestLog
+from scim.requestlog import request_log_buffer_drain
 
 PRUNE_BATCH = 5000
 
@@ -29,3 +30,9 @@ def request_log_prune() -> int:
         if not ids:
             return deleted
         deleted += ScimRequestLog.objects.filter(pk__in=ids).delete()[0]
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def request_log_drain() -> int:
+    """Write the request log rows buffered in Redis (queued by requests; and every minute)."""
+    return request_log_buffer_drain()

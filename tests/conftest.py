@@ -22,6 +22,14 @@ def _fresh_limit_counters(monkeypatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _request_log_written_directly(settings) -> None:
+    """Tests read the SCIM request log right after the request, with no worker to drain
+    the Redis buffer: each request writes its row, as without Redis. The buffer's own
+    tests (tests/scim/test_requestlog_buffer.py) turn it back on."""
+    settings.SCIM_REQUEST_LOG_BUFFER = False
+
+
+@pytest.fixture(autouse=True)
 def _sp_keys_from_this_test():
     """Each test reads the SP keys from its own database state. The process caches them
     for 60 s (sso.keys), longer than a test's rolled-back transaction lives: a test that

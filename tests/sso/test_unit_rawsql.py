@@ -128,3 +128,27 @@ def test_finding_the_account_of_a_name_id_is_one_statement_with_the_manager_keys
         "B1",
     )
     assert found.identity_login_recent is False
+
+
+def test_the_active_idp_of_a_slug_is_one_statement_and_reads_as_the_orm_does(idp):
+    from sso.selectors import idp_active
+
+    idp.signing_certificates = ["MIIBcert"]
+    idp.attribute_map = {"email": ["mail"], "roles": ["memberOf"]}
+    idp.email_domains = ["example.com"]
+    idp.save()
+    inactive = IdentityProvider.objects.create(
+        slug="old", entity_id="o", sso_url="https://o.example.com/", is_active=False
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        found = idp_active("acme")
+
+    assert len(queries.captured_queries) == 1
+    expected = IdentityProvider.objects.get(pk=idp.pk)
+    assert found is not None and found._state.adding is False
+    assert {
+        f.attname: getattr(found, f.attname) for f in IdentityProvider._meta.concrete_fields
+    } == {f.attname: getattr(expected, f.attname) for f in IdentityProvider._meta.concrete_fields}
+    assert found.attribute_map == {"email": ["mail"], "roles": ["memberOf"]}
+    assert (idp_active(inactive.slug), idp_active("nobody")) == (None, None)

@@ -66,7 +66,7 @@ def token_authenticate_header(model: type[TokenModel], header: str | None) -> To
     # Every SCIM and events request runs this: written by hand, the probe costs 0.18 ms
     # of CPU where the ORM's filter()[:1] cost 0.52 ms compiling the same SELECT
     # (bench/scim_create_bench.py). One probe of the unique index, no sort.
-    token = fetch_instance(model, _lookup_sql(model), [digest])
+    token: Any = fetch_instance(model, _lookup_sql(model), [digest])
     # The index lookup already matched; the constant-time compare keeps the final
     # decision free of early-exit timing whatever the database does.
     if token is None or not hmac.compare_digest(token.token_hash, digest):

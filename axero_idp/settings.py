@@ -101,6 +101,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         f"DATABASE_URL must name a PostgreSQL database (postgres://...), got engine "
         f"{DATABASES['default']['ENGINE']!r}. `make run` starts an embedded one."
     )
+# Django's PostgreSQL backend with a health check that skips its SELECT 1 on a
+# connection in steady use (see axero_idp/postgresql/base.py).
+DATABASES["default"]["ENGINE"] = "axero_idp.postgresql"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 # A persistent connection the server dropped (a restart, pg_terminate_backend, a

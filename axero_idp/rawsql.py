@@ -6,7 +6,9 @@ that says which rows it skipped), when it removes a round trip the ORM cannot, o
 it is a read on every request of a hot path (every SCIM request's token lookup, every
 create's pending-reports probe) where compiling the ORM's query costs more CPU than the
 statement itself, measured at 0.3 ms or more. A single-row INSERT or UPDATE stays with
-the ORM, whatever microseconds it would save.
+the ORM, whatever microseconds it would save, unless it carries another statement's
+round trip (a provisioned user's INSERT carries the pending-reports probe; `insert_of`
+binds its values as the ORM does).
 Every hand-written statement
 
 - runs through `execute` / `fetch_all` here (so a grep for `rawsql.` lists them all),

@@ -261,3 +261,51 @@ def test_user_events_snapshot_set_based_against_orm():
         )
 
     _report("user.created events of 1,000 users", _median_ms(hand), _median_ms(orm))
+
+
+def _cpu_per_call_us(work: Callable[[User], object], count: int = 1000) -> tuple[float, float]:
+    """Python and PostgreSQL-backend CPU (us) per call of work on a new provisioned user,
+    in one rolled-back transaction (the backend's from /proc, so on this machine only)."""
+    from users.services.users import unusable_password
+
+    def backend_ns() -> int:
+        pid = connection.connection.info.backend_pid
+        with open(f"/proc/{pid}/schedstat") as stat:
+            return int(stat.read().split()[0])
+
+    with transaction.atomic():
+        users = [
+            User(
+                username=f"new{n}@example.com",
+                email=f"new{n}@example.com",
+                external_id=f"ext-{n}",
+                source="scim",
+                password=unusable_password(),
+            )
+            for n in range(count)
+        ]
+        backend, python = backend_ns(), time.process_time()
+        for user in users:
+            work(user)
+        python, backend = time.process_time() - python, backend_ns() - backend
+        transaction.set_rollback(True)
+    return python * 1e6 / count, backend / 1000 / count
+
+
+def test_user_insert_carrying_the_reports_probe_against_save_then_probe():
+    from users.services.reports import reports_waiting, user_insert_finding_reports
+
+    _seed_users(2000)
+
+    def orm(user: User) -> None:
+        user.save(force_insert=True)
+        reports_waiting(user)
+
+    for _ in range(3):
+        hand_py, hand_pg = _cpu_per_call_us(user_insert_finding_reports)
+        orm_py, orm_pg = _cpu_per_call_us(orm)
+        print(
+            f"\nSCIM user INSERT and waiting-reports probe, CPU per create: one statement "
+            f"python {hand_py:.0f} us + PostgreSQL {hand_pg:.0f} us; save() then the probe "
+            f"python {orm_py:.0f} us + PostgreSQL {orm_pg:.0f} us"
+        )

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from axero_idp import rawsql
 from scim.auth import token_authenticate
 from scim.models import ScimToken
+from tests.factories import UserFactory
+from users.models import Connection, User
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +100,27 @@ def test_the_scheme_is_case_insensitive():
     raw = _run("create", "--name", "ci").strip().splitlines()[-1]
 
     assert token_authenticate(f"bearer {raw}") is not None
+
+
+def test_the_authenticated_token_carries_every_column_as_the_orm_reads_it():
+    connection = Connection.objects.create(slug="okta-main")
+    raw = _run("create", "--name", "bound").strip().splitlines()[-1]
+    ScimToken.objects.filter(name="bound").update(connection=connection)
+
+    token = token_authenticate(f"Bearer {raw}")
+
+    stored = ScimToken.objects.get(name="bound")
+    assert token is not None and not token._state.adding
+    assert token.connection_id == connection.pk
+    fields = [f.attname for f in ScimToken._meta.concrete_fields if f.name != "last_used_at"]
+    assert [getattr(token, f) for f in fields] == [getattr(stored, f) for f in fields]
+
+
+def test_a_hand_written_read_applies_the_columns_database_converters():
+    user = UserFactory(custom={"team": "blue"})
+    sql = f"SELECT {rawsql.model_columns(User)} FROM {rawsql.table(User)} WHERE id = %s"  # noqa: S608
+
+    found = rawsql.fetch_instance(User, sql, [user.pk])
+
+    assert found == user and found.custom == {"team": "blue"}
+    assert rawsql.fetch_instance(User, sql, [uuid.uuid4()]) is None

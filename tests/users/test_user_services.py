@@ -68,6 +68,7 @@ def test_user_create_stores_attributes_and_writes_one_audit_event(actor, committ
     assert user.hire_date == dt.date(2024, 3, 1)
     assert user.source == "scim"
     assert not user.has_usable_password()
+    assert len(user.password) == 41  # "!" and 40 random characters, as Django's own
     [event] = events_for(user.pk)
     assert event.action == "user.created"
     assert event.actor_kind == "system"

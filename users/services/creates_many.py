@@ -14,13 +14,11 @@ two batches racing for the same username neither both create it nor fail as a wh
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,7 +28,7 @@ from users.models import CustomField, Source, User
 from users.services.actors import Actor
 from users.services.audit import audit_record_many
 from users.services.batch_managers import BatchUser, managers_plan, reports_link
-from users.services.users import _json_value
+from users.services.users import _json_value, unusable_password
 from users.services.values import clean_attributes, clean_custom_values, stored_columns
 
 # What one user's creation ended in: the user, the error that refused it, or None when
@@ -111,15 +109,8 @@ def _prepared(
         deactivated_at=None if item.is_active else timezone.now(),
         connection_id=connection_id,
     )
-    user.password = _unusable_password()
+    user.password = unusable_password()
     return BatchUser(user, values, manager_ref=item.manager_ref, ignored=tuple(item.ignored))
-
-
-def _unusable_password() -> str:
-    """What set_unusable_password() stores ("!" and 40 random characters, refused by
-    every hasher), from one urandom call: get_random_string's 40 secrets.choice calls
-    were 60 ms of a 1,000-user batch's ~450 ms."""
-    return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
 
 
 def _taken(user: User) -> UniquenessConflict:

@@ -214,3 +214,20 @@ def test_the_drain_is_scheduled_every_minute(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["scim-request-log-drain"]
 
     assert entry == {"task": "scim.tasks.request_log_drain", "schedule": 60.0}
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a worker
+def test_a_row_postgresql_refuses_is_dropped_and_logged_and_the_rest_of_its_batch_written(
+    buffered, caplog
+):
+    for status in (200, -1, 201):  # -1: the status column's check refuses it
+        request_log_write(
+            token_name="t", method="GET", path=f"/{status}", status=status, duration_ms=1,
+            request_id=f"req{status}",
+        )  # fmt: skip
+
+    assert request_log_buffer_drain() == 2
+
+    assert [r["path"] for r in rows()] == ["/200", "/201"]
+    assert "dropped a request log row PostgreSQL refused (request req-1)" in caplog.text
+    assert buffer_length() == 0

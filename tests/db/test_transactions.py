@@ -78,6 +78,14 @@ def test_a_failed_block_is_rolled_back_on_the_server_and_the_connection_carries_
     assert list(User.objects.values_list("username", flat=True)) == ["ann"]
 
 
+def test_a_block_whose_first_statement_fails_is_rolled_back_too():
+    User.objects.create(username="ann")
+    with pytest.raises(IntegrityError):
+        _create_in_one_block("ann")  # BEGIN rode with it: the server is in a transaction
+    assert connection.connection.info.transaction_status == TRANSACTION_STATUS_IDLE
+    assert User.objects.count() == 1
+
+
 def _create_in_one_block(*usernames: str) -> None:
     with transaction.atomic():
         for username in usernames:

@@ -3,8 +3,8 @@
 Write-behind removes the round trip of a statement whose result nobody in the request
 reads: inside a transaction it is rendered now and sent in front of the next statement
 on the same connection (the SAVEPOINT, RELEASE or ROLLBACK TO of an inner atomic
-block, the next query, or on its own just before COMMIT), so it runs in the same order
-and the same transaction as if it had been sent at once:
+block, the next query, or the COMMIT), so it runs in the same order and the same
+transaction as if it had been sent at once:
 
 - a queued row written inside an inner atomic block that rolls back is rolled back with
   it (it rides in front of the ROLLBACK TO SAVEPOINT); a full rollback drops the queue;

@@ -1,6 +1,7 @@
 """PostgreSQL (psycopg2) as Django's backend, less the round trips a request does not
-wait for: the health check answers from the socket when it can, and write-behind
-statements ride with the next one (axero_idp.db.write_behind, behind.py).
+wait for: the health check answers from the socket when it can; BEGIN rides with a
+transaction's first statement, write-behind statements (axero_idp.db.write_behind)
+with the next one, and COMMIT with the last of them (behind.py).
 
 settings.py names this module's package as the ENGINE of every DATABASE_URL.
 """
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 import select
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base
+from django.db.backends.utils import debug_transaction
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
-from axero_idp.db.behind import Connection, Cursor
+from axero_idp.db.behind import COMMIT, ROLLBACK, Connection, Cursor
 
 # Anything the server sent while nobody asked: a terminated backend's FATAL message, its
 # EOF, a reset. POLLHUP and POLLERR are reported whether asked for or not.
@@ -77,11 +80,53 @@ class DatabaseWrapper(base.DatabaseWrapper):
         assert self.connection is not None  # the cursor connected
         self.connection.queue_behind(statement)
 
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Connection:
+        if "isolation_level" in self.settings_dict["OPTIONS"]:
+            # psycopg2 would put it on its own BEGIN, which this backend never sends.
+            raise ImproperlyConfigured("axero_idp.db opens transactions at the default level")
+        return cast(Connection, super().get_new_connection(conn_params))
+
+    def set_autocommit(
+        self, autocommit: bool, force_begin_transaction_with_broken_autocommit: bool = False
+    ) -> None:
+        """Django's, less its query-log entry for a BEGIN: here BEGIN is no round trip
+        of its own but rides with the transaction's first statement, whose logged text
+        shows it."""
+        self.validate_no_atomic_block()
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        self._set_autocommit(autocommit)
+        self.autocommit = autocommit
+        if autocommit and self.run_commit_hooks_on_set_autocommit_on:
+            self.run_and_clear_commit_hooks()
+            self.run_commit_hooks_on_set_autocommit_on = False
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        """psycopg2 stays in its autocommit mode for good (its transactions would cost
+        a round trip for BEGIN and one for COMMIT); the connection opens and ends
+        Django's (behind.py). Django's server-side cursors therefore are WITH HOLD
+        (create_cursor reads psycopg2's autocommit): the same inside a transaction,
+        materialised only if still open at its COMMIT."""
+        assert self.connection is not None
+        with self.wrap_database_errors:
+            if not self.connection.autocommit:
+                self.connection.autocommit = True
+            self.connection.set_transaction_mode(autocommit=autocommit)
+
     def _commit(self) -> None:
+        self._end_transaction(COMMIT)
+
+    def _rollback(self) -> None:
+        self._end_transaction(ROLLBACK)
+
+    def _end_transaction(self, word: bytes) -> None:
+        """One round trip: the queued statements and COMMIT (or ROLLBACK alone); none
+        if no statement opened the transaction."""
         connection = self.connection
-        if connection is not None and connection.behind:
-            # One round trip before COMMIT, through Django's cursor so query logging
-            # (and CaptureQueriesContext) counts it.
-            with self.cursor() as cursor:
-                cursor.execute(connection.take_behind().decode())
-        super()._commit()  # type: ignore[misc]  # (missing from django-stubs)
+        if connection is None:
+            return
+        script = connection.end_script(word)
+        if script is None:
+            return
+        with debug_transaction(self, script.decode()), self.wrap_database_errors:
+            connection.send_end(script)

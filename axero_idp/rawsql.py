@@ -61,8 +61,19 @@ def fetch_instance(model: type[ModelT], sql: str, params: Sequence[Any] = ()) ->
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _instance(model, row)
+
+
+def fetch_instances(model: type[ModelT], sql: str, params: Sequence[Any] = ()) -> list[ModelT]:
+    """Every row of a SELECT of `model_columns(model)`, as model instances (what
+    fetch_instance does for one row; Model.objects.raw() costs ~70 us more per query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [_instance(model, row) for row in rows]
+
+
+def _instance(model: type[ModelT], row: Sequence[Any]) -> ModelT:
     names, converters = _instance_columns(model)
     values = list(row)
     for index, convert, column in converters:

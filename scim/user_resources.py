@@ -174,6 +174,7 @@ def _write(
 ) -> User:
     assert data.username is not None
     attributes = {"username": data.username, **data.attributes}
+    # The callers read the user with user_for_update() in the transaction they hold.
     if manager:
         user = user_update(
             user=user,
@@ -182,6 +183,7 @@ def _write(
             custom=data.custom or None,
             manager_ref=data.manager_ref,
             ignored=ignored,
+            locked=True,
         )
     else:
         user = user_update(
@@ -190,6 +192,7 @@ def _write(
             attributes=attributes,
             custom=data.custom or None,
             ignored=ignored,
+            locked=True,
         )
     if data.active is False:
         user = user_deactivate(user=user, actor=actor, reason="SCIM: active set to false")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from users.models import AuditEvent, CustomField
+from users.selectors import custom_fields_by_key
 from users.services import custom_field_define
 
 pytestmark = pytest.mark.django_db
@@ -31,3 +32,19 @@ def test_redefining_without_public_keeps_it(actor):
     assert AuditEvent.objects.get(action="custom_field.relabelled").detail == {
         "label": ["Office", "Site"]
     }
+
+
+def test_the_definitions_by_key_are_the_stored_rows_in_key_order(actor):
+    custom_field_define(key="site", type="string", label="Site", public=True, actor=actor)
+    custom_field_define(key="level", type="number", actor=actor)
+
+    fields = custom_fields_by_key()
+
+    assert list(fields) == ["level", "site"]
+    assert fields["site"] == CustomField.objects.get(key="site")
+    assert (fields["site"].label, fields["site"].public, fields["level"].type) == (
+        "Site",
+        True,
+        "number",
+    )
+    assert not fields["site"]._state.adding

@@ -343,14 +343,18 @@ def user_update(
     manager_ref: Any = _UNSET,
     manager_order: Sequence[str] = MANAGER_BY_SCIM,
     ignored: Sequence[str] = (),
+    locked: bool = False,
 ) -> User:
     """Change attributes, custom fields (None removes a key) and the manager reference.
 
     Only what differs is written; an identical repeat writes nothing and records nothing
     (`ignored`, what the request carried that maps to no field, goes into the audit of a
-    change; the request log has it in any case).
+    change; the request log has it in any case). `locked`: the caller read `user` under
+    its row lock in the transaction it holds (SCIM PUT and PATCH, which compare the
+    version first), so the row is not read a second time (one round trip and ~0.3 ms of
+    CPU of every such request).
     """
-    user = _locked(user)
+    user = user if locked else _locked(user)
     columns = stored_columns(clean_attributes(attributes or {}), user=user)
     changes = _columns_apply(user, columns)
     changes.update(_custom_apply(user, custom))

@@ -40,9 +40,9 @@ def test_a_create_runs_the_hand_written_probes_once_and_no_definitions_query(sci
 
 
 def test_a_create_s_audit_mark_and_outbox_rows_ride_with_other_statements(scim):
-    """Write-behind (axero_idp.db): the audit row rides with the pending-reports probe,
-    the persona mark and the outbox row go together just before COMMIT: six round trips
-    where each statement took its own (nine)."""
+    """Write-behind (axero_idp.db): the user INSERT carries the pending-reports probe
+    (one statement), and the audit row, the persona mark and the outbox row ride together
+    with the COMMIT: four round trips where each statement took its own (nine)."""
     scim.get("/ServiceProviderConfig")
     body = {"schemas": [USER], "userName": "trips@example.com", "externalId": "trips-1"}
 
@@ -56,9 +56,13 @@ def test_a_create_s_audit_mark_and_outbox_rows_ride_with_other_statements(scim):
     assert round_trips == [
         ["SELECT scim_scimtoken"],
         ["SAVEPOINT"],
-        ["INSERT users_user"],
-        ["INSERT users_auditevent", "SELECT users_user"],
-        ["INSERT personas_pendingevaluation", "INSERT events_event", "RELEASE SAVEPOINT"],
+        ["WITH users_user"],  # the INSERT with the waiting-reports probe
+        [
+            "INSERT users_auditevent",
+            "INSERT personas_pendingevaluation",
+            "INSERT events_event",
+            "RELEASE SAVEPOINT",
+        ],
         ["WITH scim_scimrequestlog"],  # the request log, in autocommit after the transaction
     ]
 

@@ -76,11 +76,17 @@ def test_a_scim_create_is_one_statement_with_its_waiting_reports_probe(actor):
             attributes={"external_id": "later-boss"},
         )
 
-    inserts = [q["sql"] for q in ctx.captured_queries if '"users_user"' in q["sql"]]
-    assert len(inserts) == 2  # the INSERT with its probe, then the link's UPDATE
-    assert inserts[0].startswith('WITH created AS (INSERT INTO "users_user"')
-    assert "lower(pending_manager_ref) = ANY(" in inserts[0]
-    assert inserts[1].startswith('UPDATE "users_user"')
+    # Each round trip's statements (write-behind rows ride in front of the next one).
+    statements = [s for q in ctx.captured_queries for s in q["sql"].split(";\n")]
+    user_writes = [
+        s
+        for s in statements
+        if s.startswith(("WITH created", 'INSERT INTO "users_user"', 'UPDATE "users_user"'))
+    ]
+    assert len(user_writes) == 2  # the INSERT with its probe, then the link's UPDATE
+    assert user_writes[0].startswith('WITH created AS (INSERT INTO "users_user"')
+    assert "lower(pending_manager_ref) = ANY(" in user_writes[0]
+    assert user_writes[1].startswith('UPDATE "users_user"')
     report.refresh_from_db()
     assert report.manager == boss and report.pending_manager_ref == ""
 

@@ -37,7 +37,9 @@ def model_columns(model: type[models.Model], alias: str = "") -> str:
 
 
 @functools.cache
-def _row_reader(model: type[models.Model]) -> tuple[list[str], list[tuple[int, Callable[..., Any]]]]:
+def _row_reader(
+    model: type[models.Model],
+) -> tuple[list[str], list[tuple[int, Callable[..., Any]]]]:
     fields = model._meta.concrete_fields
     converters = [
         (index, converter)

@@ -84,6 +84,21 @@ def xml_parse(data: bytes, *, root_tag: str, allow_comments: bool = False) -> et
     return root
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """A SAMLResponse decoded (b64_decode_strict) and parsed (xml_parse) once: the ACS
+    POST reads it to choose the transport, and validation goes on from the same bytes
+    and tree instead of decoding and parsing them again."""
+
+    raw: bytes
+    root: etree._Element
+
+
+def response_decode(saml_response: str) -> Decoded:
+    raw = b64_decode_strict(saml_response)
+    return Decoded(raw=raw, root=xml_parse(raw, root_tag=RESPONSE_TAG))
+
+
 TRANSIENT: Final = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
 MAX_NAME_ID: Final = 1024
 
@@ -178,16 +193,15 @@ def decrypted_precheck(decrypted: etree._Element, expect: Expectations) -> None:
 
 
 def login_response_validate(
-    saml_response: str,
+    decoded: Decoded,
     *,
     settings_obj: Any,
     request_data: dict[str, Any],
     expect: Expectations,
     decrypt_fallbacks: Sequence[Any] = (),
 ) -> ValidLogin:
-    """Decode, pre-check and strictly validate a SAMLResponse (HTTP-POST binding)."""
-    raw = b64_decode_strict(saml_response)
-    root = xml_parse(raw, root_tag=RESPONSE_TAG)
+    """Pre-check and strictly validate a decoded SAMLResponse (HTTP-POST binding)."""
+    raw, root = decoded.raw, decoded.root
     response_precheck(root, expect)
     response = _python3_saml_response(settings_obj, raw, root, decrypt_fallbacks)
     if response.encrypted:

@@ -25,7 +25,7 @@ from axero_idp.errors import ApplicationError, RateLimited
 from axero_idp.limits import rate_limit_check, sample_allow
 from sso.browser_binding import browser_binding_new, browser_binding_read, browser_binding_set
 from sso.hop import pending_response_park
-from sso.inbound import RESPONSE_TAG, ValidLogin, b64_decode_strict, xml_parse
+from sso.inbound import ValidLogin, response_decode
 from sso.login import (
     LoginOutcome,
     LoginStart,
@@ -202,13 +202,14 @@ def acs(request: HttpRequest, idp: IdentityProvider) -> HttpResponse:
         raise SamlRefused(RefusalReason.MALFORMED, "the POST carries no SAML response")
     relay_state = request.POST.get("RelayState", "")
     # Garbage is refused here, before anything is parked or validated.
-    root = xml_parse(b64_decode_strict(saml_response), root_tag=RESPONSE_TAG)
+    decoded = response_decode(saml_response)
+    root = decoded.root
     browser = browser_binding_read(request)
     if completes_in_post(idp=idp, root=root, browser=browser):
         outcome = login_complete(
             request=request,
             idp=idp,
-            transport=Posted(saml_response=saml_response, relay_state=relay_state),
+            transport=Posted(saml_response, relay_state, decoded),
             browser=browser,
         )
         return login_outcome_response(request, idp, outcome, status=303)

@@ -34,7 +34,7 @@ from axero_idp.errors import ApplicationError
 from axero_idp.request_id import current_request_id
 from sso.flows import login_flow_record
 from sso.hop import pending_response_take
-from sso.inbound import ValidLogin, login_response_validate
+from sso.inbound import Decoded, ValidLogin, login_response_validate, response_decode
 from sso.login.records import login_audit_record, session_start
 from sso.login.state import assertion_remember, login_waiting
 from sso.models import IdentityProvider, LoginFlowOutcome
@@ -51,6 +51,8 @@ class Posted:
 
     saml_response: str
     relay_state: str
+    # The response as the ACS POST already decoded and parsed it (sso.inbound.Decoded).
+    decoded: Decoded | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def login_complete(
 
 def _posted(idp: IdentityProvider, transport: Posted | Parked) -> Posted:
     if isinstance(transport, Posted):
-        return Posted(transport.saml_response, transport.relay_state[:2000])
+        return Posted(transport.saml_response, transport.relay_state[:2000], transport.decoded)
     pending = pending_response_take(idp=idp, key=transport.key)
     return Posted(pending.saml_response, pending.relay_state)
 
@@ -123,7 +125,7 @@ def _login_attempt(
     duplicates wait on the first one's uncommitted rows and then conflict."""
     valid: ValidLogin | None = None
     try:
-        valid = _validated(idp, posted.saml_response)
+        valid = _validated(idp, posted.decoded or response_decode(posted.saml_response))
         return _login_steps(
             request=request, idp=idp, valid=valid, relay_state=posted.relay_state, browser=browser
         )
@@ -140,10 +142,10 @@ def _login_attempt(
     return LoginOutcome(kind=LoginOutcomeKind.REFUSED, refused=refused, valid=valid)
 
 
-def _validated(idp: IdentityProvider, saml_response: str) -> ValidLogin:
+def _validated(idp: IdentityProvider, decoded: Decoded) -> ValidLogin:
     built = saml_settings(idp)
     return login_response_validate(
-        saml_response,
+        decoded,
         settings_obj=built.login,
         request_data=request_data_for(built.urls.acs),
         expect=response_expectations(idp, built.urls),

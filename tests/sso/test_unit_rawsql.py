@@ -109,6 +109,7 @@ def test_finding_the_account_of_a_name_id_is_one_statement_with_the_manager_keys
         email="ann@example.com",
         manager=boss,
         connection=Connection.objects.create(slug="acme"),
+        custom={"persona": "builder", "skills": ["sql", "saml"]},
     )
     SamlIdentity.objects.create(idp=idp, name_id="ann@example.com", user=ann)
 
@@ -117,6 +118,12 @@ def test_finding_the_account_of_a_name_id_is_one_statement_with_the_manager_keys
 
     assert len(queries.captured_queries) == 1
     assert found.user == ann
+    fields = User._meta.concrete_fields
+    stored = User.objects.get(pk=ann.pk)
+    assert {f.attname: getattr(found.user, f.attname) for f in fields} == {
+        f.attname: getattr(stored, f.attname) for f in fields
+    }
+    assert found.user._state.adding is False
     assert (found.linked_by, found.has_identity, found.connection_slug) == (
         "name_id",
         True,

@@ -243,3 +243,33 @@ def test_manual_membership_changes_leave_the_scim_version_alone(actor):
     role.refresh_from_db()
     assert role.version == 1
     assert AuditEvent.objects.filter(action="role.members_added").count() == 1
+
+
+def test_a_login_sync_that_adds_and_removes_roles_writes_the_memberships_in_one_statement(
+    actor, django_assert_max_num_queries
+):
+    user = UserFactory()
+    other = UserFactory()
+    source = MembershipSource.saml("okta")
+    for name in ("Old 1", "Old 2", "Kept", "New 1", "New 2"):
+        RoleFactory(display_name=name)
+    user_roles_sync(user=user, role_names=["Old 1", "Old 2", "Kept"], source=source, actor=actor)
+    user_roles_sync(user=other, role_names=["Old 1"], source=source, actor=actor)
+    scim_grant = RoleMembershipFactory(
+        user=user, role=Role.objects.get(display_name="Old 1"), source=MembershipSource.SCIM
+    )
+
+    with django_assert_max_num_queries(12) as captured:
+        added, removed = user_roles_sync(
+            user=user, role_names=["Kept", "New 1", "New 2"], source=source, actor=actor
+        )
+
+    assert (added, removed) == ({"New 1", "New 2"}, {"Old 1", "Old 2"})
+    writes = [q["sql"] for q in captured.captured_queries if "users_rolemembership" in q["sql"]]
+    assert [w.split()[0] for w in writes] == ["SELECT", "WITH"]
+    held = RoleMembership.objects.filter(user=user, source=source)
+    assert sorted(held.values_list("role__display_name", flat=True)) == ["Kept", "New 1", "New 2"]
+    assert all(m.created_at is not None for m in held)
+    # Other people's and other sources' memberships stay.
+    assert RoleMembership.objects.filter(pk=scim_grant.pk).exists()
+    assert RoleMembership.objects.filter(user=other, source=source).count() == 1

@@ -337,17 +337,38 @@ def _user_roles_changed(
 
 
 def _memberships_write(user: User, source: str, *, add: list[Role], remove: list[Role]) -> None:
-    """One INSERT ... ON CONFLICT DO NOTHING and one DELETE (a login whose roles changed)."""
-    if add:
-        RoleMembership.objects.bulk_create(
-            [RoleMembership(role=role, user=user, source=source) for role in add],
-            ignore_conflicts=True,
-        )
-    if remove:
-        # No signal or cascade hangs on a membership: one DELETE, no SELECT first.
-        RoleMembership.objects.filter(
-            user=user, source=source, role__in=[r.pk for r in remove]
-        ).delete()
+    """The memberships a login's role sync adds and removes, in one statement.
+
+    Hand-written: one data-modifying CTE (INSERT ... ON CONFLICT DO NOTHING and DELETE,
+    on disjoint rows) where the ORM needs two round trips (bulk_create, then a filtered
+    delete), on every login whose roles changed. Measured in process on this 2-core
+    machine, 3 x 1,000 syncs of 2 added and 2 removed roles, CPU time per call: 0.12-0.17 ms
+    against 0.87 ms for the two ORM statements, and one PostgreSQL round trip less
+    (bench/saml_probe.py: ~0.1 ms of backend CPU a round trip in the login flow).
+    One statement: tests/users/test_role_services.py."""
+    user_id = User._meta.pk.get_db_prep_value(user.pk, connection)  # type: ignore[union-attr]
+    role_ids = [
+        [Role._meta.pk.get_db_prep_value(r.pk, connection) for r in roles]  # type: ignore[union-attr]
+        for roles in (add, remove)
+    ]
+    memberships = table(RoleMembership)
+    columns = rawsql.columns(RoleMembership, ["role", "user", "source", "created_at"])
+    rawsql.execute(
+        f"WITH added AS (INSERT INTO {memberships} ({columns}) "  # noqa: S608
+        "SELECT role_id, %s, %s, %s FROM unnest(%s::uuid[]) AS role_id "
+        "ON CONFLICT DO NOTHING) "
+        f"DELETE FROM {memberships} WHERE user_id = %s AND source = %s "
+        "AND role_id = ANY(%s::uuid[])",
+        [
+            user_id,
+            source,
+            connection.ops.adapt_datetimefield_value(timezone.now()),
+            role_ids[0],
+            user_id,
+            source,
+            role_ids[1],
+        ],
+    )
 
 
 def _named_and_held(

@@ -19,6 +19,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from axero_idp.db import insert_behind
+
 from sso.inbound import ValidLogin
 from sso.models import LoginFlow, LoginFlowOutcome
 from sso.refusals import SamlRefused
@@ -74,23 +76,27 @@ def login_flow_record(
     dry_run: bool = False,
     refused: SamlRefused | None = None,
     preview_refusal: tuple[str, str] = ("", ""),
-) -> LoginFlow:
-    """Keep one login attempt (inside the caller's transaction, if any): one INSERT.
+) -> None:
+    """Keep one login attempt (inside the caller's transaction, if any): one INSERT,
+    written behind (axero_idp.db): an append-only row nobody reads back in the request,
+    so it rides with the transaction's COMMIT instead of taking a round trip of its own.
     preview_refusal: a test login's (reason, message) when it would have been refused."""
     attributes = attributes_redacted(valid.attributes) if valid is not None else {}
     reason, message = (refused.reason.value, refused.detail) if refused else preview_refusal
-    return LoginFlow.objects.create(
-        idp_slug=slug[:50],
-        name_id=valid.name_id if valid is not None else "",
-        email=user.email if user is not None and user.email else _email_in(attributes),
-        user=user,
-        outcome=outcome,
-        dry_run=dry_run,
-        idp_initiated=(valid.in_response_to is None) if valid is not None else None,
-        reason=reason,
-        message=message[:MAX_MESSAGE],
-        reference=reference[:64],
-        attributes=attributes,
+    insert_behind(
+        LoginFlow(
+            idp_slug=slug[:50],
+            name_id=valid.name_id if valid is not None else "",
+            email=user.email if user is not None and user.email else _email_in(attributes),
+            user=user,
+            outcome=outcome,
+            dry_run=dry_run,
+            idp_initiated=(valid.in_response_to is None) if valid is not None else None,
+            reason=reason,
+            message=message[:MAX_MESSAGE],
+            reference=reference[:64],
+            attributes=attributes,
+        )
     )
 
 

@@ -20,7 +20,6 @@ from django.core.validators import validate_email
 from django.utils import timezone
 
 from axero_idp.db import insert_behind
-
 from sso.inbound import ValidLogin
 from sso.models import LoginFlow, LoginFlowOutcome
 from sso.refusals import SamlRefused

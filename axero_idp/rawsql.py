@@ -107,37 +107,17 @@ def _instance_columns(
 
 
 def insert_of(obj: models.Model) -> tuple[str, list[Any]]:
-    """`INSERT INTO <table> (<every column>) VALUES (%s, ...)` of one new instance and
-    its parameters, bound as Django's INSERT compiler binds them (each field's pre_save,
-    then get_db_prep_save), for a data-modifying CTE the ORM cannot write. Values that
-    are expressions (F(), a database default) are refused: the ORM's save() handles
-    those. After the statement ran, `saved(obj)` marks the instance as the ORM would."""
-    sql, fields = _insert_sql(type(obj))
-    params = []
-    for field in fields:
-        value = field.pre_save(obj, True)
-        if hasattr(value, "resolve_expression"):
-            raise TypeError(f"{field.name}: an expression; save() this instance instead")
-        params.append(field.get_db_prep_save(value, connection))
-    return sql, params
+    """`INSERT INTO <table> (<columns>) VALUES (%s, ...)` of one new instance and its
+    parameters, as the ORM compiles and binds them (axero_idp.db.insert_statement), for
+    a data-modifying CTE the ORM cannot write. After the statement ran, `saved(obj)`
+    marks the instance as the ORM would."""
+    return db.insert_statement([obj])
 
 
 def saved(obj: models.Model) -> None:
     """The instance is now a row of the database (what save() records after its INSERT)."""
     obj._state.adding = False
     obj._state.db = connection.alias
-
-
-@functools.cache
-def _insert_sql(model: type[models.Model]) -> tuple[str, list[Any]]:
-    meta = model._meta
-    if meta.parents:
-        raise TypeError(f"{model.__name__}: multi-table inheritance needs save()")
-    fields = [f for f in meta.local_concrete_fields if not f.generated]
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(f.column or f.name) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    return f"INSERT INTO {table(model)} ({names}) VALUES ({placeholders})", fields  # noqa: S608
 
 
 def execute(sql: str, params: Sequence[Any] = ()) -> int:

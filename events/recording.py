@@ -18,6 +18,7 @@ from typing import Any, Final
 from django.utils import timezone
 
 from axero_idp import rawsql
+from axero_idp.db import insert_many_behind
 from events import catalogue as types
 from events.models import Event
 from events.queue import dispatch_after_commit
@@ -48,8 +49,11 @@ EVENTS_TABLE: Final = Event._meta.db_table
 
 
 def _write(rows: Iterable[Event]) -> None:
-    written = Event.objects.bulk_create(list(rows), batch_size=2000)
-    if written:
+    # Written behind (axero_idp.db): append-only rows nobody reads back in the request
+    # ride with the transaction's next statement or its COMMIT.
+    events = list(rows)
+    if events:
+        insert_many_behind(events)
         dispatch_after_commit()
 
 

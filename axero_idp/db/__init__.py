@@ -18,7 +18,7 @@ transaction as if it had been sent at once:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.sql import InsertQuery
@@ -32,32 +32,60 @@ def write_behind(sql: str, params: Sequence[Any] = (), *, using: str = DEFAULT_D
     cast(DatabaseWrapper, connections[using]).write_behind(sql, params)
 
 
-# The ORM's INSERT text per (model, columns): compiled once, since only values change.
-_insert_sql: dict[tuple[type[models.Model], tuple[str, ...]], str] = {}
+# The ORM's one-row INSERT text per (model, columns), split at VALUES: compiled once,
+# since only the values change.
+_insert_sql: dict[tuple[type[models.Model], tuple[str, ...]], tuple[str, str]] = {}
+# PostgreSQL's bind parameters are bounded: one statement per this many rows.
+BEHIND_BATCH: Final = 1000
+
+
+def insert_statement(
+    instances: Sequence[models.Model], *, using: str = DEFAULT_DB_ALIAS
+) -> tuple[str, list[Any]]:
+    """The ORM's INSERT of these new instances of one model, without RETURNING, and its
+    parameters, each value bound as save() binds it (the field's pre_save, then
+    get_db_prep_save). For write-behind, and for a data-modifying CTE the ORM cannot
+    write (rawsql.insert_of). An expression value (F(), a database default) is refused:
+    save() handles those."""
+    model = type(instances[0])
+    meta = model._meta
+    if meta.parents:
+        raise TypeError(f"{meta.label}: multi-table inheritance needs save()")
+    fields = [
+        f
+        for f in meta.local_concrete_fields
+        if not f.generated and not (f is meta.auto_field and instances[0].pk is None)
+    ]
+    connection = connections[using]
+    params = []
+    for instance in instances:
+        for field in fields:
+            value = field.pre_save(instance, True)
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"{meta.label}.{field.name}: an expression; use save()")
+            params.append(field.get_db_prep_save(value, connection=connection))
+    key = (model, tuple(f.attname for f in fields))
+    compiled = _insert_sql.get(key)
+    if compiled is None:
+        query = InsertQuery(model)
+        query.insert_values(fields, instances[:1])
+        [(sql, _)] = query.get_compiler(connection=connection).as_sql()
+        head, _, row = sql.partition(" VALUES ")
+        compiled = _insert_sql[key] = (head, row)
+    head, row = compiled
+    return f"{head} VALUES {', '.join([row] * len(instances))}", params
 
 
 def insert_behind(instance: models.Model, *, using: str = DEFAULT_DB_ALIAS) -> None:
     """Write one new row of an append-only model with the next statement: the same
     INSERT as instance.save(force_insert=True), without RETURNING, so the instance gets
     no primary key. No model signal is sent (the project uses none)."""
-    meta = instance._meta
-    fields = [
-        f
-        for f in meta.local_concrete_fields
-        if not f.generated and not (f is meta.auto_field and instance.pk is None)
-    ]
-    connection = connections[using]
-    params = []
-    for field in fields:
-        value = field.pre_save(instance, True)
-        if hasattr(value, "resolve_expression"):
-            raise ValueError(f"{meta.label}.{field.name}: an expression cannot be written behind")
-        params.append(field.get_db_prep_save(value, connection=connection))
-    key = (type(instance), tuple(f.attname for f in fields))
-    sql = _insert_sql.get(key)
-    if sql is None:
-        query = InsertQuery(type(instance))
-        query.insert_values(fields, [instance])
-        [(sql, _)] = query.get_compiler(connection=connection).as_sql()
-        _insert_sql[key] = sql
-    write_behind(sql, params, using=using)
+    write_behind(*insert_statement([instance], using=using), using=using)
+
+
+def insert_many_behind(instances: Sequence[models.Model], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """insert_behind for several new rows of one model: what bulk_create would insert,
+    in one multi-row INSERT per BEHIND_BATCH rows, without their primary keys."""
+    for start in range(0, len(instances), BEHIND_BATCH):
+        batch = instances[start : start + BEHIND_BATCH]
+        write_behind(*insert_statement(batch, using=using), using=using)

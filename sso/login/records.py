@@ -7,6 +7,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import login as django_login
 from django.http import HttpRequest
 
+from axero_idp.db import insert_behind
 from sso.inbound import ValidLogin
 from sso.models import IdentityProvider, SamlSession
 from sso.provisioning import ProvisionResult
@@ -42,14 +43,19 @@ def saml_session_record(
     request.session.save()
     session_key = request.session.session_key
     assert session_key is not None
-    # The key is brand new (login() rotated it), so this is always an insert.
-    SamlSession.objects.create(
-        idp=idp,
-        user=user,
-        session_key=session_key,
-        name_id=valid.name_id,
-        name_id_format=valid.name_id_format or "",
-        session_index=valid.session_index[:255],
+    # The key is brand new (login() rotated it, and the session row just stored under
+    # it proved it unused), so this is always an insert: written behind (axero_idp.db),
+    # it rides with the login's COMMIT. A clash with a stale row of the same random
+    # 32-character key would fail that COMMIT as it would fail this INSERT.
+    insert_behind(
+        SamlSession(
+            idp=idp,
+            user=user,
+            session_key=session_key,
+            name_id=valid.name_id,
+            name_id_format=valid.name_id_format or "",
+            session_index=valid.session_index[:255],
+        )
     )
 
 

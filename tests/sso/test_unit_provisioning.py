@@ -158,6 +158,9 @@ def _repeat_login_queries(idp, name_id, roles, django_assert_max_num_queries):
         "department": ["R&D"],
     }
     provision(idp, name_id=name_id, **attributes)
+    # The first login's audit rows are written behind (axero_idp.db): send them now, so
+    # they do not ride with the measured login's first statement.
+    User.objects.exists()
     with django_assert_max_num_queries(100) as captured:
         provision(idp, name_id=name_id, **attributes)
     return [q["sql"] for q in captured.captured_queries]

@@ -7,7 +7,8 @@ back together. Three ways in, one spelling of the columns:
   rides with the transaction's next statement instead of taking a round trip of its
   own (the audit trail is append-only and has no unique column, so nothing can refuse
   it but a broken transaction, which fails the statement it rides with just the same);
-- `audit_record_many`: several events known in Python, one multi-row INSERT per 1,000;
+- `audit_record_many`: several events known in Python, one multi-row INSERT per 1,000,
+  written behind like `audit_record`'s row (axero_idp.db);
 - `audit_insert_from_select`: one event per row of a SELECT, for set-based changes
   (memberships deleted with their space), as a statement to run or to embed in a CTE.
 """
@@ -22,7 +23,7 @@ from django.db import models
 from django.utils import timezone
 
 from axero_idp import rawsql
-from axero_idp.db import insert_behind
+from axero_idp.db import insert_behind, insert_many_behind
 from axero_idp.request_id import current_request_id
 from users.models import AuditEvent
 from users.services.actors import Actor
@@ -38,8 +39,6 @@ AUDIT_COLUMNS: Final = (
     "detail",
     "request_id",
 )
-# PostgreSQL's bind parameters are bounded: one INSERT per this many events.
-_BATCH: Final = 1000
 
 
 def _event(
@@ -82,7 +81,8 @@ def audit_record_many(
         for action, target, detail in entries
     ]
     if rows:
-        AuditEvent.objects.bulk_create(rows, batch_size=_BATCH)
+        # Written behind (axero_idp.db): they ride with the transaction's next statement.
+        insert_many_behind(rows)
 
 
 def audit_insert_from_select(

@@ -68,7 +68,7 @@ def insert_statement(
     compiled = _insert_sql.get(key)
     if compiled is None:
         query = InsertQuery(model)
-        query.insert_values(fields, instances[:1])
+        query.insert_values(fields, list(instances[:1]))
         [(sql, _)] = query.get_compiler(connection=connection).as_sql()
         head, _, row = sql.partition(" VALUES ")
         compiled = _insert_sql[key] = (head, row)

@@ -16,7 +16,7 @@ import os
 import platform
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -113,17 +113,23 @@ def queued_work_wait(url: str, lists: list[str], *, timeout: float = 60.0) -> fl
 
 
 @contextlib.contextmanager
-def celery_worker(
-    command: list[str], *, cwd: Path, env: dict[str, str], log: Path
+def _process(
+    command: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    log: Path,
+    ready: Callable[[], bool],
+    output_to_log: bool,
+    stop_timeout: float,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a Celery worker until the block ends; wait for its "ready" line first."""
+    """Run command until the block ends, once ready() says it is up (60 s at most)."""
     with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
+        stdout = log_file if output_to_log else subprocess.DEVNULL
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=stdout, stderr=log_file)
         try:
             deadline = time.monotonic() + 60
-            while b" ready." not in log.read_bytes():
+            while not ready():
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError(f"{command[:2]} did not start; see {log}")
                 time.sleep(0.2)
@@ -131,9 +137,38 @@ def celery_worker(
         finally:
             process.terminate()
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=stop_timeout)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def celery_worker(
+    command: list[str], *, cwd: Path, env: dict[str, str], log: Path
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """Run a Celery worker until the block ends; wait for its "ready" line first."""
+    return _process(
+        command,
+        cwd=cwd,
+        env=env,
+        log=log,
+        ready=lambda: b" ready." in log.read_bytes(),
+        output_to_log=True,
+        stop_timeout=30,
+    )
+
+
+def ours_celery_worker(
+    bin_dir: Path, *, product: Path, env: dict[str, str], log: Path, enabled: bool
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes] | None]:
+    """Ours' worker as the README starts it (celery -A axero_idp worker), or none."""
+    if not enabled:
+        return contextlib.nullcontext()
+    return celery_worker(
+        [str(bin_dir / "celery"), "-A", "axero_idp", "worker", "-l", "INFO"],
+        cwd=product,
+        env=env,
+        log=log,
+    )
 
 
 def load_average() -> str:
@@ -153,28 +188,19 @@ def machine() -> str:
     )
 
 
-@contextlib.contextmanager
 def gunicorn(
     command: list[str], *, cwd: Path, env: dict[str, str], port: int, log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
     """Serve until the block ends; wait for GET /healthz to answer 200 first."""
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=log_file
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while not _healthy(port):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"{command[:2]} did not start; see {log}")
-                time.sleep(0.2)
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    return _process(
+        command,
+        cwd=cwd,
+        env=env,
+        log=log,
+        ready=lambda: _healthy(port),
+        output_to_log=False,
+        stop_timeout=15,
+    )
 
 
 def _healthy(port: int) -> bool:

@@ -44,7 +44,6 @@ work. The bare SP only validates and logs in (see bench/bare_sp/views.py).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import queue
@@ -458,13 +457,12 @@ def timed_round(
 
 
 def ours_worker(args, port: int, logs: Path):
-    if args.no_worker:
-        return contextlib.nullcontext()
-    return serving.celery_worker(
-        [str(BIN / "celery"), "-A", "axero_idp", "worker", "-l", "INFO"],
-        cwd=PRODUCT,
+    return serving.ours_celery_worker(
+        BIN,
+        product=PRODUCT,
         env=base_env(port),
         log=logs / f"saml-bench-ours-worker-{port}.log",
+        enabled=not args.no_worker,
     )
 
 

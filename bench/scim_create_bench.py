@@ -379,13 +379,12 @@ def report(targets: list[Target], args: argparse.Namespace, load_start: str) -> 
 def ours_worker(
     port: int, logs: Path
 ) -> contextlib.AbstractContextManager[subprocess.Popen[bytes] | None]:
-    if not WITH_WORKER:
-        return contextlib.nullcontext()
-    return serving.celery_worker(
-        [str(BIN / "celery"), "-A", "axero_idp", "worker", "-l", "INFO"],
-        cwd=PRODUCT,
+    return serving.ours_celery_worker(
+        BIN,
+        product=PRODUCT,
         env=ours_env(port),
         log=logs / f"scim-create-ours-worker-{port}.log",
+        enabled=WITH_WORKER,
     )
 
 

@@ -12,10 +12,10 @@ import logging
 import time
 from typing import Any
 
-import redis
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 
+from axero_idp.cache_redis import cache_client
 from axero_idp.errors import RateLimited
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def _key(name: str, window_seconds: int) -> str:
 _HIT_SCRIPT = (
     "redis.call('SET', KEYS[1], 0, 'EX', ARGV[1], 'NX') return redis.call('INCR', KEYS[1])"
 )
-# One registered script per connection pool (one pool per Redis server per process):
+# One registered script per cache client (one per Redis server per process):
 # building a client and a Script object on every hit cost more than the hit itself.
 _scripts: dict[int, Any] = {}
 
@@ -49,13 +49,11 @@ def _redis_hit(backend: RedisCache, key: str, timeout: int) -> int:
     the cache's own, and Django stores an int as plain digits, so counter_value() and
     counter_reset() (through the cache) see the same counter."""
     full_key = backend.make_and_validate_key(key)
-    # The pool Django's Redis cache writes through (Django 5.2's RedisCacheClient; not in
-    # the type stubs): the script then shares its connections with the cache.
-    pool = backend._cache._get_connection_pool(write=True)  # type: ignore[attr-defined]
-    script = _scripts.get(id(pool))
+    # The script shares its connections with the cache (axero_idp.cache_redis).
+    client = cache_client(backend)
+    script = _scripts.get(id(client))
     if script is None:
-        script = redis.Redis(connection_pool=pool).register_script(_HIT_SCRIPT)
-        _scripts[id(pool)] = script
+        script = _scripts[id(client)] = client.register_script(_HIT_SCRIPT)
     return int(script(keys=[full_key], args=[timeout]))
 
 

@@ -25,11 +25,9 @@ import time
 from collections.abc import Sequence
 from typing import Any, Final
 
-import redis
 from django.conf import settings
-from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.core.cache.backends.redis import RedisCache
 
+from axero_idp.cache_redis import cache_backend, cache_client
 from axero_idp.task_queue import CoalescedDrain, tasks_run_in_process
 
 logger = logging.getLogger(__name__)
@@ -56,7 +54,6 @@ drain = CoalescedDrain(
 
 Row = Sequence[Any]  # the values of scim.requestlog.COLUMNS, created_at first
 
-_clients: dict[int, redis.Redis] = {}
 _overflow_lock = threading.Lock()
 _direct_until = 0.0
 
@@ -66,28 +63,13 @@ def _encode(row: Row) -> str:
     return json.dumps([row[0].isoformat(), *row[1:]], ensure_ascii=False, separators=(",", ":"))
 
 
-def _cache() -> RedisCache | None:
-    backend = caches[DEFAULT_CACHE_ALIAS]
-    return backend if isinstance(backend, RedisCache) else None
-
-
-def _client(backend: RedisCache) -> redis.Redis:
-    # The pool Django's Redis cache writes through (as axero_idp.limits does): no
-    # connection of our own, and one client per pool instead of one per request.
-    pool = backend._cache._get_connection_pool(write=True)  # type: ignore[attr-defined]
-    client = _clients.get(id(pool))
-    if client is None:
-        client = _clients[id(pool)] = redis.Redis(connection_pool=pool)
-    return client
-
-
 def buffer_in_use() -> bool:
     """Whether a request's row goes to the buffer: Redis is the cache, a worker drains
     it (with tasks run in-process a drain would run at once: the direct INSERT is the
     same, cheaper), the operator has not turned it off, and the list is not overflowing."""
     return (
         settings.SCIM_REQUEST_LOG_BUFFER
-        and _cache() is not None
+        and cache_backend() is not None
         and not tasks_run_in_process()
         and time.monotonic() >= _direct_until
     )
@@ -96,11 +78,11 @@ def buffer_in_use() -> bool:
 def buffer_push(row: Row) -> bool:
     """Append one row (one RPUSH) and ask for a drain; False, logged, when Redis did not
     take it (the caller then writes it directly)."""
-    backend = _cache()
+    backend = cache_backend()
     if backend is None:
         return False
     try:
-        length = _client(backend).rpush(backend.make_and_validate_key(KEY), _encode(row))
+        length = cache_client(backend).rpush(backend.make_and_validate_key(KEY), _encode(row))
     except Exception:
         logger.warning("request log buffer unavailable; writing directly", exc_info=True)
         return False
@@ -127,11 +109,12 @@ def _overflow(length: int) -> None:
 def buffer_take(count: int) -> list[Row]:
     """Remove and return up to `count` rows from the head of the list, oldest first;
     Redis errors are raised (the drain runs again within a minute)."""
-    backend = _cache()
+    backend = cache_backend()
     if backend is None:
         return []
     # With a count, LPOP answers a list of values (or None when the list is empty).
-    popped: list[bytes] = _client(backend).lpop(backend.make_and_validate_key(KEY), count) or []  # type: ignore[assignment]
+    client = cache_client(backend)
+    popped: list[bytes] = client.lpop(backend.make_and_validate_key(KEY), count) or []  # type: ignore[assignment]
     rows: list[Row] = []
     for raw in popped:
         values = json.loads(raw)
@@ -141,14 +124,18 @@ def buffer_take(count: int) -> list[Row]:
 
 def buffer_return(rows: Sequence[Row]) -> None:
     """Put rows a drain could not write back at the head of the list, in order."""
-    backend = _cache()
+    backend = cache_backend()
     if backend is None or not rows:
         return
     # LPUSH prepends one value at a time: the last row first keeps the order.
-    _client(backend).lpush(backend.make_and_validate_key(KEY), *map(_encode, reversed(rows)))
+    cache_client(backend).lpush(backend.make_and_validate_key(KEY), *map(_encode, reversed(rows)))
 
 
 def buffer_length() -> int:
     """Rows waiting (0 without a Redis cache)."""
-    backend = _cache()
-    return 0 if backend is None else int(_client(backend).llen(backend.make_and_validate_key(KEY)))
+    backend = cache_backend()
+    return (
+        0
+        if backend is None
+        else int(cache_client(backend).llen(backend.make_and_validate_key(KEY)))
+    )

@@ -34,9 +34,9 @@ def buffered(settings, monkeypatch, queued_drains):
     settings.SCIM_REQUEST_LOG_BUFFER = True
     monkeypatch.setattr(requestlog_buffer, "KEY", f"test-request-log-{uuid.uuid4().hex}")
     requestlog_buffer.drain.window_reset()
-    backend = requestlog_buffer._cache()
+    backend = requestlog_buffer.cache_backend()
     client, key = (
-        requestlog_buffer._client(backend),
+        requestlog_buffer.cache_client(backend),
         backend.make_and_validate_key(requestlog_buffer.KEY),
     )
     yield

@@ -106,6 +106,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"]["ENGINE"] = "axero_idp.db"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+# Behind PgBouncer in transaction mode: a server-side cursor (WITH HOLD with our backend)
+# must not outlive the transaction whose server connection it lives on.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 # A persistent connection the server dropped (a restart, pg_terminate_backend, a
 # failover) is noticed at the start of the next request and replaced, instead of
 # failing that request (tests/faults/test_database_restart.py).

@@ -95,19 +95,19 @@ def _bulk_body(prefix: str, size: int) -> str:
 
 
 def _events_on(on: bool) -> None:
-    from events.recording import _LISTENERS, _MEMBERSHIP_OUTBOX
+    from events import recording
     from personas import events as membership_events
     from users import events
 
-    for event_type, listener in _LISTENERS:
-        if on:
-            events.subscribe_in_transaction(event_type, listener)
-        else:
-            events.unsubscribe(event_type, listener)
     if on:
-        membership_events.sink_register(_MEMBERSHIP_OUTBOX)
-    else:
-        membership_events._sinks.clear()
+        recording.subscribe_all()
+        return
+    # Every in-transaction listener the outbox registered (events.recording.subscribe_all).
+    for event_type, handlers in events._in_transaction.items():
+        for handler in list(handlers):
+            if getattr(handler, "__module__", "") == recording.__name__:
+                events.unsubscribe(event_type, handler)
+    membership_events._sinks.clear()
 
 
 def sync(token: str, prefix: str, users: int, size: int = 1000) -> float:

@@ -5,6 +5,7 @@ own audited service."""
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABCMeta, abstractmethod
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,9 +19,10 @@ def when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
 
 
-class TokenCommand(BaseCommand):
+class TokenCommand(BaseCommand, metaclass=ABCMeta):
     """Subclasses name the token (`label`), say how the create prompt ends
-    (`store_hint`) and implement create, revoke and the list's extra columns."""
+    (`store_hint`) and implement create, revoke and the list's extra columns (abstract:
+    a subclass missing one cannot be instantiated, so its command fails at load)."""
 
     label = ""
     store_hint = "store it now:"
@@ -30,15 +32,17 @@ class TokenCommand(BaseCommand):
     def add_create_arguments(self, parser: CommandParser) -> None:
         """Options of `create` beyond --name."""
 
+    @abstractmethod
     def token_create(self, *, name: str, actor: Actor, options: dict[str, Any]) -> tuple[Any, str]:
-        raise NotImplementedError
+        """The app's audited create service: (token, raw value shown once)."""
 
+    @abstractmethod
     def token_revoke(self, *, name: str, actor: Actor) -> Any:
-        raise NotImplementedError
+        """The app's audited revoke service: the revoked token."""
 
+    @abstractmethod
     def token_rows(self) -> Iterable[tuple[Any, Sequence[str]]]:
         """Each token, with its values for `extra_columns`."""
-        raise NotImplementedError
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)

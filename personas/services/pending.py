@@ -15,7 +15,7 @@ from typing import Final
 
 from django.db import connection, transaction
 
-from axero_idp.db import insert_behind
+from axero_idp.db import insert_behind, insert_many_behind
 from personas.models import PendingEvaluation, Persona
 from personas.services.evaluation import (
     persona_evaluate,
@@ -34,22 +34,15 @@ FULL_EVALUATION_THRESHOLD: Final = 5000
 
 def pending_mark_users(*, user_ids: Collection[uuid.UUID]) -> None:
     """Note that these users' persona matches may have changed (called inside the
-    directory's transaction: the mark commits with the change)."""
+    directory's transaction: the mark commits with the change). Marks are append-only,
+    with no unique column: written behind (axero_idp.db), they ride with the
+    transaction's next statement instead of taking a round trip of their own."""
     if not user_ids:
         return
     if len(user_ids) > FULL_EVALUATION_THRESHOLD:
-        PendingEvaluation.objects.create()
+        insert_behind(PendingEvaluation())  # user and persona empty: evaluate everyone
         return
-    if len(user_ids) == 1:
-        # The usual case (one login, one SCIM write): the ORM's INSERT, written behind
-        # (axero_idp.db): it rides with the transaction's next statement. Marks are
-        # append-only, with no unique column.
-        [user_id] = user_ids
-        insert_behind(PendingEvaluation(user_id=user_id))
-        return
-    PendingEvaluation.objects.bulk_create(
-        [PendingEvaluation(user_id=pk) for pk in user_ids], batch_size=DRAIN_BATCH
-    )
+    insert_many_behind([PendingEvaluation(user_id=pk) for pk in user_ids])
 
 
 def pending_mark_persona(*, persona_id: int) -> None:
